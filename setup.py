@@ -1,0 +1,40 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="txcloud",
+    version="0.1.0",
+    description="A multi-cloud client library for Twisted, modelled on Apache Libcloud",
+    long_description=open("README.rst", encoding="utf-8").read(),
+    long_description_content_type="text/x-rst",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(exclude=["benchmarks", "benchmarks.*"]) + ["twisted.plugins"],
+    package_data={"txcloud": ["py.typed"]},
+    include_package_data=False,
+    install_requires=[
+        "twisted[tls]>=23.10",
+        "treq>=23.11",
+        "lxml>=4.9",
+        "service-identity>=21.1",
+        "attrs>=22.2",
+        # The standard library reads TOML from 3.11 on.
+        "tomli>=2.0; python_version < '3.11'",
+    ],
+    extras_require={
+        # The blocking layer (txcloud.sync); Twisted users never need it.
+        "sync": ["crochet>=2.1"],
+        "test": [
+            "crochet>=2.1",
+            # Parity tests compare our local driver with Libcloud's.
+            "apache-libcloud>=3.8",
+            "fasteners",
+        ],
+    },
+    entry_points={"console_scripts": ["txcloud = txcloud.cli.main:main"]},
+    classifiers=[
+        "Framework :: Twisted",
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
+        "License :: OSI Approved :: Apache Software License",
+    ],
+)

@@ -1,0 +1,1 @@
+"""Code shared by the compute, storage and container services."""

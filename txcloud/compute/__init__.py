@@ -1,0 +1,1 @@
+"""Compute: nodes, sizes, images, locations and key pairs."""

@@ -1,0 +1,1 @@
+"""Compute drivers, one module per provider."""

@@ -1,0 +1,23 @@
+"""The compute driver registry: ``get_driver(Provider.EC2)``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from txcloud.common.registry import DriverRegistry
+from txcloud.compute.types import Provider
+
+if TYPE_CHECKING:
+    from txcloud.compute.base import NodeDriver
+
+__all__ = ["get_driver", "set_driver", "DRIVERS"]
+
+DRIVERS: DriverRegistry[NodeDriver] = DriverRegistry(
+    "compute",
+    {
+        Provider.DUMMY: ("txcloud.compute.drivers.dummy", "DummyNodeDriver"),
+    },
+)
+
+get_driver = DRIVERS.get_driver
+set_driver = DRIVERS.set_driver

@@ -1,0 +1,1 @@
+"""Containers: Docker, Kubernetes, Amazon ECS and Joyent Triton."""

@@ -1,0 +1,1 @@
+"""Container drivers, one module per provider."""

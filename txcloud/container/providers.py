@@ -1,0 +1,18 @@
+"""The container driver registry: ``get_driver(Provider.DOCKER)``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from txcloud.common.registry import DriverRegistry
+
+if TYPE_CHECKING:
+    from txcloud.container.base import ContainerDriver
+
+__all__ = ["get_driver", "set_driver", "DRIVERS"]
+
+# Drivers are registered here as they land (Docker, Kubernetes, ECS, Triton).
+DRIVERS: DriverRegistry[ContainerDriver] = DriverRegistry("container", {})
+
+get_driver = DRIVERS.get_driver
+set_driver = DRIVERS.set_driver

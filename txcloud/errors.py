@@ -1,0 +1,215 @@
+"""
+One exception hierarchy for every txcloud driver.
+
+Every error carries what a user needs to act on it (the HTTP status, the
+provider's error code and message, the request id and the driver's name) and
+never a credential.  The names follow Apache Libcloud's so that ``except``
+clauses carry over; :class:`LibcloudError` is an alias of
+:class:`TxCloudError` for code migrating from Libcloud.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _driver_name(driver: Any) -> str | None:
+    if driver is None:
+        return None
+    if isinstance(driver, str):
+        return driver
+    return getattr(driver, "name", None) or type(driver).__name__
+
+
+class TxCloudError(Exception):
+    """
+    Base class of every error raised by txcloud.
+
+    :param message: what went wrong, for a person.
+    :param driver: the driver (or its name) that raised the error; only its
+        name is kept, so no credential travels with the error.
+    :param status: the HTTP status of the response, if there was one.
+    :param code: the provider's own error code (``"NoSuchBucket"``...).
+    :param request_id: the provider's request id, to quote to its support.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        driver: Any = None,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.driver_name = _driver_name(driver)
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        details = [
+            f"{label}={value}"
+            for label, value in (
+                ("driver", self.driver_name),
+                ("status", self.status),
+                ("code", self.code),
+                ("request_id", self.request_id),
+            )
+            if value is not None
+        ]
+        if not details:
+            return self.message
+        return f"{self.message} ({', '.join(details)})"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self}>"
+
+
+#: Alias for code migrating from Apache Libcloud.
+LibcloudError = TxCloudError
+
+
+class InvalidArgumentError(TxCloudError, ValueError):
+    """An argument was refused before any request was sent."""
+
+
+class ProviderNotSupportedError(TxCloudError, LookupError):
+    """``get_driver`` was asked for a provider txcloud does not know."""
+
+
+class ProviderError(TxCloudError):
+    """The provider answered with an HTTP error txcloud has no finer type for."""
+
+
+class InvalidCredsError(ProviderError):
+    """The credentials were refused (HTTP 401/403 or the provider's code)."""
+
+
+class RateLimitReached(ProviderError):
+    """
+    The provider throttled the request.
+
+    :ivar retry_after: seconds the provider asked us to wait, if it said.
+    """
+
+    def __init__(
+        self, message: str = "", driver: Any = None, *, retry_after: float | None = None, **kw: Any
+    ) -> None:
+        super().__init__(message, driver, **kw)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailableError(ProviderError):
+    """The service failed or was unavailable (HTTP 500, 502, 503, 504)."""
+
+
+class MalformedResponseError(TxCloudError):
+    """A response could not be parsed, or was refused as hostile."""
+
+
+class NetworkError(TxCloudError):
+    """The connection failed before a response arrived."""
+
+
+class RequestTimeoutError(NetworkError):
+    """No answer came within the timeout."""
+
+
+class TLSVerificationError(NetworkError):
+    """The server's TLS certificate could not be verified."""
+
+
+# Compute
+
+
+class NodeError(TxCloudError):
+    """An error about one compute node."""
+
+
+class NodeNotFoundError(NodeError):
+    """The node does not exist."""
+
+
+class KeyPairError(TxCloudError):
+    """An error about one key pair."""
+
+
+class KeyPairDoesNotExistError(KeyPairError):
+    """The key pair does not exist."""
+
+
+class KeyPairAlreadyExistsError(KeyPairError):
+    """A key pair with that name already exists."""
+
+
+# Storage
+
+
+class ContainerError(TxCloudError):
+    """
+    An error about one storage container.
+
+    :ivar container_name: the container's name.
+    """
+
+    def __init__(
+        self, message: str = "", driver: Any = None, *, container_name: str | None = None, **kw: Any
+    ) -> None:
+        super().__init__(message, driver, **kw)
+        self.container_name = container_name
+
+
+class ContainerDoesNotExistError(ContainerError):
+    """The container does not exist."""
+
+
+class ContainerAlreadyExistsError(ContainerError):
+    """A container with that name already exists."""
+
+
+class ContainerIsNotEmptyError(ContainerError):
+    """The container still holds objects and cannot be deleted."""
+
+
+class InvalidContainerNameError(ContainerError, InvalidArgumentError):
+    """The container name is not allowed by the provider."""
+
+
+class ObjectError(TxCloudError):
+    """
+    An error about one storage object.
+
+    :ivar object_name: the object's name.
+    """
+
+    def __init__(
+        self, message: str = "", driver: Any = None, *, object_name: str | None = None, **kw: Any
+    ) -> None:
+        super().__init__(message, driver, **kw)
+        self.object_name = object_name
+
+
+class ObjectDoesNotExistError(ObjectError):
+    """The object does not exist."""
+
+
+class ObjectHashMismatchError(ObjectError):
+    """The data's checksum does not match what the provider reported."""
+
+
+class InvalidObjectNameError(ObjectError, InvalidArgumentError):
+    """The object name is not allowed (empty, absolute, or escaping its container)."""
+
+
+# Containers (Docker, Kubernetes, ECS...)
+
+
+class ContainerNotFoundError(TxCloudError):
+    """The (Docker-style) container does not exist."""
+
+
+class ClusterNotFoundError(TxCloudError):
+    """The container cluster does not exist."""

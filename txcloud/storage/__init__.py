@@ -1,0 +1,1 @@
+"""Object storage: containers (buckets) and the objects in them."""

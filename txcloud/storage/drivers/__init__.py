@@ -1,0 +1,1 @@
+"""Storage drivers, one module per provider."""

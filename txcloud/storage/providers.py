@@ -1,0 +1,23 @@
+"""The storage driver registry: ``get_driver(Provider.LOCAL)``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from txcloud.common.registry import DriverRegistry
+from txcloud.storage.types import Provider
+
+if TYPE_CHECKING:
+    from txcloud.storage.base import StorageDriver
+
+__all__ = ["get_driver", "set_driver", "DRIVERS"]
+
+DRIVERS: DriverRegistry[StorageDriver] = DriverRegistry(
+    "storage",
+    {
+        Provider.LOCAL: ("txcloud.storage.drivers.local", "LocalStorageDriver"),
+    },
+)
+
+get_driver = DRIVERS.get_driver
+set_driver = DRIVERS.set_driver
