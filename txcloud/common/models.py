@@ -23,7 +23,7 @@ class Model:
 
     def _key(self) -> tuple[Any, ...]:
         provider = getattr(self.driver, "type", None)
-        return (type(self).__name__, provider) + tuple(getattr(self, f) for f in self._identity)
+        return (type(self).__name__, provider, *tuple(getattr(self, f) for f in self._identity))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Model):

@@ -5,7 +5,8 @@ iterators that ``iterate_*`` methods return.
 
 from __future__ import annotations
 
-from typing import AsyncIterable, TypeVar
+from collections.abc import AsyncIterable
+from typing import TypeVar
 
 from twisted.internet.defer import Deferred
 

@@ -7,8 +7,9 @@ method that would do I/O returns a :class:`~twisted.internet.defer.Deferred`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar
 
 import attrs
 from twisted.internet.defer import Deferred
@@ -19,12 +20,12 @@ from txcloud.compute.types import NodeState
 from txcloud.errors import InvalidArgumentError, RequestTimeoutError
 
 __all__ = [
+    "KeyPair",
     "Node",
-    "NodeSize",
+    "NodeDriver",
     "NodeImage",
     "NodeLocation",
-    "KeyPair",
-    "NodeDriver",
+    "NodeSize",
 ]
 
 

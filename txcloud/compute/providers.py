@@ -10,7 +10,7 @@ from txcloud.compute.types import Provider
 if TYPE_CHECKING:
     from txcloud.compute.base import NodeDriver
 
-__all__ = ["get_driver", "set_driver", "DRIVERS"]
+__all__ = ["DRIVERS", "get_driver", "set_driver"]
 
 DRIVERS: DriverRegistry[NodeDriver] = DriverRegistry(
     "compute",

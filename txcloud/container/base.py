@@ -16,7 +16,7 @@ from txcloud.common.base import BaseDriver
 from txcloud.common.models import Model
 from txcloud.container.types import ContainerState
 
-__all__ = ["Container", "ContainerImage", "ContainerCluster", "ContainerDriver"]
+__all__ = ["Container", "ContainerCluster", "ContainerDriver", "ContainerImage"]
 
 
 @attrs.define(eq=False, repr=False)
@@ -67,7 +67,9 @@ class ContainerImage(Model):
         self, name: str, parameters: str | None = None, start: bool = True, **kwargs: Any
     ) -> Deferred[Container]:
         """See :meth:`ContainerDriver.deploy_container`."""
-        return self.driver.deploy_container(name, self, parameters=parameters, start=start, **kwargs)
+        return self.driver.deploy_container(
+            name, self, parameters=parameters, start=start, **kwargs
+        )
 
 
 @attrs.define(eq=False, repr=False)

@@ -9,7 +9,7 @@ from txcloud.common.registry import DriverRegistry
 if TYPE_CHECKING:
     from txcloud.container.base import ContainerDriver
 
-__all__ = ["get_driver", "set_driver", "DRIVERS"]
+__all__ = ["DRIVERS", "get_driver", "set_driver"]
 
 # Drivers are registered here as they land (Docker, Kubernetes, ECS, Triton).
 DRIVERS: DriverRegistry[ContainerDriver] = DriverRegistry("container", {})

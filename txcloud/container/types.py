@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["Provider", "ContainerState"]
+__all__ = ["ContainerState", "Provider"]
 
 
 class Provider(str, Enum):

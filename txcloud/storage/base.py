@@ -11,7 +11,8 @@ only implements the primitive operations.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
 
 import attrs
 from twisted.internet.defer import Deferred
@@ -21,7 +22,7 @@ from txcloud.common.models import Model
 from txcloud.common.paging import collect
 from txcloud.errors import InvalidArgumentError
 
-__all__ = ["Container", "Object", "StorageDriver", "ProgressCallback"]
+__all__ = ["Container", "Object", "ProgressCallback", "StorageDriver"]
 
 #: Called with the number of bytes transferred so far.
 ProgressCallback = Callable[[int], None]
@@ -95,7 +96,7 @@ class Object(Model):
     driver: StorageDriver
 
     def _key(self) -> tuple[Any, ...]:
-        return super()._key() + (self.container.name,)
+        return (*super()._key(), self.container.name)
 
     def download(
         self,

@@ -10,7 +10,7 @@ from txcloud.storage.types import Provider
 if TYPE_CHECKING:
     from txcloud.storage.base import StorageDriver
 
-__all__ = ["get_driver", "set_driver", "DRIVERS"]
+__all__ = ["DRIVERS", "get_driver", "set_driver"]
 
 DRIVERS: DriverRegistry[StorageDriver] = DriverRegistry(
     "storage",

@@ -16,16 +16,16 @@ from txcloud.errors import (
 )
 
 __all__ = [
-    "Provider",
-    # Re-exported where Libcloud users look for them.
-    "ContainerError",
     "ContainerAlreadyExistsError",
     "ContainerDoesNotExistError",
+    # Re-exported where Libcloud users look for them.
+    "ContainerError",
     "ContainerIsNotEmptyError",
     "InvalidContainerNameError",
-    "ObjectError",
     "ObjectDoesNotExistError",
+    "ObjectError",
     "ObjectHashMismatchError",
+    "Provider",
 ]
 
 
