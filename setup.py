@@ -17,6 +17,7 @@ setup(
         "lxml>=4.9",
         "service-identity>=21.1",
         "attrs>=22.2",
+        "cryptography>=41",
         # The standard library reads TOML from 3.11 on.
         "tomli>=2.0; python_version < '3.11'",
     ],

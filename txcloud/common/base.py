@@ -73,7 +73,7 @@ class BaseDriver:
         return succeed(None)
 
     def __repr__(self) -> str:
-        parts = [f"provider={self.type!r}"]
+        parts = [f"provider={str(self.type)!r}"]
         if self.region is not None:
             parts.append(f"region={self.region!r}")
         if self.host is not None:

@@ -36,4 +36,5 @@ class Model:
     def __repr__(self) -> str:
         fields = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._shown)
         provider = getattr(self.driver, "type", None)
-        return f"<{type(self).__name__}: {fields}, provider={provider!r}>"
+        shown_provider = None if provider is None else str(provider)
+        return f"<{type(self).__name__}: {fields}, provider={shown_provider!r}>"

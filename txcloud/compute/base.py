@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from ipaddress import IPv4Address, ip_address
 from typing import Any, ClassVar
 
 import attrs
 from twisted.internet.defer import Deferred
+from twisted.internet.task import deferLater
 
 from txcloud.common.base import BaseDriver
 from txcloud.common.models import Model
@@ -204,38 +206,76 @@ class NodeDriver(BaseDriver):
         nodes: Iterable[Node],
         wait_period: float = 5.0,
         timeout: float = 600.0,
+        ssh_interface: str = "public_ips",
+        force_ipv4: bool = True,
     ) -> Deferred[list[tuple[Node, list[str]]]]:
         """
-        Poll :meth:`list_nodes` until every node in *nodes* is running.
+        Poll :meth:`list_nodes` until every node in *nodes* is running and
+        has an address on *ssh_interface*.
 
         :param wait_period: seconds between polls (on the driver's reactor).
-        :param timeout: seconds to wait in all.
-        :returns: a Deferred firing with ``[(node, public_ips), ...]`` as
-            Libcloud returns, or failing with
+        :param timeout: seconds to wait in all; the last poll happens when
+            they have passed.
+        :param ssh_interface: ``"public_ips"`` or ``"private_ips"``: which
+            addresses a node needs and the result carries.
+        :param force_ipv4: count and return only IPv4 addresses.
+        :returns: a Deferred firing with ``[(node, addresses), ...]`` in the
+            order of *nodes* (Libcloud's shape), or failing with
             :class:`~txcloud.errors.RequestTimeoutError`.
+        :raises InvalidArgumentError: for no nodes, a period or timeout that
+            is not positive, or another *ssh_interface*.
         """
         wanted = list(nodes)
         if not wanted:
             raise InvalidArgumentError("wait_until_running needs at least one node", self)
-        if wait_period <= 0 or timeout <= 0:
+        if not (wait_period > 0 and timeout > 0):
             raise InvalidArgumentError("wait_period and timeout must be positive", self)
-        return Deferred.fromCoroutine(self._wait_until_running(wanted, wait_period, timeout))
+        if ssh_interface not in ("public_ips", "private_ips"):
+            raise InvalidArgumentError(
+                f"ssh_interface must be 'public_ips' or 'private_ips', not {ssh_interface!r}", self
+            )
+        return Deferred.fromCoroutine(
+            self._wait_until_running(wanted, wait_period, timeout, ssh_interface, force_ipv4)
+        )
 
     async def _wait_until_running(
-        self, wanted: list[Node], wait_period: float, timeout: float
+        self,
+        wanted: list[Node],
+        wait_period: float,
+        timeout: float,
+        ssh_interface: str,
+        force_ipv4: bool,
     ) -> list[tuple[Node, list[str]]]:
-        from twisted.internet.task import deferLater
-
-        ids = {node.id for node in wanted}
+        # Answer in the order the caller gave, each node once.
+        ids = list(dict.fromkeys(node.id for node in wanted))
         deadline = self.reactor.seconds() + timeout
         while True:
-            current = {node.id: node for node in await self.list_nodes() if node.id in ids}
-            if len(current) == len(ids) and all(
-                node.state in self._running_states for node in current.values()
-            ):
-                return [(node, node.public_ips) for node in current.values()]
-            if self.reactor.seconds() + wait_period > deadline:
+            ready: dict[str, tuple[Node, list[str]]] = {}
+            for node in await self.list_nodes():
+                if node.id in ids and node.state in self._running_states:
+                    addresses = _addresses(getattr(node, ssh_interface), force_ipv4)
+                    if addresses:
+                        ready[node.id] = (node, addresses)
+            if len(ready) == len(ids):
+                return [ready[node_id] for node_id in ids]
+            remaining = deadline - self.reactor.seconds()
+            if remaining <= 0:
                 raise RequestTimeoutError(
-                    f"Nodes {sorted(ids)} were not running after {timeout} seconds", self
+                    f"Nodes {sorted(set(ids) - set(ready))} were not running "
+                    f"after {timeout} seconds",
+                    self,
                 )
-            await deferLater(self.reactor, wait_period)
+            await deferLater(self.reactor, min(wait_period, remaining))
+
+
+def _addresses(addresses: list[str], ipv4_only: bool) -> list[str]:
+    if not ipv4_only:
+        return list(addresses)
+    return [address for address in addresses if _is_ipv4(address)]
+
+
+def _is_ipv4(address: str) -> bool:
+    try:
+        return isinstance(ip_address(address), IPv4Address)
+    except ValueError:
+        return False

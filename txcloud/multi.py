@@ -1,0 +1,309 @@
+"""
+Fan-out: one call per target (driver, region, account), many at a time.
+
+:func:`fan_out` runs a call for each target with at most ``concurrency`` in
+flight and a timeout per call, and fires once every target has answered or
+failed.  One target's failure never loses another's result: the
+:class:`FanOutResult` holds the successes and the failures, each keyed by
+target.  :func:`list_nodes` and :func:`list_containers` cover the common
+cases::
+
+    result = await multi.list_nodes(drivers, concurrency=5, timeout=30)
+    for driver, nodes in result.results.items():
+        ...
+    for driver, failure in result.failures.items():
+        ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Hashable, Iterable
+from typing import Any, Generic, TypeVar, overload
+
+import attrs
+from twisted.internet.defer import (
+    CancelledError,
+    Deferred,
+    DeferredList,
+    DeferredSemaphore,
+    fail,
+    succeed,
+)
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from txcloud.common.base import BaseDriver
+from txcloud.compute.base import Node, NodeDriver
+from txcloud.container.base import ContainerDriver
+from txcloud.errors import InvalidArgumentError, RequestTimeoutError
+from txcloud.storage.base import StorageDriver
+
+__all__ = ["DEFAULT_CONCURRENCY", "FanOutResult", "fan_out", "list_containers", "list_nodes"]
+
+_T = TypeVar("_T", bound=Hashable)
+_R = TypeVar("_R")
+
+#: Calls in flight at once unless the caller says otherwise.
+DEFAULT_CONCURRENCY = 10
+
+_log = Logger()
+
+
+@attrs.frozen
+class FanOutResult(Generic[_T, _R]):
+    """
+    What a fan-out gathered; both dicts follow the order of the targets.
+
+    :ivar results: each target that answered, with its answer.
+    :ivar failures: each target that failed or timed out, with its failure.
+    """
+
+    results: dict[_T, _R]
+    failures: dict[_T, Failure]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every target answered."""
+        return not self.failures
+
+
+def _as_deferred(answer: Deferred[_R] | Coroutine[Any, Any, _R] | _R) -> Deferred[_R]:
+    if isinstance(answer, Deferred):
+        return answer
+    if isinstance(answer, Coroutine):
+        return Deferred.fromCoroutine(answer)
+    return succeed(answer)
+
+
+class _FanOut(Generic[_T, _R]):
+    """The state of one :func:`fan_out` call."""
+
+    def __init__(
+        self,
+        call: Callable[[_T], Deferred[_R] | Coroutine[Any, Any, _R] | _R],
+        targets: list[_T],
+        concurrency: int,
+        timeout: float | None,
+        reactor: Any,
+    ) -> None:
+        self._call = call
+        self._targets = targets
+        self._timeout = timeout
+        self._reactor = reactor
+        self._semaphore = DeferredSemaphore(concurrency)
+        self._in_flight: dict[int, Deferred[_R]] = {}
+        self._cancelled = False
+        self.result: Deferred[FanOutResult[_T, _R]] = Deferred(self._cancel)
+        self._answers: list[Deferred[_R]] = [Deferred() for _ in targets]
+        DeferredList(self._answers, consumeErrors=True).addCallback(self._gather)
+        # One loop starts every call, so calls that answer at once are started
+        # one after another rather than each from inside the previous one's
+        # release, which would recurse once per target.
+        self._feeder = Deferred.fromCoroutine(self._feed())
+
+    async def _feed(self) -> None:
+        for index, target in enumerate(self._targets):
+            try:
+                await self._semaphore.acquire()
+            except CancelledError:
+                return
+            answer = self._start(target)
+            self._in_flight[index] = answer
+            answer.addBoth(self._done, index, target)
+
+    def _start(self, target: _T) -> Deferred[_R]:
+        try:
+            answer = _as_deferred(self._call(target))
+        except Exception:
+            return fail()
+        if self._timeout is not None:
+            answer.addTimeout(
+                self._timeout,
+                self._reactor,
+                onTimeoutCancel=lambda result, timeout: self._timed_out(target, result),
+            )
+        return answer
+
+    def _timed_out(self, target: _T, result: _R | Failure) -> _R:
+        if not isinstance(result, Failure):
+            # The call's canceller chose to answer anyway.
+            return result
+        raise RequestTimeoutError(
+            f"No answer from {target!r} within {self._timeout} seconds",
+            target if isinstance(target, BaseDriver) else None,
+        ) from result.value
+
+    def _done(self, outcome: _R | Failure, index: int, target: _T) -> None:
+        del self._in_flight[index]
+        self._semaphore.release()
+        if not isinstance(outcome, Failure):
+            self._answers[index].callback(outcome)
+            return
+        if not self._cancelled:
+            _log.warn(
+                "Fan-out target {target!r} failed: {error}",
+                target=target,
+                error=outcome.getErrorMessage(),
+            )
+        self._answers[index].errback(outcome)
+
+    def _gather(self, outcomes: list[tuple[bool, Any]]) -> None:
+        if self._cancelled:
+            # Deferred.cancel fails the result with CancelledError instead.
+            return
+        results: dict[_T, _R] = {}
+        failures: dict[_T, Failure] = {}
+        for target, (succeeded, value) in zip(self._targets, outcomes, strict=True):
+            if succeeded:
+                results[target] = value
+            else:
+                failures[target] = value
+        self.result.callback(FanOutResult(results, failures))
+
+    def _cancel(self, result: Deferred[FanOutResult[_T, _R]]) -> None:
+        self._cancelled = True
+        # Stop starting calls first, so no freed slot starts another.
+        self._feeder.cancel()
+        for answer in list(self._in_flight.values()):
+            answer.cancel()
+        for answer in self._answers:
+            if not answer.called:
+                answer.errback(CancelledError())
+
+
+@overload
+def fan_out(
+    call: Callable[[_T], Deferred[_R]],
+    targets: Iterable[_T],
+    concurrency: int = ...,
+    timeout: float | None = ...,
+    reactor: Any = ...,
+) -> Deferred[FanOutResult[_T, _R]]: ...
+
+
+@overload
+def fan_out(
+    call: Callable[[_T], Coroutine[Any, Any, _R]],
+    targets: Iterable[_T],
+    concurrency: int = ...,
+    timeout: float | None = ...,
+    reactor: Any = ...,
+) -> Deferred[FanOutResult[_T, _R]]: ...
+
+
+@overload
+def fan_out(
+    call: Callable[[_T], _R],
+    targets: Iterable[_T],
+    concurrency: int = ...,
+    timeout: float | None = ...,
+    reactor: Any = ...,
+) -> Deferred[FanOutResult[_T, _R]]: ...
+
+
+def fan_out(
+    call: Callable[[_T], Deferred[_R] | Coroutine[Any, Any, _R] | _R],
+    targets: Iterable[_T],
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float | None = None,
+    reactor: Any = None,
+) -> Deferred[FanOutResult[_T, _R]]:
+    """
+    Run ``call(target)`` for every target, at most *concurrency* at a time.
+
+    *call* may return a Deferred, a coroutine or a plain value, and may
+    raise; each outcome is recorded against its target.  Cancelling the
+    returned Deferred cancels every call in flight, starts no more, and
+    fails it with :class:`~twisted.internet.defer.CancelledError`.
+
+    :param call: what to do for one target.
+    :param targets: hashable and distinct (drivers, region names...).
+    :param concurrency: how many calls may be in flight at once.
+    :param timeout: seconds each call may take, counted from its start;
+        a call that takes longer is cancelled and its target gets a
+        :class:`~txcloud.errors.RequestTimeoutError` failure.  ``None``: no
+        limit.
+    :param reactor: the clock for timeouts; the global reactor when ``None``.
+    :returns: a Deferred firing with a :class:`FanOutResult` once every
+        target has answered or failed.
+    :raises InvalidArgumentError: for an unhashable or repeated target, a
+        *concurrency* below 1, or a *timeout* that is not positive.
+    """
+    wanted = list(targets)
+    try:
+        distinct = set(wanted)
+    except TypeError:
+        raise InvalidArgumentError("Fan-out targets must be hashable") from None
+    if len(distinct) != len(wanted):
+        raise InvalidArgumentError("Fan-out targets must be distinct")
+    if not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidArgumentError(f"concurrency must be an int >= 1, not {concurrency!r}")
+    if timeout is not None and not timeout > 0:
+        raise InvalidArgumentError(f"timeout must be positive or None, not {timeout!r}")
+    if reactor is None and timeout is not None:
+        from twisted.internet import reactor as global_reactor
+
+        reactor = global_reactor
+    return _FanOut(call, wanted, concurrency, timeout, reactor).result
+
+
+def _drivers_reactor(drivers: list[Any], reactor: Any) -> Any:
+    # Drivers carry the reactor they were given, so time stays injectable.
+    if reactor is None and drivers:
+        return drivers[0].reactor
+    return reactor
+
+
+def list_nodes(
+    drivers: Iterable[NodeDriver],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float | None = None,
+    reactor: Any = None,
+) -> Deferred[FanOutResult[NodeDriver, list[Node]]]:
+    """
+    List the nodes of every compute driver at once.
+
+    See :func:`fan_out` for the arguments; *reactor* defaults to the first
+    driver's.
+
+    :returns: a Deferred firing with a :class:`FanOutResult` keyed by driver.
+    """
+    wanted = list(drivers)
+    return fan_out(
+        lambda driver: driver.list_nodes(),
+        wanted,
+        concurrency=concurrency,
+        timeout=timeout,
+        reactor=_drivers_reactor(wanted, reactor),
+    )
+
+
+def list_containers(
+    drivers: Iterable[StorageDriver | ContainerDriver],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float | None = None,
+    reactor: Any = None,
+) -> Deferred[FanOutResult[StorageDriver | ContainerDriver, list[Any]]]:
+    """
+    List the containers of every storage or container driver at once.
+
+    See :func:`fan_out` for the arguments; *reactor* defaults to the first
+    driver's.
+
+    :returns: a Deferred firing with a :class:`FanOutResult` keyed by
+        driver, whose values are lists of the driver's own ``Container``.
+    """
+    wanted = list(drivers)
+
+    def call(driver: StorageDriver | ContainerDriver) -> Deferred[list[Any]]:
+        return driver.list_containers()
+
+    return fan_out(
+        call,
+        wanted,
+        concurrency=concurrency,
+        timeout=timeout,
+        reactor=_drivers_reactor(wanted, reactor),
+    )
