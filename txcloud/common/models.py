@@ -5,7 +5,13 @@ fields, and a short ``repr`` that leaves out ``extra`` and anything secret.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, ClassVar
+
+
+def _shown_value(value: Any) -> Any:
+    # Show enum members by their Libcloud string value ("running").
+    return value.value if isinstance(value, Enum) else value
 
 
 class Model:
@@ -34,7 +40,7 @@ class Model:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._shown)
+        fields = ", ".join(f"{f}={_shown_value(getattr(self, f))!r}" for f in self._shown)
         provider = getattr(self.driver, "type", None)
         shown_provider = None if provider is None else str(provider)
         return f"<{type(self).__name__}: {fields}, provider={shown_provider!r}>"

@@ -1,0 +1,182 @@
+"""
+AWS credentials and where to find them.
+
+:class:`AWSCredentials` holds an access key pair, plus a session token for
+temporary credentials, and never shows the secret parts in its ``repr``.
+:func:`resolve_credentials` looks for them in the order the AWS SDKs use:
+explicit arguments, then environment variables, then the shared credentials
+file. Error messages say where txcloud looked, never what it found.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from txcloud.errors import InvalidCredsError
+
+ENV_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
+ENV_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
+ENV_SESSION_TOKEN = "AWS_SESSION_TOKEN"
+ENV_PROFILE = "AWS_PROFILE"
+ENV_CREDENTIALS_FILE = "AWS_SHARED_CREDENTIALS_FILE"
+DEFAULT_CREDENTIALS_FILE = os.path.join("~", ".aws", "credentials")
+DEFAULT_PROFILE = "default"
+
+_FILE_ACCESS_KEY_ID = "aws_access_key_id"
+_FILE_SECRET_ACCESS_KEY = "aws_secret_access_key"
+_FILE_SESSION_TOKEN = "aws_session_token"
+
+
+def _check_access_key(instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidCredsError("the AWS access key id is missing or empty")
+    # The access key id is copied into the signature's credential scope,
+    # where "/" and whitespace would change its meaning.
+    if "/" in value or any(c.isspace() for c in value):
+        raise InvalidCredsError("the AWS access key id contains '/' or whitespace")
+
+
+def _check_secret_key(instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidCredsError("the AWS secret access key is missing or empty")
+
+
+def _check_session_token(instance: Any, attribute: Any, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value:
+        raise InvalidCredsError("the AWS session token is empty; pass None for none")
+    # The token travels in a header: a line break would split the request.
+    if "\r" in value or "\n" in value:
+        raise InvalidCredsError("the AWS session token contains a line break")
+
+
+@attrs.frozen(repr=False)
+class AWSCredentials:
+    """
+    An AWS access key pair, with a session token for temporary credentials.
+
+    ``repr`` shows only the first four characters of the access key id and
+    whether a session token is set.
+
+    :param access_key: the access key id (``AKIA...`` or ``ASIA...``).
+    :param secret_key: the secret access key.
+    :param session_token: the session token of temporary credentials.
+    :raises txcloud.errors.InvalidCredsError: if a value is missing or malformed.
+    """
+
+    access_key: str = attrs.field(validator=_check_access_key)
+    secret_key: str = attrs.field(validator=_check_secret_key)
+    session_token: str | None = attrs.field(default=None, validator=_check_session_token)
+
+    def __repr__(self) -> str:
+        token = ", session_token=<hidden>" if self.session_token is not None else ""
+        return f"AWSCredentials(access_key={self.access_key[:4] + '…'!r}{token})"
+
+
+def resolve_credentials(
+    key: str | None = None,
+    secret: str | None = None,
+    token: str | None = None,
+    profile: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    credentials_file: str | None = None,
+) -> AWSCredentials:
+    """
+    Find AWS credentials the way the AWS SDKs do.
+
+    In order: the explicit ``key``/``secret``/``token`` arguments; the
+    environment variables ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` and
+    ``AWS_SESSION_TOKEN``; the shared credentials file (``credentials_file``,
+    else ``AWS_SHARED_CREDENTIALS_FILE``, else ``~/.aws/credentials``), section
+    ``profile``, else ``AWS_PROFILE``, else ``default``. As in the AWS SDKs, an
+    explicit ``profile`` argument skips the environment variables, so naming a
+    profile never silently signs with other keys. The file is small and read
+    synchronously, once.
+
+    :param key: an explicit access key id.
+    :param secret: an explicit secret access key.
+    :param token: an explicit session token.
+    :param profile: the profile (section) of the shared credentials file.
+    :param environ: the environment to read; defaults to :data:`os.environ`.
+    :param credentials_file: the shared credentials file to read.
+    :returns: the credentials found.
+    :raises txcloud.errors.InvalidCredsError: if no complete credentials are
+        found, or a source holds only part of them; the message names the
+        places searched, never a value.
+    """
+    if key is not None or secret is not None or token is not None:
+        return _from_arguments(key, secret, token)
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    if profile is None:
+        found = _from_environment(env)
+        if found is not None:
+            return found
+    path = os.path.expanduser(
+        credentials_file or env.get(ENV_CREDENTIALS_FILE) or DEFAULT_CREDENTIALS_FILE
+    )
+    section = profile or env.get(ENV_PROFILE) or DEFAULT_PROFILE
+    found = _from_file(path, section)
+    if found is not None:
+        return found
+    searched = (
+        "the key/secret arguments, "
+        + (
+            f"the environment variables {ENV_ACCESS_KEY_ID} and {ENV_SECRET_ACCESS_KEY}, "
+            if profile is None
+            else ""
+        )
+        + f"and profile {section!r} of the shared credentials file {path}"
+    )
+    raise InvalidCredsError(f"no AWS credentials found; looked in {searched}")
+
+
+def _from_arguments(key: str | None, secret: str | None, token: str | None) -> AWSCredentials:
+    if key is None or secret is None:
+        raise InvalidCredsError(
+            "incomplete AWS credentials in the arguments: "
+            "an access key id and a secret access key must be given together"
+        )
+    return AWSCredentials(key, secret, token)
+
+
+def _from_environment(env: Mapping[str, str]) -> AWSCredentials | None:
+    key = env.get(ENV_ACCESS_KEY_ID) or None
+    secret = env.get(ENV_SECRET_ACCESS_KEY) or None
+    if key is None and secret is None:
+        return None
+    if key is None or secret is None:
+        missing = ENV_ACCESS_KEY_ID if key is None else ENV_SECRET_ACCESS_KEY
+        raise InvalidCredsError(
+            f"incomplete AWS credentials in the environment: {missing} is not set"
+        )
+    return AWSCredentials(key, secret, env.get(ENV_SESSION_TOKEN) or None)
+
+
+def _from_file(path: str, section: str) -> AWSCredentials | None:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as credentials:
+            parser.read_file(credentials)
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        # "from None": a parsing error quotes the offending line, which may
+        # hold a secret, so it must not ride along as the exception context.
+        raise InvalidCredsError(f"the shared credentials file {path} could not be read") from None
+    if not parser.has_section(section):
+        return None
+    values = parser[section]
+    key = values.get(_FILE_ACCESS_KEY_ID) or None
+    secret = values.get(_FILE_SECRET_ACCESS_KEY) or None
+    if key is None or secret is None:
+        missing = _FILE_ACCESS_KEY_ID if key is None else _FILE_SECRET_ACCESS_KEY
+        raise InvalidCredsError(
+            f"incomplete AWS credentials in profile {section!r} of {path}: {missing} is not set"
+        )
+    return AWSCredentials(key, secret, values.get(_FILE_SESSION_TOKEN) or None)
