@@ -285,17 +285,23 @@ class StorageDriver(BaseDriver):
         end_bytes: int | None = None,
         overwrite_existing: bool = False,
         delete_on_failure: bool = True,
+        **kwargs: Any,
     ) -> Deferred[bool]:
-        """Download bytes ``[start_bytes, end_bytes)`` of *obj* to a file, atomically."""
+        """
+        Download bytes ``[start_bytes, end_bytes)`` of *obj* to a file, atomically.
+
+        A bad range fails the Deferred with ``InvalidArgumentError`` before
+        any request; *ex_progress* is as for :meth:`download_object`.
+        """
         from txcloud.storage import transfer
 
-        check_range(start_bytes, end_bytes)
         return transfer.download_to_file(
             self,
             obj,
             destination_path,
             overwrite_existing=overwrite_existing,
             byte_range=(start_bytes, end_bytes),
+            progress=kwargs.get("ex_progress"),
         )
 
     def download_object_as_stream(
