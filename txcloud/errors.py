@@ -76,6 +76,22 @@ class InvalidArgumentError(TxCloudError, ValueError):
     """An argument was refused before any request was sent."""
 
 
+class ConfigError(InvalidArgumentError):
+    """
+    A configuration file was refused; the message names the file and key, never a secret.
+
+    :param problem: what is wrong with the value.
+    :param source: the file the value came from.
+    :param key: the value's key path (``"compute[0].provider"``), if one value is at fault.
+    """
+
+    def __init__(self, problem: str, *, source: str, key: str | None = None) -> None:
+        where = source if key is None else f"{source}: {key}"
+        super().__init__(f"{where}: {problem}")
+        self.source = source
+        self.key = key
+
+
 class ProviderNotSupportedError(TxCloudError, LookupError):
     """``get_driver`` was asked for a provider txcloud does not know."""
 

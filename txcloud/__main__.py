@@ -1,0 +1,5 @@
+"""``python -m txcloud``: the ``txcloud`` command."""
+
+from txcloud.cli.main import main
+
+main()

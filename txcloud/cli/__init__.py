@@ -1,0 +1,1 @@
+"""The ``txcloud`` command: inventory, nodes, storage listing and copies, containers."""

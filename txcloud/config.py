@@ -1,0 +1,476 @@
+"""
+The configuration shared by the ``txcloud`` command and the ``twistd txcloud`` service.
+
+It is a TOML file naming the *targets* to talk to: one per configured
+compute, storage or container account, and per region where regions are
+listed::
+
+    [defaults]
+    concurrency = 10            # targets queried at once
+    timeout = 30                # seconds each target may take
+
+    [[compute]]
+    name = "dummy"              # unique in the file: letters, digits, "_", "-", "."
+    provider = "dummy"          # a provider with a registered driver
+    regions = ["eu-1", "us-1"]  # optional, one target per region (or region = "eu-1")
+    key_env = "DUMMY_KEY"       # the key from the environment, or key = "..."
+    secret_env = "DUMMY_SECRET" # likewise secret = "..."
+    host = "127.0.0.1"          # optional endpoint override, with port and secure
+    port = 5000
+    secure = false
+    options = { ex_latency = 0.0 }  # further keyword arguments of the driver
+
+    [[storage]]
+    name = "local"
+    provider = "local"
+    key = "~/.local/share/txcloud/data"   # the local driver's folder
+
+    [[container]]
+    name = "docker"
+    provider = "docker"
+
+The file is looked for at ``$TXCLOUD_CONFIG``, else
+``$XDG_CONFIG_HOME/txcloud/txcloud.toml`` (``~/.config/txcloud/txcloud.toml``
+when ``XDG_CONFIG_HOME`` is unset).  When there is no file at the default
+place, the embedded defaults apply: a ``dummy`` compute target and a
+``local`` storage target keeping its data in ``$XDG_DATA_HOME/txcloud/data``
+(``~/.local/share/txcloud/data``), so txcloud works with no network and no
+credentials.  A local storage folder is created when a driver is built for it.
+
+A :class:`Target` names a target and never holds a secret; keys and secrets
+stay inside the :class:`Config` and go only to the driver's constructor.
+Refused values raise :class:`~txcloud.errors.ConfigError` naming the file and
+key, never the secret.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from txcloud.common.base import BaseDriver
+from txcloud.common.registry import DriverRegistry
+from txcloud.compute.providers import DRIVERS as COMPUTE_DRIVERS
+from txcloud.container.providers import DRIVERS as CONTAINER_DRIVERS
+from txcloud.errors import ConfigError, InvalidArgumentError
+from txcloud.storage.providers import DRIVERS as STORAGE_DRIVERS
+from txcloud.storage.types import Provider as StorageProvider
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+__all__ = [
+    "EMBEDDED_DEFAULTS",
+    "KINDS",
+    "Config",
+    "Defaults",
+    "Target",
+    "default_config_path",
+    "default_data_folder",
+    "load_config",
+    "parse_config",
+]
+
+# Each kind's provider registry; drivers are imported only when built.
+_REGISTRIES: dict[str, DriverRegistry[Any]] = {
+    "compute": COMPUTE_DRIVERS,
+    "storage": STORAGE_DRIVERS,
+    "container": CONTAINER_DRIVERS,
+}
+
+#: The kinds of target, in the order they are listed.
+KINDS = tuple(_REGISTRIES)
+
+#: What :func:`load_config` names the configuration when no file exists.
+EMBEDDED_DEFAULTS = "<embedded defaults>"
+
+# Target names and regions appear in "TARGET@REGION:CONTAINER/OBJECT" arguments.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+
+_ENTRY_KEYS = frozenset(
+    {
+        "name",
+        "provider",
+        "region",
+        "regions",
+        "key",
+        "key_env",
+        "secret",
+        "secret_env",
+        "host",
+        "port",
+        "secure",
+        "options",
+    }
+)
+# Constructor arguments the entry's own keys (or txcloud) set.
+_RESERVED_OPTIONS = frozenset({"key", "secret", "host", "port", "secure", "region", "reactor"})
+
+
+@attrs.frozen
+class Target:
+    """
+    One thing to query: a configured account of a provider, in one region.
+
+    :ivar name: the entry's name in the configuration, unique in the file.
+    :ivar kind: ``"compute"``, ``"storage"`` or ``"container"``.
+    :ivar provider: the provider constant's value (``"ec2"``).
+    :ivar region: the region, or ``None`` where the entry lists none.
+    """
+
+    name: str
+    kind: str
+    provider: str
+    region: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``name``, or ``name@region`` for a regional target."""
+        return self.name if self.region is None else f"{self.name}@{self.region}"
+
+
+@attrs.frozen
+class Defaults:
+    """
+    Settings for every target.
+
+    :ivar concurrency: how many targets are queried at once.
+    :ivar timeout: seconds each target may take.
+    """
+
+    concurrency: int = 10
+    timeout: float = 30.0
+
+
+@attrs.frozen(eq=False, repr=False)
+class _DriverArguments:
+    """A target's constructor arguments; never shown, as they hold the secrets."""
+
+    key: str | None
+    kwargs: Mapping[str, Any]
+
+
+@attrs.frozen(eq=False)
+class Config:
+    """
+    A loaded configuration: its targets, and how to build a driver for each.
+
+    :ivar source: the file it came from, or :data:`EMBEDDED_DEFAULTS`.
+    :ivar defaults: the :class:`Defaults`.
+    :ivar targets: every :class:`Target`, in the order of the file.
+    """
+
+    source: str
+    defaults: Defaults
+    targets: tuple[Target, ...]
+    _arguments: Mapping[Target, _DriverArguments] = attrs.field(repr=False, alias="arguments")
+
+    def select(self, kind: str | None = None, name: str | None = None) -> tuple[Target, ...]:
+        """
+        The targets of *kind* (every kind when ``None``) named *name*.
+
+        :param name: a target's ``name`` (all its regions) or ``label`` (one
+            region); ``None`` selects them all.
+        :raises InvalidArgumentError: if *name* is given and matches no target.
+        """
+        targets = tuple(t for t in self.targets if kind is None or t.kind == kind)
+        if name is None:
+            return targets
+        chosen = tuple(t for t in targets if name in (t.name, t.label))
+        if not chosen:
+            known = ", ".join(dict.fromkeys(t.label for t in targets)) or "none"
+            what = "target" if kind is None else f"{kind} target"
+            raise InvalidArgumentError(f"No {what} named {name!r} in {self.source}; known: {known}")
+        return chosen
+
+    def build_driver(self, target: Target, reactor: Any = None) -> BaseDriver:
+        """
+        Make the driver for *target*, with the provider registry's ``get_driver``.
+
+        :param reactor: the reactor the driver runs on; the global one when ``None``.
+        :raises ConfigError: if the driver refuses the configured arguments.
+        :raises OSError: if a local storage folder cannot be created.
+        """
+        arguments = self._arguments[target]
+        cls = _REGISTRIES[target.kind].get_driver(target.provider)
+        key = arguments.key
+        if key is not None and _is_local_storage(target.kind, target.provider):
+            os.makedirs(key, exist_ok=True)
+        kwargs = dict(arguments.kwargs, reactor=reactor)
+        if target.region is not None:
+            kwargs["region"] = target.region
+        try:
+            return cls(key, **kwargs)
+        except TypeError as e:
+            # An option the driver does not take; its name is safe to show, a value is not.
+            raise ConfigError(
+                f"the {target.provider} driver refused its arguments: {e}",
+                source=self.source,
+                key=target.name,
+            ) from None
+
+
+def _is_local_storage(kind: str, provider: str) -> bool:
+    # The local driver's key is a folder: "~" is expanded and the folder made on demand.
+    return kind == "storage" and provider == StorageProvider.LOCAL
+
+
+def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
+
+
+def _xdg_home(environ: Mapping[str, str], variable: str, fallback: str) -> str:
+    # The XDG spec says relative values are to be ignored.
+    value = environ.get(variable, "")
+    return value if os.path.isabs(value) else os.path.expanduser(fallback)
+
+
+def default_config_path(environ: Mapping[str, str] | None = None) -> str:
+    """
+    Where the configuration is read from when no path is given.
+
+    :param environ: the environment; :data:`os.environ` when ``None``.
+    :returns: ``$TXCLOUD_CONFIG``, else ``$XDG_CONFIG_HOME/txcloud/txcloud.toml``.
+    """
+    env = _environ(environ)
+    if env.get("TXCLOUD_CONFIG"):
+        return env["TXCLOUD_CONFIG"]
+    return os.path.join(_xdg_home(env, "XDG_CONFIG_HOME", "~/.config"), "txcloud", "txcloud.toml")
+
+
+def default_data_folder(environ: Mapping[str, str] | None = None) -> str:
+    """
+    The folder of the embedded ``local`` storage target.
+
+    :returns: ``$XDG_DATA_HOME/txcloud/data`` (``~/.local/share/txcloud/data``).
+    """
+    return os.path.join(
+        _xdg_home(_environ(environ), "XDG_DATA_HOME", "~/.local/share"), "txcloud", "data"
+    )
+
+
+def load_config(path: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """
+    Read the configuration.
+
+    :param path: the file to read; when ``None``, ``$TXCLOUD_CONFIG`` or the
+        default path, falling back to the embedded defaults if no file is
+        at the default path.
+    :param environ: where ``*_env`` keys and ``XDG_*`` are looked up;
+        :data:`os.environ` when ``None``.
+    :raises ConfigError: if the file is missing (when named), unreadable or invalid.
+    """
+    env = _environ(environ)
+    named = path is not None or bool(env.get("TXCLOUD_CONFIG"))
+    source = path if path is not None else default_config_path(env)
+    try:
+        with open(source, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        if named:
+            raise ConfigError("no such file", source=source) from None
+        return _embedded_defaults(env)
+    except OSError as e:
+        raise ConfigError(f"cannot read: {e.strerror}", source=source) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", source=source) from None
+    return parse_config(text, source, env)
+
+
+def parse_config(
+    text: str, source: str = "<string>", environ: Mapping[str, str] | None = None
+) -> Config:
+    """
+    Read a configuration from TOML *text*.
+
+    :param source: what to call the text in error messages (its file name).
+    :param environ: where ``*_env`` keys are looked up; :data:`os.environ` when ``None``.
+    :raises ConfigError: if the text is not TOML or a value is refused.
+    """
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"invalid TOML: {e}", source=source) from None
+    return _Reader(source, _environ(environ)).config(document)
+
+
+def _embedded_defaults(environ: Mapping[str, str]) -> Config:
+    document = {
+        "compute": [{"name": "dummy", "provider": "dummy"}],
+        "storage": [{"name": "local", "provider": "local", "key": default_data_folder(environ)}],
+    }
+    return _Reader(EMBEDDED_DEFAULTS, environ).config(document)
+
+
+_TYPE_NAMES = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+    dict: "a table",
+}
+
+
+def _type_name(value: object) -> str:
+    return _TYPE_NAMES.get(type(value), "a date or time")
+
+
+class _Reader:
+    """Checks a parsed document, raising :class:`ConfigError` at the first refused value."""
+
+    def __init__(self, source: str, environ: Mapping[str, str]) -> None:
+        self._source = source
+        self._environ = environ
+
+    def _error(self, problem: str, key: str | None = None) -> ConfigError:
+        return ConfigError(problem, source=self._source, key=key)
+
+    def _check_keys(self, table: Mapping[str, Any], allowed: frozenset[str], key: str) -> None:
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            raise self._error(
+                f"unknown key {unknown[0]!r}; expected one of {', '.join(sorted(allowed))}", key
+            )
+
+    def _typed(self, value: Any, types: tuple[type, ...], wanted: str, key: str) -> Any:
+        # bool is an int to Python, not to a person writing a config file.
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+            # The value is not shown: it may be a secret.
+            raise self._error(f"must be {wanted}, not {_type_name(value)}", key)
+        return value
+
+    def _name(self, value: Any, key: str) -> str:
+        name: str = self._typed(value, (str,), "a string", key)
+        if not _NAME.match(name):
+            raise self._error(f"{name!r} is not a valid name (letters, digits, '_', '-', '.')", key)
+        return name
+
+    def config(self, document: Mapping[str, Any]) -> Config:
+        self._check_keys(document, frozenset({"defaults", *KINDS}), "top level")
+        defaults = self._defaults(document.get("defaults", {}))
+        targets: list[Target] = []
+        arguments: dict[Target, _DriverArguments] = {}
+        names: set[str] = set()
+        for kind in KINDS:
+            entries = self._typed(document.get(kind, []), (list,), "an array of tables", kind)
+            for index, entry in enumerate(entries):
+                key = f"{kind}[{index}]"
+                name, regions, provider, entry_arguments = self._entry(kind, entry, key)
+                if name in names:
+                    raise self._error(f"duplicate target name {name!r}", f"{key}.name")
+                names.add(name)
+                for region in regions:
+                    target = Target(name=name, kind=kind, provider=provider, region=region)
+                    targets.append(target)
+                    arguments[target] = entry_arguments
+        return Config(
+            source=self._source, defaults=defaults, targets=tuple(targets), arguments=arguments
+        )
+
+    def _defaults(self, value: Any) -> Defaults:
+        table: dict[str, Any] = self._typed(value, (dict,), "a table", "defaults")
+        self._check_keys(table, frozenset({"concurrency", "timeout"}), "defaults")
+        result = Defaults()
+        if "concurrency" in table:
+            concurrency = self._typed(
+                table["concurrency"], (int,), "an integer", "defaults.concurrency"
+            )
+            if concurrency < 1:
+                raise self._error("must be at least 1", "defaults.concurrency")
+            result = attrs.evolve(result, concurrency=concurrency)
+        if "timeout" in table:
+            timeout = self._typed(table["timeout"], (int, float), "a number", "defaults.timeout")
+            if timeout <= 0:
+                raise self._error("must be positive", "defaults.timeout")
+            result = attrs.evolve(result, timeout=float(timeout))
+        return result
+
+    def _entry(
+        self, kind: str, value: Any, key: str
+    ) -> tuple[str, list[str | None], str, _DriverArguments]:
+        entry: dict[str, Any] = self._typed(value, (dict,), "a table", key)
+        self._check_keys(entry, _ENTRY_KEYS, key)
+        for required in ("name", "provider"):
+            if required not in entry:
+                raise self._error(f"missing {required!r}", key)
+        name = self._name(entry["name"], f"{key}.name")
+        provider = self._typed(entry["provider"], (str,), "a string", f"{key}.provider")
+        known = [str(p) for p in _REGISTRIES[kind].providers()]
+        if provider not in known:
+            raise self._error(
+                f"unknown {kind} provider {provider!r}; known: {', '.join(known) or 'none'}",
+                f"{key}.provider",
+            )
+        kwargs: dict[str, Any] = {}
+        secret = self._secret(entry, "secret", key)
+        if secret is not None:
+            kwargs["secret"] = secret
+        for option, types, wanted in (
+            ("host", (str,), "a string"),
+            ("port", (int,), "an integer"),
+            ("secure", (bool,), "a boolean"),
+        ):
+            if option in entry:
+                kwargs[option] = self._typed(entry[option], types, wanted, f"{key}.{option}")
+        if "port" in kwargs and not 0 < kwargs["port"] < 65536:
+            raise self._error("must be between 1 and 65535", f"{key}.port")
+        kwargs.update(self._options(entry.get("options", {}), f"{key}.options"))
+        driver_key = self._secret(entry, "key", key)
+        if driver_key is not None and _is_local_storage(kind, provider):
+            driver_key = os.path.expanduser(driver_key)
+        regions = self._regions(entry, key)
+        return name, regions, provider, _DriverArguments(key=driver_key, kwargs=kwargs)
+
+    def _secret(self, entry: Mapping[str, Any], field: str, key: str) -> str | None:
+        """The value of *field*, given inline or as ``{field}_env``, the name of a variable."""
+        variable_field = f"{field}_env"
+        if field in entry and variable_field in entry:
+            raise self._error(f"give {field!r} or {variable_field!r}, not both", key)
+        if field in entry:
+            value: str = self._typed(entry[field], (str,), "a string", f"{key}.{field}")
+            return value
+        if variable_field not in entry:
+            return None
+        variable = self._typed(entry[variable_field], (str,), "a string", f"{key}.{variable_field}")
+        if variable not in self._environ:
+            raise self._error(
+                f"environment variable {variable!r} is not set", f"{key}.{variable_field}"
+            )
+        return self._environ[variable]
+
+    def _options(self, value: Any, key: str) -> dict[str, Any]:
+        options: dict[str, Any] = self._typed(value, (dict,), "a table", key)
+        reserved = sorted(set(options) & _RESERVED_OPTIONS)
+        if reserved:
+            raise self._error(
+                f"{reserved[0]!r} cannot be an option; it has its own key or is set by txcloud",
+                key,
+            )
+        return options
+
+    def _regions(self, entry: Mapping[str, Any], key: str) -> list[str | None]:
+        if "region" in entry and "regions" in entry:
+            raise self._error("give 'region' or 'regions', not both", key)
+        if "region" in entry:
+            return [self._name(entry["region"], f"{key}.region")]
+        if "regions" not in entry:
+            return [None]
+        listed = self._typed(entry["regions"], (list,), "an array of strings", f"{key}.regions")
+        if not listed:
+            raise self._error("must not be empty", f"{key}.regions")
+        regions: list[str | None] = [
+            self._name(region, f"{key}.regions[{index}]") for index, region in enumerate(listed)
+        ]
+        if len(set(regions)) != len(regions):
+            raise self._error("lists a region twice", f"{key}.regions")
+        return regions
