@@ -1,0 +1,308 @@
+"""
+The transport: sends :class:`~txcloud.http.Request` objects with treq over a
+pool of persistent connections, with a timeout, retries, request signing and
+typed errors.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any
+
+from treq.client import HTTPClient
+from treq.cookies import IndexableCookieJar
+from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.task import deferLater
+from twisted.logger import Logger
+from twisted.web.client import Agent, HTTPConnectionPool
+
+from txcloud import __version__
+from txcloud.errors import (
+    InvalidArgumentError,
+    NetworkError,
+    RequestTimeoutError,
+    TxCloudError,
+)
+from txcloud.http.errors import (
+    ErrorMapper,
+    ErrorResponse,
+    connection_error,
+    default_error_mapper,
+    is_cancellation,
+)
+from txcloud.http.redact import redact_url
+from txcloud.http.request import Request
+from txcloud.http.response import Response
+from txcloud.http.retry import RetryPolicy, parse_retry_after
+from txcloud.http.tls import TLSOptions, TLSPolicy
+
+#: Rewrites a request before each attempt (adding a signature, a token...);
+#: it may return the request or an awaitable (a Deferred) of it.
+Signer = Callable[[Request], Request | Awaitable[Request]]
+
+#: Bytes of an error response's body read for the error mapper.
+DEFAULT_MAX_ERROR_BODY = 64 * 1024
+
+#: Idle persistent connections kept per host.
+DEFAULT_MAX_PER_HOST = 10
+
+# Framing is the transport's business: the agent sets these from the body.
+_FRAMING_HEADERS = ("Content-Length", "Transfer-Encoding")
+
+
+class _AttemptFailed(Exception):
+    """One attempt failed with *error*; the server may have said when to retry."""
+
+    def __init__(self, error: TxCloudError, retry_after: float | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.retry_after = retry_after
+
+
+def _name_of(driver: Any) -> str | None:
+    if driver is None or isinstance(driver, str):
+        return driver
+    return getattr(driver, "name", None) or type(driver).__name__
+
+
+class HTTPTransport:
+    """
+    Sends requests for one driver.
+
+    :param reactor: the reactor for connections and timers; the global one
+        when ``None``.
+    :param pool: the connection pool to use; by default the transport makes
+        its own persistent pool (closed by :meth:`close`).  A pool passed in
+        is the caller's to close.
+    :param agent: an :class:`~twisted.web.iweb.IAgent` to send through
+        instead of a pooled :class:`~twisted.web.client.Agent` (tests pass
+        :class:`treq.testing.RequestTraversalAgent`); it excludes *pool* and
+        *tls*.
+    :param timeout: seconds to wait for response headers, and for each
+        chunk of a body being read; a request may set its own.
+    :param retry: when and how to retry; ``RetryPolicy()`` by default.
+    :param tls: certificate verification settings; ``TLSOptions()``
+        (verify against the platform's trust store) by default.
+    :param signer: called with the request before every attempt (so
+        time-dependent signatures stay fresh).
+    :param error_mapper: builds the error raised for a response that is not
+        a success; :func:`~txcloud.http.errors.default_error_mapper` by
+        default.
+    :param driver: the driver (or its name), named in logs and errors.
+    :param max_per_host: idle persistent connections kept per host, for the
+        pool the transport makes.
+    :param max_error_body: bytes of an error response's body to read.
+    :param user_agent: the ``User-Agent`` sent unless a request sets one.
+    :raises InvalidArgumentError: for a timeout that is not positive, *agent*
+        together with *pool* or *tls*, or unusable TLS files.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        *,
+        reactor: Any = None,
+        pool: HTTPConnectionPool | None = None,
+        agent: Any = None,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        tls: TLSOptions | None = None,
+        signer: Signer | None = None,
+        error_mapper: ErrorMapper | None = None,
+        driver: Any = None,
+        max_per_host: int = DEFAULT_MAX_PER_HOST,
+        max_error_body: int = DEFAULT_MAX_ERROR_BODY,
+        user_agent: str = f"txcloud/{__version__}",
+    ) -> None:
+        if not timeout > 0:
+            raise InvalidArgumentError(f"timeout must be positive, not {timeout!r}")
+        if reactor is None:
+            from twisted.internet import reactor as global_reactor
+
+            reactor = global_reactor
+        self.driver = _name_of(driver)
+        self._reactor = reactor
+        self._timeout = timeout
+        self._retry = retry if retry is not None else RetryPolicy()
+        self._signer = signer
+        self._map_error: ErrorMapper = error_mapper or default_error_mapper
+        self._max_error_body = max_error_body
+        self._user_agent = user_agent
+        self._own_pool: HTTPConnectionPool | None = None
+        if agent is not None:
+            if pool is not None or tls is not None:
+                raise InvalidArgumentError("an agent replaces the pool and the TLS options")
+        else:
+            tls = tls if tls is not None else TLSOptions()
+            policy = TLSPolicy(tls)
+            if not tls.verify:
+                self.log.warn(
+                    "TLS certificate verification is disabled for {driver}: "
+                    "anyone on the network path can read and change this traffic",
+                    driver=self.driver or "an HTTP transport",
+                )
+            if pool is None:
+                pool = self._own_pool = HTTPConnectionPool(reactor, persistent=True)
+                pool.maxPersistentPerHost = max_per_host
+            agent = Agent(reactor, contextFactory=policy, connectTimeout=timeout, pool=pool)
+        # Refuse every cookie: a request carries only what its driver and
+        # signer put in it.
+        cookies = IndexableCookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+        self._client = HTTPClient(agent, cookiejar=cookies)
+
+    def send(self, request: Request) -> Deferred[Response]:
+        """
+        Send *request*, retrying as the retry policy allows.
+
+        :returns: a Deferred firing with the :class:`Response` (body unread)
+            for a 2xx status or one of ``request.ok_statuses``.  Otherwise it
+            fails with the error mapper's error (the last one, once retries
+            are exhausted),
+            :class:`~txcloud.errors.RequestTimeoutError`,
+            :class:`~txcloud.errors.TLSVerificationError`,
+            :class:`~txcloud.errors.NetworkError`, or the exception the
+            request body raised.  Cancelling it aborts the request.
+        :raises InvalidArgumentError: if *request* is not a :class:`Request`.
+        """
+        if not isinstance(request, Request):
+            raise InvalidArgumentError(f"send() needs a Request, not {type(request).__name__}")
+        return Deferred.fromCoroutine(self._send(request))
+
+    async def _send(self, request: Request) -> Response:
+        retryable = request.retryable
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(request, attempt)
+            except _AttemptFailed as failed:
+                error = failed.error
+                more = retryable and attempt < self._retry.max_attempts
+                if not (more and self._retry.is_retryable(error)):
+                    if attempt > 1:
+                        self.log.warn(
+                            "Giving up on {method} {url} after {attempts} attempts: {error}",
+                            method=request.method,
+                            url=redact_url(request.full_url),
+                            attempts=attempt,
+                            error=str(error),
+                        )
+                    raise error from error.__cause__
+                delay = self._retry.delay(attempt, failed.retry_after)
+            self.log.info(
+                "Retrying {method} {url} in {delay:.2f}s; attempt {attempt} of "
+                "{max_attempts} failed: {error}",
+                method=request.method,
+                url=redact_url(request.full_url),
+                delay=delay,
+                attempt=attempt,
+                max_attempts=self._retry.max_attempts,
+                error=str(error),
+            )
+            await deferLater(self._reactor, delay)
+
+    async def _sign(self, request: Request) -> Request:
+        if "User-Agent" not in request.headers:
+            request = request.with_headers({"User-Agent": self._user_agent})
+        if self._signer is None:
+            return request
+        signed = self._signer(request)
+        if inspect.isawaitable(signed):
+            signed = await signed
+        if not isinstance(signed, Request):
+            raise InvalidArgumentError(f"the signer returned a {type(signed).__name__}")
+        return signed
+
+    async def _attempt(self, request: Request, attempt: int) -> Response:
+        sent = await self._sign(request)
+        timeout = sent.timeout or self._timeout
+        where = f"{sent.method} {redact_url(sent.full_url)}"
+        started = self._reactor.seconds()
+        pending = self._client.request(
+            sent.method,
+            sent.full_url,
+            headers=sent.headers.without(*_FRAMING_HEADERS).to_twisted(),
+            data=sent.body.producer(),
+            allow_redirects=False,
+            unbuffered=True,
+        )
+        timed_out = False
+
+        def expire() -> None:
+            nonlocal timed_out
+            timed_out = True
+            pending.cancel()
+
+        timer = self._reactor.callLater(timeout, expire)
+        try:
+            raw = await pending
+        except Exception as exc:
+            error: TxCloudError
+            if timed_out:
+                error = RequestTimeoutError(
+                    f"no response to {where} within {timeout:g}s", self.driver
+                )
+            elif is_cancellation(exc):
+                raise CancelledError() from None
+            else:
+                mapped = connection_error(exc, sent, self.driver)
+                if not isinstance(mapped, TxCloudError):
+                    # The request body failed: that is the caller's error.
+                    raise mapped from None
+                error = mapped
+                error.__cause__ = exc
+            self._log_attempt(sent, attempt, started, str(error))
+            raise _AttemptFailed(error) from None
+        finally:
+            if timer.active():
+                timer.cancel()
+
+        response = Response(raw, sent, clock=self._reactor, timeout=timeout, driver=self.driver)
+        self._log_attempt(sent, attempt, started, str(response.status))
+        if 200 <= response.status < 300 or response.status in sent.ok_statuses:
+            return response
+        try:
+            body = await response.read_at_most(self._max_error_body)
+        except NetworkError:
+            # The status says enough; the body was only for details.
+            body = b""
+        retry_after = parse_retry_after(
+            response.headers.get("Retry-After"), self._reactor.seconds()
+        )
+        failure = ErrorResponse(
+            status=response.status,
+            reason=response.reason,
+            headers=response.headers,
+            body=body,
+            request=sent,
+            driver=self.driver,
+            retry_after=retry_after,
+        )
+        raise _AttemptFailed(self._map_error(failure), retry_after)
+
+    def _log_attempt(self, request: Request, attempt: int, started: float, outcome: str) -> None:
+        self.log.debug(
+            "{method} {url} -> {outcome} in {duration:.3f}s (attempt {attempt})",
+            method=request.method,
+            url=redact_url(request.full_url),
+            outcome=outcome,
+            duration=self._reactor.seconds() - started,
+            attempt=attempt,
+            driver=self.driver,
+        )
+
+    def close(self) -> Deferred[None]:
+        """
+        Close the idle connections of the pool this transport made.
+
+        :returns: a Deferred firing once they are closed.
+        """
+        if self._own_pool is None:
+            return succeed(None)
+        return self._own_pool.closeCachedConnections()
+
+    def __repr__(self) -> str:
+        return f"<HTTPTransport driver={self.driver!r}>"

@@ -1,0 +1,64 @@
+"""Tests for txcloud.http.headers."""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.http_headers import Headers
+
+from txcloud.errors import InvalidArgumentError
+from txcloud.http.headers import HeaderMap
+
+
+class HeaderMapTests(SynchronousTestCase):
+    def test_lookup_ignores_case(self) -> None:
+        headers = HeaderMap({"Content-Type": "text/plain"})
+        self.assertEqual(headers["content-type"], "text/plain")
+        self.assertIn("CONTENT-TYPE", headers)
+
+    def test_repeated_header_joins_values_and_lists_them(self) -> None:
+        headers = HeaderMap([("x-amz-meta-a", "1"), ("X-Amz-Meta-A", "2")])
+        self.assertEqual(headers["X-AMZ-META-A"], "1, 2")
+        self.assertEqual(headers.get_all("x-amz-meta-a"), ["1", "2"])
+        self.assertEqual(len(headers), 1)
+
+    def test_list_values_become_repeated_headers(self) -> None:
+        headers = HeaderMap({"Accept": ["a/b", "c/d"]})
+        self.assertEqual(headers.pairs(), (("Accept", "a/b"), ("Accept", "c/d")))
+
+    def test_integer_value_becomes_text(self) -> None:
+        self.assertEqual(HeaderMap({"x-count": 3})["x-count"], "3")
+
+    def test_replace_overrides_same_name_in_any_case(self) -> None:
+        headers = HeaderMap({"Date": "old", "Host": "h"}).replace({"date": "new"})
+        self.assertEqual(headers.pairs(), (("Host", "h"), ("date", "new")))
+
+    def test_without_drops_names(self) -> None:
+        headers = HeaderMap({"Content-Length": "3", "A": "b"}).without("content-length")
+        self.assertEqual(dict(headers), {"A": "b"})
+
+    def test_line_break_in_value_is_refused(self) -> None:
+        self.assertRaises(InvalidArgumentError, HeaderMap, {"X-A": "v\r\nX-Injected: 1"})
+
+    def test_invalid_name_is_refused(self) -> None:
+        self.assertRaises(InvalidArgumentError, HeaderMap, {"Bad Name": "v"})
+
+    def test_non_text_value_is_refused(self) -> None:
+        self.assertRaises(InvalidArgumentError, HeaderMap, {"X-A": b"bytes"})
+
+    def test_round_trip_through_twisted_headers(self) -> None:
+        twisted = Headers({b"X-Meta": [b"caf\xc3\xa9", b"\xe9"]})
+        headers = HeaderMap.from_twisted(twisted)
+        # UTF-8 where valid, Latin-1 otherwise.
+        self.assertEqual(headers.get_all("x-meta"), ["café", "é"])
+        self.assertEqual(
+            headers.to_twisted().getRawHeaders(b"x-meta"), [b"caf\xc3\xa9", b"\xc3\xa9"]
+        )
+
+    def test_equality_ignores_name_case(self) -> None:
+        self.assertEqual(HeaderMap({"A": "1"}), HeaderMap({"a": "1"}))
+        self.assertNotEqual(HeaderMap({"A": "1"}), HeaderMap({"a": "2"}))
+
+    def test_repr_hides_secret_values(self) -> None:
+        text = repr(HeaderMap({"Authorization": "Bearer s3cr3t", "Accept": "x"}))
+        self.assertNotIn("s3cr3t", text)
+        self.assertIn("'Accept': 'x'", text)
