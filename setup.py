@@ -8,7 +8,7 @@ setup(
     long_description_content_type="text/x-rst",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(exclude=["benchmarks", "benchmarks.*"]) + ["twisted.plugins"],
+    packages=[*find_packages(exclude=["benchmarks", "benchmarks.*"]), "twisted.plugins"],
     package_data={"txcloud": ["py.typed"]},
     include_package_data=False,
     install_requires=[

@@ -1,0 +1,183 @@
+"""
+Real local services for integration tests, started once per test run on
+free ports of 127.0.0.1 and stopped by process id when the run ends.
+
+A test case asks for a service in ``setUp`` (``await moto.ensure_started()``
+through a Deferred); when the service's program is missing the test skips
+with the reason, or fails when ``TXCLOUD_REQUIRE_EMULATORS=1`` (CI).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import treq
+from twisted.internet import reactor as _global_reactor
+from twisted.internet.defer import Deferred, DeferredLock
+from twisted.internet.task import deferLater
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SkipTest
+
+#: The real reactor; integration tests run on it.
+reactor: Any = _global_reactor
+
+__all__ = ["EmulatorUnavailable", "LocalService", "free_port", "moto"]
+
+REQUIRE_ENV = "TXCLOUD_REQUIRE_EMULATORS"
+
+
+class EmulatorUnavailable(Exception):
+    """A required emulator could not be found or started."""
+
+
+def emulators_required() -> bool:
+    """Whether a missing emulator fails the test instead of skipping it."""
+    return os.environ.get(REQUIRE_ENV, "") not in ("", "0")
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class LocalService:
+    """
+    One emulator process shared by every test that needs it.
+
+    :param name: what to call it in messages.
+    :param find_program: returns the argv prefix to run, or ``None`` when
+        the program is not installed.
+    :param arguments: the rest of the command line, given the port and a
+        scratch folder.
+    :param ready_path: a path answering 200 once the service is up.
+    :param startup_timeout: seconds to wait for readiness.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        find_program: Callable[[], list[str] | None],
+        arguments: Callable[[int, str], Sequence[str]],
+        ready_path: str,
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.name = name
+        self._find_program = find_program
+        self._arguments = arguments
+        self._ready_path = ready_path
+        self._startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self._folder: str | None = None
+        self._lock = DeferredLock()
+        self._broken: str | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` of the running service."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def ensure_started(self) -> Deferred[None]:
+        """Start the service unless it runs; skip or fail the test if it cannot."""
+        return Deferred.fromCoroutine(self._ensure()).addErrback(self._unavailable)
+
+    async def _ensure(self) -> None:
+        await self._lock.acquire()
+        try:
+            if self._broken is not None:
+                raise EmulatorUnavailable(self._broken)
+            if self._process is None or self._process.poll() is not None:
+                try:
+                    await self._start()
+                except EmulatorUnavailable as e:
+                    self._broken = str(e)
+                    raise
+        finally:
+            self._lock.release()
+
+    def _unavailable(self, failure: Failure) -> None:
+        failure.trap(EmulatorUnavailable)
+        reason = f"{self.name} unavailable: {failure.value}"
+        if emulators_required():
+            raise AssertionError(f"{reason} ({REQUIRE_ENV} is set)")
+        raise SkipTest(reason)
+
+    async def _start(self) -> None:
+        program = self._find_program()
+        if program is None:
+            raise EmulatorUnavailable("program not installed")
+        self.stop()
+        self._folder = tempfile.mkdtemp(prefix=f"txcloud-{self.name.replace(' ', '-')}-")
+        self.port = free_port()
+        with open(os.path.join(self._folder, "output.log"), "wb") as log:
+            self._process = subprocess.Popen(
+                [*program, *self._arguments(self.port, self._folder)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        atexit.register(self.stop)
+        await self._wait_until_ready()
+
+    async def _wait_until_ready(self) -> None:
+        deadline = reactor.seconds() + self._startup_timeout
+        while reactor.seconds() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise EmulatorUnavailable(f"exited with {self._process.returncode}")
+            try:
+                response = await treq.get(self.url + self._ready_path, timeout=2, persistent=False)
+                await response.content()
+                if response.code == 200:
+                    return
+            except Exception:
+                pass
+            await deferLater(reactor, 0.1)
+        self.stop()
+        raise EmulatorUnavailable(f"not ready after {self._startup_timeout} seconds")
+
+    def stop(self) -> None:
+        """Stop the process (by its id) and remove its scratch folder."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+
+def _moto_program() -> list[str] | None:
+    program = shutil.which("moto_server")
+    return [program] if program else None
+
+
+#: moto server: EC2, S3, ECS and the other AWS services, any credentials.
+moto = LocalService(
+    "moto server",
+    _moto_program,
+    lambda port, folder: ["-H", "127.0.0.1", "-p", str(port)],
+    ready_path="/moto-api/",
+)
+
+
+async def reset_moto() -> None:
+    """Forget every resource moto holds (between tests)."""
+    response = await treq.post(moto.url + "/moto-api/reset", persistent=False)
+    await response.content()
