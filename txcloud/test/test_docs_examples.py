@@ -1,0 +1,51 @@
+"""
+The example programs in ``docs/examples`` run and print what the
+documentation says they print.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from twisted.trial.unittest import SynchronousTestCase
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_EXAMPLES = os.path.join(_ROOT, "docs", "examples")
+
+
+def _run_example(name: str) -> str:
+    environ = dict(os.environ, PYTHONPATH=_ROOT)
+    completed = subprocess.run(
+        [sys.executable, os.path.join(_EXAMPLES, name)],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=60,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise AssertionError(f"{name} exited {completed.returncode}: {completed.stderr}")
+    return completed.stdout
+
+
+class ExampleTests(SynchronousTestCase):
+    """Each example exits 0 with the output the docs describe."""
+
+    def setUp(self) -> None:
+        if not os.path.isdir(_EXAMPLES):
+            self.fail(f"examples folder missing: {_EXAMPLES}")
+
+    def test_quickstart_creates_reboots_and_destroys_a_node(self) -> None:
+        self.assertEqual(_run_example("quickstart.py"), "web-1 running\n")
+
+    def test_many_regions_lists_each_region(self) -> None:
+        lines = _run_example("many_regions.py").splitlines()
+        self.assertEqual([line.split()[0] for line in lines], ["eu-1", "us-1"])
+        self.assertIn("'dummy-eu-1-1'", lines[0])
+
+    def test_every_example_is_tested(self) -> None:
+        tested = {"quickstart.py", "many_regions.py"}
+        present = {name for name in os.listdir(_EXAMPLES) if name.endswith(".py")}
+        self.assertEqual(present, tested)
