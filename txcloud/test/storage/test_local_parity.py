@@ -18,6 +18,7 @@ from twisted.trial.unittest import TestCase
 
 from txcloud.errors import TxCloudError
 from txcloud.storage.drivers.local import LocalStorageDriver
+from txcloud.test.storage.test_local import _files_and_folders as _tree
 
 try:
     from libcloud.storage.drivers.local import LocalStorageDriver as LibcloudLocalStorageDriver
@@ -34,16 +35,6 @@ STREAMED: dict[str, list[bytes]] = {
     "stream.dat": [b"first ", b"second ", b"third"],
     "empty": [],
 }
-
-
-def _tree(top: str) -> list[str]:
-    found: list[str] = []
-    for folder, folders, files in os.walk(top):
-        relative = os.path.relpath(folder, top)
-        prefix = "" if relative == "." else relative + "/"
-        found.extend(prefix + name + "/" for name in folders)
-        found.extend(prefix + name for name in files)
-    return sorted(found)
 
 
 def _error_name(call: Callable[[], Any]) -> str | None:
