@@ -29,6 +29,9 @@ listed::
     name = "docker"
     provider = "docker"
 
+    [service]                   # only read by the twistd txcloud service
+    token_env = "TXCLOUD_SERVICE_TOKEN"  # the HTTP API's bearer token, or token = "..."
+
 The file is looked for at ``$TXCLOUD_CONFIG``, else
 ``$XDG_CONFIG_HOME/txcloud/txcloud.toml`` (``~/.config/txcloud/txcloud.toml``
 when ``XDG_CONFIG_HOME`` is unset).  When there is no file at the default
@@ -71,6 +74,7 @@ __all__ = [
     "KINDS",
     "Config",
     "Defaults",
+    "ServiceSettings",
     "Target",
     "default_config_path",
     "default_data_folder",
@@ -93,6 +97,9 @@ EMBEDDED_DEFAULTS = "<embedded defaults>"
 
 # Target names and regions appear in "TARGET@REGION:CONTAINER/OBJECT" arguments.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+
+# What an HTTP Authorization header can carry after "Bearer ".
+_TOKEN = re.compile(r"[\x21-\x7e]+\Z")
 
 _ENTRY_KEYS = frozenset(
     {
@@ -149,6 +156,18 @@ class Defaults:
     timeout: float = 30.0
 
 
+@attrs.frozen
+class ServiceSettings:
+    """
+    Settings of the ``twistd txcloud`` service, from the ``[service]`` table.
+
+    :ivar token: the bearer token its HTTP API requires, or ``None`` for an
+        API open to whoever can reach it; never shown.
+    """
+
+    token: str | None = attrs.field(default=None, repr=False)
+
+
 @attrs.frozen(eq=False, repr=False)
 class _DriverArguments:
     """A target's constructor arguments; never shown, as they hold the secrets."""
@@ -165,12 +184,14 @@ class Config:
     :ivar source: the file it came from, or :data:`EMBEDDED_DEFAULTS`.
     :ivar defaults: the :class:`Defaults`.
     :ivar targets: every :class:`Target`, in the order of the file.
+    :ivar service: the :class:`ServiceSettings`.
     """
 
     source: str
     defaults: Defaults
     targets: tuple[Target, ...]
     _arguments: Mapping[Target, _DriverArguments] = attrs.field(repr=False, alias="arguments")
+    service: ServiceSettings = attrs.field(factory=ServiceSettings)
 
     def select(self, kind: str | None = None, name: str | None = None) -> tuple[Target, ...]:
         """
@@ -356,8 +377,9 @@ class _Reader:
         return name
 
     def config(self, document: Mapping[str, Any]) -> Config:
-        self._check_keys(document, frozenset({"defaults", *KINDS}), "top level")
+        self._check_keys(document, frozenset({"defaults", "service", *KINDS}), "top level")
         defaults = self._defaults(document.get("defaults", {}))
+        service = self._service(document.get("service", {}))
         targets: list[Target] = []
         arguments: dict[Target, _DriverArguments] = {}
         names: set[str] = set()
@@ -374,7 +396,11 @@ class _Reader:
                     targets.append(target)
                     arguments[target] = entry_arguments
         return Config(
-            source=self._source, defaults=defaults, targets=tuple(targets), arguments=arguments
+            source=self._source,
+            defaults=defaults,
+            targets=tuple(targets),
+            arguments=arguments,
+            service=service,
         )
 
     def _defaults(self, value: Any) -> Defaults:
@@ -394,6 +420,15 @@ class _Reader:
                 raise self._error("must be positive", "defaults.timeout")
             result = attrs.evolve(result, timeout=float(timeout))
         return result
+
+    def _service(self, value: Any) -> ServiceSettings:
+        table: dict[str, Any] = self._typed(value, (dict,), "a table", "service")
+        self._check_keys(table, frozenset({"token", "token_env"}), "service")
+        token = self._secret(table, "token", "service")
+        if token is not None and not _TOKEN.match(token):
+            # Not shown: it is the secret.
+            raise self._error("the token must be printable ASCII without spaces", "service")
+        return ServiceSettings(token=token)
 
     def _entry(
         self, kind: str, value: Any, key: str

@@ -1,10 +1,11 @@
 """
 ``txcloud inventory``, ``nodes`` and ``containers``: what every target holds, fetched at once.
 
-Every selected target is asked concurrently through :func:`txcloud.multi.fan_out`,
-with the configuration's ``concurrency`` and per-target ``timeout``.  A
-target that fails shows its error in place of its items; the command fails
-(exit code 1) only when every target failed.
+Every selected target is asked concurrently by :func:`txcloud.inventory.gather`
+(which the ``twistd txcloud`` service uses too), with the configuration's
+``concurrency`` and per-target ``timeout``.  A target that fails shows its
+error in place of its items; the command fails (exit code 1) only when every
+target failed.
 
 ``--json`` prints ``{"targets": [...]}``, one entry per target in the
 order of the configuration::
@@ -22,89 +23,45 @@ Storage items are ``{"name"}``; container items ``{"id", "name", "state",
 from __future__ import annotations
 
 import json
-from collections.abc import Coroutine
 from typing import Any
-
-from twisted.python.failure import Failure
 
 from txcloud.cli.context import Context
 from txcloud.cli.table import format_table
-from txcloud.config import Target
-from txcloud.multi import FanOutResult, fan_out
+from txcloud.inventory import TargetInventory, describe_error, gather
 
 __all__ = ["show_inventory"]
 
 _HEADER = ("TARGET", "KIND", "PROVIDER", "REGION", "NAME", "ID", "STATE", "ADDRESSES")
 
-Item = dict[str, Any]
-_Outcome = FanOutResult[Target, list[Item]]
 
-
-def _node_item(node: Any) -> Item:
-    return {
-        "id": node.id,
-        "name": node.name,
-        "state": str(node.state),
-        "public_ips": list(node.public_ips),
-        "private_ips": list(node.private_ips),
-    }
-
-
-def _bucket_item(container: Any) -> Item:
-    return {"name": container.name}
-
-
-def _container_item(container: Any) -> Item:
-    return {
-        "id": container.id,
-        "name": container.name,
-        "state": str(container.state),
-        "image": container.image.name,
-        "ip_addresses": list(container.ip_addresses),
-    }
-
-
-async def _items(context: Context, target: Target) -> list[Item]:
-    driver = context.driver(target)
-    if target.kind == "compute":
-        return [_node_item(node) for node in await driver.list_nodes()]
-    if target.kind == "storage":
-        return [_bucket_item(container) for container in await driver.list_containers()]
-    return [_container_item(container) for container in await driver.list_containers()]
-
-
-def _error(failure: Failure) -> dict[str, str]:
-    return {"type": type(failure.value).__name__, "message": failure.getErrorMessage()}
-
-
-def _document(targets: tuple[Target, ...], outcome: _Outcome) -> Any:
+def _document(inventories: list[TargetInventory]) -> Any:
     return {
         "targets": [
             {
-                "target": target.name,
-                "kind": target.kind,
-                "provider": target.provider,
-                "region": target.region,
-                "items": outcome.results.get(target, []),
-                "error": _error(outcome.failures[target]) if target in outcome.failures else None,
+                "target": inventory.target.name,
+                "kind": inventory.target.kind,
+                "provider": inventory.target.provider,
+                "region": inventory.target.region,
+                "items": inventory.items,
+                "error": None if inventory.error is None else describe_error(inventory.error),
             }
-            for target in targets
+            for inventory in inventories
         ]
     }
 
 
-def _rows(targets: tuple[Target, ...], outcome: _Outcome) -> list[list[str]]:
+def _rows(inventories: list[TargetInventory]) -> list[list[str]]:
     rows = []
-    for target in targets:
+    for inventory in inventories:
+        target = inventory.target
         start = [target.label, target.kind, target.provider, target.region or "-"]
-        if target in outcome.failures:
-            error = _error(outcome.failures[target])
+        if inventory.error is not None:
+            error = describe_error(inventory.error)
             rows.append([*start, f"error: {error['type']}: {error['message']}"])
             continue
-        items = outcome.results[target]
-        if not items:
+        if not inventory.items:
             rows.append([*start, "(none)", "-", "-", "-"])
-        for item in items:
+        for item in inventory.items:
             addresses = item.get("public_ips", []) + item.get("private_ips", [])
             addresses += item.get("ip_addresses", [])
             rows.append(
@@ -135,22 +92,13 @@ async def show_inventory(
             f"add [[{kind or 'compute'}]] entries to the configuration file."
         )
         return 0
-    defaults = context.config.defaults
-
-    def items(target: Target) -> Coroutine[Any, Any, list[Item]]:
-        return _items(context, target)
-
-    outcome: _Outcome = await fan_out(
-        items,
-        targets,
-        concurrency=defaults.concurrency,
-        timeout=defaults.timeout,
-        reactor=context.reactor,
+    inventories = await gather(
+        targets, context.driver, defaults=context.config.defaults, reactor=context.reactor
     )
     if as_json:
-        context.print(json.dumps(_document(targets, outcome), indent=2, sort_keys=True))
+        context.print(json.dumps(_document(inventories), indent=2, sort_keys=True))
     else:
-        for line in format_table(_HEADER, _rows(targets, outcome)):
+        for line in format_table(_HEADER, _rows(inventories)):
             context.print(line)
-    every_target_failed = bool(targets) and len(outcome.failures) == len(targets)
+    every_target_failed = bool(inventories) and all(i.error is not None for i in inventories)
     return 1 if every_target_failed else 0

@@ -11,6 +11,7 @@ from txcloud.compute.drivers.dummy import DummyNodeDriver
 from txcloud.config import (
     EMBEDDED_DEFAULTS,
     Defaults,
+    ServiceSettings,
     Target,
     default_config_path,
     default_data_folder,
@@ -265,6 +266,56 @@ class RefusedValueTests(SynchronousTestCase):
         error = self.assertRaises(ConfigError, parse_config, "x = 1", "f.toml", {})
         self.assertIsInstance(error, InvalidArgumentError)
         self.assertEqual((error.source, error.key), ("f.toml", "top level"))
+
+
+class ServiceSettingsTests(SynchronousTestCase):
+    def test_no_service_table_means_no_token(self) -> None:
+        config = parse_config('[[compute]]\nname = "a"\nprovider = "dummy"\n', environ={})
+        self.assertEqual(config.service, ServiceSettings(token=None))
+
+    def test_inline_token(self) -> None:
+        config = parse_config(f'[service]\ntoken = "{SECRET}"\n', environ={})
+        self.assertEqual(config.service.token, SECRET)
+
+    def test_token_from_the_environment(self) -> None:
+        config = parse_config('[service]\ntoken_env = "TOKEN"\n', environ={"TOKEN": SECRET})
+        self.assertEqual(config.service.token, SECRET)
+
+    def test_missing_environment_variable_is_named(self) -> None:
+        self.assertEqual(
+            _error(self, '[service]\ntoken_env = "NO_SUCH_TOKEN"\n'),
+            "conf.toml: service.token_env: environment variable 'NO_SUCH_TOKEN' is not set",
+        )
+
+    def test_token_and_token_env(self) -> None:
+        message = _error(self, '[service]\ntoken = "a"\ntoken_env = "B"\n', {"B": "b"})
+        self.assertEqual(message, "conf.toml: service: give 'token' or 'token_env', not both")
+
+    def test_unknown_key(self) -> None:
+        message = _error(self, '[service]\ntokn = "a"\n')
+        self.assertEqual(
+            message, "conf.toml: service: unknown key 'tokn'; expected one of token, token_env"
+        )
+
+    def test_service_that_is_not_a_table(self) -> None:
+        message = _error(self, 'service = "on"\n')
+        self.assertEqual(message, "conf.toml: service: must be a table, not a string")
+
+    def test_token_that_cannot_be_sent_in_a_header_is_refused_unshown(self) -> None:
+        for token in ("two words", "", "caf\u00e9", "tab\\there"):
+            message = _error(self, f'[service]\ntoken = "{token}"\n')
+            self.assertEqual(
+                message, "conf.toml: service: the token must be printable ASCII without spaces"
+            )
+
+    def test_token_is_in_no_repr(self) -> None:
+        config = parse_config(f'[service]\ntoken = "{SECRET}"\n', environ={})
+        self.assertNotIn(SECRET, repr(config))
+        self.assertNotIn(SECRET, repr(config.service))
+
+    def test_embedded_defaults_have_no_token(self) -> None:
+        config = load_config(environ={"XDG_CONFIG_HOME": os.path.abspath(self.mktemp())})
+        self.assertEqual((config.source, config.service.token), (EMBEDDED_DEFAULTS, None))
 
 
 class LoadTests(SynchronousTestCase):

@@ -1,0 +1,1 @@
+"""Tests of txcloud.service, the inventory service behind ``twistd txcloud``."""
