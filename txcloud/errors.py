@@ -100,6 +100,13 @@ class ProviderError(TxCloudError):
     """The provider answered with an HTTP error txcloud has no finer type for."""
 
 
+class InvalidRequestError(ProviderError):
+    """
+    The provider refused a request as invalid: a parameter it does not accept,
+    or a resource in a state that does not allow the action.
+    """
+
+
 class InvalidCredsError(ProviderError):
     """The credentials were refused (HTTP 401/403 or the provider's code)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from txcloud.common.registry import DriverRegistry
+from txcloud.container.types import Provider
 
 if TYPE_CHECKING:
     from txcloud.container.base import ContainerDriver
@@ -12,7 +13,12 @@ if TYPE_CHECKING:
 __all__ = ["DRIVERS", "get_driver", "set_driver"]
 
 # Drivers are registered here as they land (Docker, Kubernetes, ECS, Triton).
-DRIVERS: DriverRegistry[ContainerDriver] = DriverRegistry("container", {})
+DRIVERS: DriverRegistry[ContainerDriver] = DriverRegistry(
+    "container",
+    {
+        Provider.ECS: ("txcloud.container.drivers.ecs", "ElasticContainerDriver"),
+    },
+)
 
 get_driver = DRIVERS.get_driver
 set_driver = DRIVERS.set_driver
