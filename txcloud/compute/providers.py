@@ -16,6 +16,7 @@ DRIVERS: DriverRegistry[NodeDriver] = DriverRegistry(
     "compute",
     {
         Provider.DUMMY: ("txcloud.compute.drivers.dummy", "DummyNodeDriver"),
+        Provider.EC2: ("txcloud.compute.drivers.ec2", "EC2NodeDriver"),
     },
 )
 

@@ -1,0 +1,390 @@
+"""
+Fan-out benchmark: list the nodes of many EC2 drivers whose endpoint answers
+DescribeInstances after a fixed delay.
+
+    python benchmarks/fanout_ec2.py [--drivers 256] [--delay 0.2] [--rounds 3]
+
+One run starts a local EC2 stand-in (a twisted.web server in its own
+process on 127.0.0.1, answering after a non-blocking ``callLater`` delay),
+then measures, each tool in its own subprocess so peak RSS figures do not
+mix:
+
+* txcloud: ``txcloud.multi.list_nodes`` over N ``EC2NodeDriver`` (made by
+  ``drivers_for_regions``, sharing one connection pool), concurrency N;
+* Libcloud's ``EC2NodeDriver.list_nodes`` from a ``ThreadPoolExecutor`` of
+  32 and of N threads, one Libcloud driver per call;
+* Libcloud in sequence: ``--sequence-calls`` calls, timed and scaled to N
+  (say ``--sequence-calls N`` to run them all).
+
+Round 1 of each tool starts from cold (new connections, new threads); later
+rounds reuse them.  Libcloud's ``list_nodes`` also sends DescribeAddresses
+(to add Elastic IPs); the stand-in answers that at once, so Libcloud pays
+one delay per call like txcloud (``--delay-all`` delays it too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+KEY = "AKIDEXAMPLE"
+SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/"
+NODES_PER_ANSWER = 2
+
+
+def _instance(number: int) -> str:
+    return (
+        f"<item><instanceId>i-0000000000000000{number}</instanceId>"
+        "<imageId>ami-0abcdef1234567890</imageId>"
+        "<instanceState><code>16</code><name>running</name></instanceState>"
+        f"<privateDnsName>ip-10-0-0-{number}.ec2.internal</privateDnsName><dnsName/>"
+        "<reason/><keyName>deploy</keyName><amiLaunchIndex>0</amiLaunchIndex><productCodes/>"
+        "<instanceType>t3.micro</instanceType><launchTime>2024-03-05T10:15:30.000Z</launchTime>"
+        "<placement><availabilityZone>us-east-1a</availabilityZone><groupName/>"
+        "<tenancy>default</tenancy></placement><monitoring><state>disabled</state></monitoring>"
+        "<subnetId>subnet-0f1e2d3c</subnetId><vpcId>vpc-0a0b0c0d</vpcId>"
+        f"<privateIpAddress>10.0.0.{number}</privateIpAddress>"
+        f"<ipAddress>203.0.113.{number}</ipAddress><sourceDestCheck>true</sourceDestCheck>"
+        "<groupSet><item><groupId>sg-0a1b2c3d</groupId><groupName>web</groupName></item>"
+        "</groupSet><architecture>x86_64</architecture><rootDeviceType>ebs</rootDeviceType>"
+        "<rootDeviceName>/dev/xvda</rootDeviceName><blockDeviceMapping><item>"
+        "<deviceName>/dev/xvda</deviceName><ebs><volumeId>vol-0123</volumeId>"
+        "<status>attached</status><attachTime>2024-03-05T10:15:31.000Z</attachTime>"
+        "<deleteOnTermination>true</deleteOnTermination></ebs></item></blockDeviceMapping>"
+        "<virtualizationType>hvm</virtualizationType><clientToken/>"
+        f"<tagSet><item><key>Name</key><value>web-{number}</value></item></tagSet>"
+        "<hypervisor>xen</hypervisor><networkInterfaceSet/><ebsOptimized>false</ebsOptimized>"
+        "</item>"
+    )
+
+
+DESCRIBE_INSTANCES = (
+    f'<?xml version="1.0" encoding="UTF-8"?>\n<DescribeInstancesResponse xmlns="{NAMESPACE}">'
+    "<requestId>8f7724cf-496f-496e-8fe3-example</requestId><reservationSet><item>"
+    "<reservationId>r-0a1b2c3d4e5f</reservationId><ownerId>123456789012</ownerId><groupSet/>"
+    f"<instancesSet>{''.join(_instance(n) for n in range(1, NODES_PER_ANSWER + 1))}"
+    "</instancesSet></item></reservationSet></DescribeInstancesResponse>"
+).encode()
+
+DESCRIBE_ADDRESSES = (
+    f'<?xml version="1.0" encoding="UTF-8"?>\n<DescribeAddressesResponse xmlns="{NAMESPACE}">'
+    "<requestId>f7de5e98-491a-4c19-a92d-example</requestId><addressesSet/>"
+    "</DescribeAddressesResponse>"
+).encode()
+
+
+INVALID_ACTION = b"<Response><Errors><Error><Code>InvalidAction</Code></Error></Errors></Response>"
+
+
+# The stand-in server (run with --serve in its own process)
+
+
+def serve(port: int, delay: float, delay_all: bool) -> None:
+    """Answer EC2 Query API calls on 127.0.0.1:*port* until killed."""
+    from twisted.internet import reactor as _reactor
+    from twisted.web.resource import Resource
+    from twisted.web.server import NOT_DONE_YET, Site
+
+    reactor: Any = _reactor
+
+    class EC2StandIn(Resource):
+        isLeaf = True
+
+        def render(self, request: Any) -> Any:
+            # Query string (Libcloud's GETs) or form body (txcloud's POSTs).
+            action = (request.args.get(b"Action") or [b""])[0]
+            if action == b"DescribeInstances":
+                body = DESCRIBE_INSTANCES
+            elif action == b"DescribeAddresses":
+                body = DESCRIBE_ADDRESSES
+            else:
+                request.setResponseCode(400)
+                return INVALID_ACTION
+            request.setHeader(b"Content-Type", b"text/xml;charset=UTF-8")
+            if action != b"DescribeInstances" and not delay_all:
+                return body
+            finished: list[bool] = []
+            request.notifyFinish().addBoth(finished.append)
+
+            def answer() -> None:
+                if not finished:
+                    request.write(body)
+                    request.finish()
+
+            reactor.callLater(delay, answer)
+            return NOT_DONE_YET
+
+    class QuietSite(Site):
+        def log(self, request: Any) -> None:
+            pass
+
+    # A deep backlog: 256 clients connect at once.
+    reactor.listenTCP(port, QuietSite(EC2StandIn()), backlog=2048, interface="127.0.0.1")
+    reactor.run()
+
+
+# The measured tools (each run with --run in its own process)
+
+
+def _check(nodes_per_target: list[int]) -> None:
+    bad = [count for count in nodes_per_target if count != NODES_PER_ANSWER]
+    if bad:
+        raise SystemExit(f"{len(bad)} targets listed the wrong number of nodes: {bad[:5]}")
+
+
+def run_txcloud(port: int, drivers: int, rounds: int) -> dict[str, Any]:
+    from twisted.internet import reactor as _reactor
+    from twisted.internet.defer import Deferred
+    from twisted.internet.task import react
+    from twisted.web.client import HTTPConnectionPool
+
+    from txcloud import multi
+    from txcloud.common.aws import AWS_REGIONS
+    from txcloud.compute.drivers.ec2 import drivers_for_regions
+
+    times: list[float] = []
+
+    async def measure() -> None:
+        # Every driver talks to the same host here, so let the pool keep a
+        # connection for each of them between rounds.
+        pool = HTTPConnectionPool(_reactor, persistent=True)
+        pool.maxPersistentPerHost = drivers
+        targets = drivers_for_regions(
+            KEY,
+            SECRET,
+            regions=[AWS_REGIONS[n % len(AWS_REGIONS)] for n in range(drivers)],
+            host="127.0.0.1",
+            port=port,
+            secure=False,
+            ex_pool=pool,
+        )
+        for _ in range(rounds):
+            started = time.perf_counter()
+            result = await multi.list_nodes(targets, concurrency=drivers)
+            times.append(time.perf_counter() - started)
+            if not result.ok:
+                failure = next(iter(result.failures.values()))
+                raise SystemExit(f"txcloud: {len(result.failures)} failures: {failure.value!r}")
+            _check([len(nodes) for nodes in result.results.values()])
+        for target in targets:
+            await target.close()
+        await pool.closeCachedConnections()
+
+    def main(_: Any) -> Deferred[None]:
+        return Deferred.fromCoroutine(measure())
+
+    try:
+        react(main)
+    except SystemExit as done:
+        if done.code not in (0, None):
+            raise
+    return {"times": times}
+
+
+def _libcloud_drivers(port: int, count: int) -> list[Any]:
+    from libcloud.compute.drivers.ec2 import EC2NodeDriver
+
+    regions = sorted(EC2NodeDriver.list_regions())
+    return [
+        EC2NodeDriver(
+            KEY,
+            SECRET,
+            region=regions[n % len(regions)],
+            host="127.0.0.1",
+            port=port,
+            secure=False,
+        )
+        for n in range(count)
+    ]
+
+
+def run_libcloud_threads(port: int, drivers: int, rounds: int, threads: int) -> dict[str, Any]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    targets = _libcloud_drivers(port, drivers)
+    times: list[float] = []
+    with ThreadPoolExecutor(max_workers=threads) as executor:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            listed = list(executor.map(lambda driver: driver.list_nodes(), targets))
+            times.append(time.perf_counter() - started)
+            _check([len(nodes) for nodes in listed])
+    return {"times": times}
+
+
+def run_libcloud_sequence(port: int, drivers: int, rounds: int, calls: int) -> dict[str, Any]:
+    targets = _libcloud_drivers(port, calls)
+    times: list[float] = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        listed = [driver.list_nodes() for driver in targets]
+        # Scale the calls made to the whole fleet of drivers.
+        times.append((time.perf_counter() - started) * drivers / calls)
+        _check([len(nodes) for nodes in listed])
+    return {"times": times, "measured_calls": calls}
+
+
+# The conductor
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_for(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the stand-in server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("the stand-in server did not start")
+
+
+def _measure(tool: str, args: argparse.Namespace, port: int) -> dict[str, Any]:
+    """Run one tool in a child process; add its peak RSS (MiB) to its figures."""
+    command = [
+        sys.executable,
+        __file__,
+        "--run",
+        tool,
+        "--port",
+        str(port),
+        "--drivers",
+        str(args.drivers),
+        "--rounds",
+        str(args.rounds),
+        "--sequence-calls",
+        str(args.sequence_calls),
+    ]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"{tool} failed with exit code {child.returncode}")
+    figures: dict[str, Any] = json.loads(output)
+    figures["peak_rss_mib"] = usage.ru_maxrss / 1024
+    return figures
+
+
+TOOLS: dict[str, str] = {
+    "txcloud": "txcloud multi.list_nodes",
+    "libcloud-32": "Libcloud, 32 threads",
+    "libcloud-n": "Libcloud, N threads",
+    "libcloud-sequence": "Libcloud in sequence",
+}
+
+
+def _row(label: str, times: list[float], rss: float, note: str = "") -> str:
+    return (
+        f"{label:<28} {times[0]:>8.3f} {min(times):>8.3f} {statistics.median(times):>8.3f}"
+        f" {rss:>8.1f}  {note}"
+    )
+
+
+def conduct(args: argparse.Namespace) -> None:
+    port = _free_port()
+    server_command = [
+        sys.executable,
+        __file__,
+        "--serve",
+        "--port",
+        str(port),
+        "--delay",
+        str(args.delay),
+    ]
+    if args.delay_all:
+        server_command.append("--delay-all")
+    server = subprocess.Popen(server_command)
+    try:
+        _wait_for(port, server)
+        results = {tool: _measure(tool, args, port) for tool in TOOLS}
+    finally:
+        server.terminate()
+        server.wait(10)
+
+    n = args.drivers
+    print(
+        f"\n{n} EC2 drivers, DescribeInstances answered after {args.delay * 1000:.0f} ms "
+        f"({NODES_PER_ANSWER} nodes each), {args.rounds} rounds, {os.cpu_count()} CPUs"
+    )
+    print(f"{'tool':<28} {'cold s':>8} {'best s':>8} {'median s':>8} {'RSS MiB':>8}")
+    for tool, label in TOOLS.items():
+        figures = results[tool]
+        note = ""
+        if tool == "libcloud-sequence":
+            calls = figures["measured_calls"]
+            note = f"(timed {calls} calls, scaled to {n})" if calls != n else ""
+        label = label.replace("N threads", f"{n} threads")
+        print(_row(label, figures["times"], figures["peak_rss_mib"], note))
+
+    ours = results["txcloud"]["times"]
+    print("\nratios (Libcloud time / txcloud time):")
+    for tool in ("libcloud-32", "libcloud-n", "libcloud-sequence"):
+        theirs = results[tool]["times"]
+        label = TOOLS[tool].replace("N threads", f"{n} threads")
+        print(
+            f"  {label:<26} cold {theirs[0] / ours[0]:6.1f}x   best {min(theirs) / min(ours):6.1f}x"
+        )
+    best_pool = min(min(results["libcloud-32"]["times"]), min(results["libcloud-n"]["times"]))
+    print(
+        f"\ntxcloud best {min(ours):.3f} s (cold {ours[0]:.3f} s); target < 0.6 s, "
+        f">= 1.8x the best Libcloud pool ({best_pool:.3f} s -> {best_pool / min(ours):.1f}x), "
+        f">= 20x Libcloud in sequence "
+        f"({min(results['libcloud-sequence']['times']) / min(ours):.1f}x)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--drivers", type=int, default=256, help="drivers to list (N)")
+    parser.add_argument("--delay", type=float, default=0.2, help="seconds before each answer")
+    parser.add_argument("--rounds", type=int, default=3, help="fan-outs per tool")
+    parser.add_argument(
+        "--sequence-calls", type=int, default=16, help="Libcloud calls timed in sequence"
+    )
+    parser.add_argument("--delay-all", action="store_true", help="delay DescribeAddresses as well")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--run", choices=sorted(TOOLS), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.port, args.delay, args.delay_all)
+        return
+    if args.run:
+        runners: dict[str, Callable[[], dict[str, Any]]] = {
+            "txcloud": lambda: run_txcloud(args.port, args.drivers, args.rounds),
+            "libcloud-32": lambda: run_libcloud_threads(args.port, args.drivers, args.rounds, 32),
+            "libcloud-n": lambda: run_libcloud_threads(
+                args.port, args.drivers, args.rounds, args.drivers
+            ),
+            "libcloud-sequence": lambda: run_libcloud_sequence(
+                args.port, args.drivers, args.rounds, min(args.sequence_calls, args.drivers)
+            ),
+        }
+        print(json.dumps(runners[args.run]()))
+        return
+    conduct(args)
+
+
+if __name__ == "__main__":
+    main()
