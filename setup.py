@@ -29,6 +29,8 @@ setup(
             # Parity tests compare our local driver with Libcloud's.
             "apache-libcloud>=3.8",
             "fasteners",
+            # The AWS emulator the integration tests start (moto_server).
+            "moto[server]>=5.0",
         ],
     },
     entry_points={"console_scripts": ["txcloud = txcloud.cli.main:main"]},
