@@ -17,6 +17,10 @@ DRIVERS: DriverRegistry[NodeDriver] = DriverRegistry(
     {
         Provider.DUMMY: ("txcloud.compute.drivers.dummy", "DummyNodeDriver"),
         Provider.EC2: ("txcloud.compute.drivers.ec2", "EC2NodeDriver"),
+        Provider.DIGITAL_OCEAN: (
+            "txcloud.compute.drivers.digitalocean",
+            "DigitalOceanNodeDriver",
+        ),
     },
 )
 

@@ -181,7 +181,7 @@ class RefusedValueTests(SynchronousTestCase):
     def test_unknown_provider(self) -> None:
         message = _error(self, '[[compute]]\nname = "a"\nprovider = "nimbus"\n')
         self.assertIn("conf.toml: compute[0].provider: unknown compute provider 'nimbus'", message)
-        self.assertIn("known: dummy", message)
+        self.assertRegex(message, r"known: .*\bdummy\b")
 
     def test_provider_of_another_kind(self) -> None:
         message = _error(self, '[[compute]]\nname = "a"\nprovider = "local"\n')
