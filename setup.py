@@ -24,11 +24,14 @@ setup(
     extras_require={
         # The blocking layer (txcloud.sync); Twisted users never need it.
         "sync": ["crochet>=2.1"],
+        # YAML kubeconfig files (JSON ones need nothing).
+        "kubernetes": ["PyYAML>=6"],
         "test": [
             "crochet>=2.1",
             # Parity tests compare our local driver with Libcloud's.
             "apache-libcloud>=3.8",
             "fasteners",
+            "PyYAML>=6",
             # The AWS emulator the integration tests start (moto_server).
             "moto[server]>=5.0",
         ],

@@ -111,6 +111,24 @@ class InvalidCredsError(ProviderError):
     """The credentials were refused (HTTP 401/403 or the provider's code)."""
 
 
+class PermissionDeniedError(InvalidCredsError):
+    """The credentials were accepted but do not allow the request (HTTP 403)."""
+
+
+class ResourceConflictError(InvalidRequestError):
+    """
+    The request conflicts with the resource as it is (HTTP 409): it already
+    exists, or it changed since it was read.
+    """
+
+
+class ExpiredPageTokenError(InvalidRequestError):
+    """
+    A listing's continuation token has expired (Kubernetes answers 410 Gone):
+    start the listing again.
+    """
+
+
 class RateLimitReached(ProviderError):
     """
     The provider throttled the request.
@@ -236,3 +254,15 @@ class ContainerNotFoundError(TxCloudError):
 
 class ClusterNotFoundError(TxCloudError):
     """The container cluster does not exist."""
+
+
+class ContainerImageNotFoundError(TxCloudError):
+    """The container image does not exist (on the engine, or in the registry it is pulled from)."""
+
+
+class UnsupportedAPIVersionError(TxCloudError):
+    """The service speaks only API versions this driver does not support."""
+
+
+class ClusterAlreadyExistsError(ResourceConflictError):
+    """A container cluster (a Kubernetes namespace) with that name already exists."""

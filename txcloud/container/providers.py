@@ -17,6 +17,7 @@ DRIVERS: DriverRegistry[ContainerDriver] = DriverRegistry(
     "container",
     {
         Provider.ECS: ("txcloud.container.drivers.ecs", "ElasticContainerDriver"),
+        Provider.KUBERNETES: ("txcloud.container.drivers.kubernetes", "KubernetesContainerDriver"),
     },
 )
 
