@@ -12,7 +12,6 @@ from urllib.parse import quote, urlencode
 
 from lxml import etree
 from twisted.internet.defer import Deferred
-from twisted.web.client import HTTPConnectionPool
 
 from txcloud.common.aws import AWSDriver
 from txcloud.compute.base import NodeDriver
@@ -27,6 +26,7 @@ from txcloud.errors import (
     TxCloudError,
 )
 from txcloud.http import findtext_local
+from txcloud.http.pool import ConnectionPool
 
 __all__ = ["API_VERSION", "ERROR_CODES", "EC2QueryDriver"]
 
@@ -61,7 +61,7 @@ class EC2QueryDriver(AWSDriver, NodeDriver):
     #: A pool shared by the drivers of
     #: :func:`~txcloud.compute.drivers.ec2.drivers_for_regions`, whose idle
     #: connections this driver closes in :meth:`close`.
-    _shared_pool: HTTPConnectionPool | None = None
+    _shared_pool: ConnectionPool | None = None
 
     async def _call(self, action: str, params: Params, *, idempotent: bool) -> etree._Element:
         """

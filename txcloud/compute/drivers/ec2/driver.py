@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from twisted.internet.defer import Deferred
-from twisted.web.client import HTTPConnectionPool
 
 from txcloud.auth.aws_credentials import resolve_credentials
 from txcloud.common.aws import AWS_REGIONS
@@ -39,7 +38,7 @@ from txcloud.compute.drivers.ec2.regions import region_country
 from txcloud.compute.drivers.ec2.security_groups import EC2SecurityGroupsMixin
 from txcloud.errors import InvalidArgumentError, KeyPairDoesNotExistError, MalformedResponseError
 from txcloud.http import findall_local, findtext_local
-from txcloud.http.transport import DEFAULT_MAX_PER_HOST
+from txcloud.http.pool import ConnectionPool, new_pool
 
 __all__ = ["MAX_USERDATA", "EC2NodeDriver", "drivers_for_regions"]
 
@@ -517,13 +516,9 @@ def drivers_for_regions(
         token=kwargs.pop("ex_token", None),
         profile=kwargs.pop("ex_profile", None),
     )
-    shared: HTTPConnectionPool | None = None
+    shared: ConnectionPool | None = None
     if kwargs.get("ex_pool") is None and kwargs.get("ex_agent") is None:
-        reactor = kwargs.get("reactor")
-        if reactor is None:
-            from twisted.internet import reactor
-        shared = kwargs["ex_pool"] = HTTPConnectionPool(reactor, persistent=True)
-        shared.maxPersistentPerHost = DEFAULT_MAX_PER_HOST
+        shared = kwargs["ex_pool"] = new_pool(kwargs.get("reactor"))
     drivers = []
     for region in wanted:
         driver = EC2NodeDriver(
