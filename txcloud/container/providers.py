@@ -16,7 +16,9 @@ __all__ = ["DRIVERS", "get_driver", "set_driver"]
 DRIVERS: DriverRegistry[ContainerDriver] = DriverRegistry(
     "container",
     {
+        Provider.DOCKER: ("txcloud.container.drivers.docker", "DockerContainerDriver"),
         Provider.ECS: ("txcloud.container.drivers.ecs", "ElasticContainerDriver"),
+        Provider.JOYENT: ("txcloud.container.drivers.joyent", "TritonContainerDriver"),
         Provider.KUBERNETES: ("txcloud.container.drivers.kubernetes", "KubernetesContainerDriver"),
     },
 )

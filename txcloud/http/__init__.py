@@ -33,7 +33,7 @@ It never imports treq.  A call builds a :class:`Request` and awaits
 Requests
 --------
 ``Request(method, url, headers=None, params=None, body=None, *,
-idempotent=None, ok_statuses=(), timeout=None)`` is immutable and validated
+idempotent=None, ok_statuses=(), timeout=None, decode_content=True)`` is immutable and validated
 when built (bad input raises :class:`~txcloud.errors.InvalidArgumentError`
 before anything is sent).  ``params`` are appended to the URL, encoded as
 RFC 3986 says; :attr:`Request.full_url` is the URL that goes out, and what a
@@ -99,7 +99,9 @@ caller that wants no body calls ``response.close()``, or the connection stays
 busy.
 
 Responses are content-decoded: treq's client asks for gzip and decompresses
-it, removing the ``Content-Encoding`` header.
+it, removing the ``Content-Encoding`` header.  A request built with
+``decode_content=False`` gets the body exactly as the server sent it (object
+downloads, whose ``Content-Encoding`` describes the stored bytes).
 
 XML and secrets
 ---------------
@@ -131,6 +133,7 @@ from txcloud.http.response import BodyStream, Response
 from txcloud.http.retry import RetryPolicy, full_jitter, parse_retry_after
 from txcloud.http.tls import TLSOptions
 from txcloud.http.transport import HTTPTransport, Signer
+from txcloud.http.unix import UNIXSocketAgent
 from txcloud.http.xml import (
     find_local,
     findall_local,
@@ -159,6 +162,7 @@ __all__ = [
     "RetryPolicy",
     "Signer",
     "TLSOptions",
+    "UNIXSocketAgent",
     "default_error_mapper",
     "error_details",
     "find_local",

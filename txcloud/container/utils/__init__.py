@@ -1,0 +1,1 @@
+"""Helpers for container drivers: image registries (:mod:`txcloud.container.utils.docker`)."""
