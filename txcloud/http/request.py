@@ -109,6 +109,10 @@ class Request:
     :param timeout: seconds this request may wait for its response headers
         and, while its body streams, between two chunks; the transport's
         timeout by default.
+    :param decode_content: ask for a gzip-compressed response and decompress
+        it (the default); ``False`` returns the body exactly as the server
+        sent it (object downloads, where ``Content-Encoding`` describes the
+        stored bytes).
     :raises InvalidArgumentError: for a bad method, URL, header, parameter,
         body, status or timeout.
     """
@@ -121,6 +125,7 @@ class Request:
     idempotent: bool | None = attrs.field(default=None, kw_only=True)
     ok_statuses: frozenset[int] = attrs.field(default=(), converter=_statuses, kw_only=True)
     timeout: float | None = attrs.field(default=None, converter=_timeout, kw_only=True)
+    decode_content: bool = attrs.field(default=True, kw_only=True)
 
     @property
     def is_idempotent(self) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
+from hyperlink import EncodedURL
 from treq.client import HTTPClient
 from treq.cookies import IndexableCookieJar
 from twisted.internet.defer import CancelledError, Deferred, succeed
@@ -152,6 +153,9 @@ class HTTPTransport:
         # signer put in it.
         cookies = IndexableCookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
         self._client = HTTPClient(agent, cookiejar=cookies)
+        # treq's client always decodes gzip; requests that want the body as
+        # stored go to the agent itself.
+        self._agent = agent
 
     def send(self, request: Request) -> Deferred[Response]:
         """
@@ -221,14 +225,22 @@ class HTTPTransport:
         timeout = sent.timeout or self._timeout
         where = f"{sent.method} {redact_url(sent.full_url)}"
         started = self._reactor.seconds()
-        pending = self._client.request(
-            sent.method,
-            sent.full_url,
-            headers=sent.headers.without(*_FRAMING_HEADERS).to_twisted(),
-            data=sent.body.producer(),
-            allow_redirects=False,
-            unbuffered=True,
-        )
+        headers = sent.headers.without(*_FRAMING_HEADERS).to_twisted()
+        pending: Deferred[Any]
+        if sent.decode_content:
+            pending = self._client.request(
+                sent.method,
+                sent.full_url,
+                headers=headers,
+                data=sent.body.producer(),
+                allow_redirects=False,
+                unbuffered=True,
+            )
+        else:
+            url = EncodedURL.from_text(sent.full_url).to_uri().to_text().encode("ascii")
+            pending = self._agent.request(
+                sent.method.encode("ascii"), url, headers, sent.body.producer()
+            )
         timed_out = False
 
         def expire() -> None:

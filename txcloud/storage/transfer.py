@@ -6,26 +6,38 @@ object at once) and keeps blocking file work off the reactor thread: reads,
 writes, ``fsync`` and hashing run in the reactor's thread pool through
 :func:`run_blocking`.  Files are written by :class:`AtomicFileWriter`, so a
 destination holds either the whole new content or what it held before.
+
+The transfer engine builds on this module: :mod:`~txcloud.storage.transfer_config`
+(how transfers are cut), :mod:`~txcloud.storage.transfer_digest` (MD5, CRC32,
+multipart ETags), :mod:`~txcloud.storage.transfer_fanout` (bounded parallel
+requests, ordered thread-pool work), :mod:`~txcloud.storage.transfer_multipart`
+(uploads in parts, through a provider's small
+:class:`~txcloud.storage.transfer_multipart.MultipartTarget`) and
+:mod:`~txcloud.storage.transfer_ranged` (downloads, in parallel ranges for
+large objects, behind :func:`download_to_file`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import threading
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, ParamSpec, TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
 
-from txcloud.errors import InvalidArgumentError, ObjectHashMismatchError
-from txcloud.storage.base import DEFAULT_CHUNK_SIZE, ProgressCallback, check_range
+from txcloud.errors import InvalidArgumentError
+from txcloud.storage.base import DEFAULT_CHUNK_SIZE, ProgressCallback
+from txcloud.storage.transfer_digest import new_md5
 
 if TYPE_CHECKING:
     from txcloud.storage.base import Object, StorageDriver
+    from txcloud.storage.transfer_config import TransferConfig
+    from txcloud.storage.transfer_digest import ExpectedDigest
+    from txcloud.storage.transfer_ranged import RangeFetcher
 
 __all__ = [
     "TEMPORARY_SUFFIX",
@@ -63,11 +75,6 @@ def run_blocking(
     return deferToThreadPool(reactor, reactor.getThreadPool(), func, *args, **kwargs)
 
 
-def _new_md5() -> Any:
-    # MD5 serves integrity checks here, not security; this keeps FIPS builds working.
-    return hashlib.md5(usedforsecurity=False)
-
-
 def stat_and_md5(path: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> tuple[os.stat_result, str]:
     """
     Hash the file at *path* in chunks (blocking: run it with :func:`run_blocking`).
@@ -79,7 +86,7 @@ def stat_and_md5(path: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> tuple[os.st
     """
     with open(path, "rb") as file:
         stat = os.fstat(file.fileno())
-        digest = _new_md5()
+        digest = new_md5()
         while chunk := file.read(chunk_size):
             digest.update(chunk)
     return stat, digest.hexdigest()
@@ -257,6 +264,43 @@ class AtomicFileWriter:
         with self._lock:
             self._open_file().write(data)
 
+    def write_at(self, offset: int, chunks: Sequence[bytes]) -> None:
+        """
+        Write *chunks*, one after the other, from *offset* of the temporary
+        file, for parts that arrive out of order; do not mix with :meth:`write`.
+        """
+        with self._lock:
+            descriptor = self._open_file().fileno()
+            views = [memoryview(chunk) for chunk in chunks if chunk]
+            while views:
+                # Few system calls where the platform has pwritev (which
+                # takes at most IOV_MAX buffers, 1024 on Linux).
+                if hasattr(os, "pwritev"):
+                    written = os.pwritev(descriptor, views[:512], offset)
+                else:
+                    written = os.pwrite(descriptor, views[0], offset)
+                offset += written
+                while views and written >= len(views[0]):
+                    written -= len(views.pop(0))
+                if views and written:
+                    views[0] = views[0][written:]
+
+    def sync(self) -> None:
+        """
+        Flush what was written so far to the disk, so that :meth:`commit`
+        has less left to wait for (the data still appears only on commit).
+        """
+        with self._lock:
+            file = self._open_file()
+            file.flush()
+            # fdatasync skips metadata the commit's fsync writes anyway.
+            getattr(os, "fdatasync", os.fsync)(file.fileno())
+
+    @property
+    def temporary_path(self) -> str | None:
+        """The temporary file being written, while there is one."""
+        return self._temporary_path
+
     def commit(self) -> os.stat_result:
         """
         Make the file durable and move it to the destination.
@@ -359,7 +403,7 @@ async def write_atomically(
     :returns: the stat of the written file and the MD5 hex digest of its content.
     """
     writer = AtomicFileWriter(destination_path, overwrite_existing)
-    digest = _new_md5()
+    digest = new_md5()
     try:
         await run_blocking(reactor, writer.open)
         written = 0
@@ -388,65 +432,46 @@ def download_to_file(
     overwrite_existing: bool = False,
     byte_range: tuple[int, int | None] | None = None,
     progress: ProgressCallback | None = None,
+    *,
+    config: TransferConfig | None = None,
+    expected: ExpectedDigest | None = None,
+    fetch: RangeFetcher | None = None,
 ) -> Deferred[bool]:
     """
     Download *obj* (or bytes ``[start, end)`` of it) to a file, atomically.
 
-    When the whole object is downloaded from a driver whose ``hash_is_md5``
-    is true, the data's MD5 is checked against ``obj.hash`` before the file
-    is moved into place.
+    The data is checked against *expected* before the file is moved into
+    place; by default, when the whole object is downloaded from a driver
+    whose ``hash_is_md5`` is true, against ``obj.hash``.  See
+    :mod:`txcloud.storage.transfer_ranged` for how large objects are fetched
+    in parallel ranges.
 
     :param byte_range: ``(start_bytes, end_bytes)``, Libcloud's semantics;
         ``None`` downloads the whole object.
     :param progress: called with the number of bytes received so far.
+    :param config: when given, objects above its ``download_threshold`` are
+        fetched in parallel ranges; otherwise with one streaming GET.
+    :param expected: what the whole object must hash to.
+    :param fetch: how to stream a range of the object; by default the
+        driver's ``download_object_range_as_stream``.
     :returns: a Deferred firing with ``True``; it fails with
         ``InvalidArgumentError`` (before any request) if the destination
         exists and *overwrite_existing* is false, and with
         ``ObjectHashMismatchError`` if the content does not match.
     """
+    # Imported here: the download engine builds on this module.
+    from txcloud.storage.transfer_ranged import download_object
+
     return Deferred.fromCoroutine(
-        _download_to_file(driver, obj, destination_path, overwrite_existing, byte_range, progress)
+        download_object(
+            driver,
+            obj,
+            destination_path,
+            overwrite_existing=overwrite_existing,
+            byte_range=byte_range,
+            progress=progress,
+            config=config,
+            expected=expected,
+            fetch=fetch,
+        )
     )
-
-
-async def _download_to_file(
-    driver: StorageDriver,
-    obj: Object,
-    destination_path: str,
-    overwrite_existing: bool,
-    byte_range: tuple[int, int | None] | None,
-    progress: ProgressCallback | None,
-) -> bool:
-    if byte_range is not None:
-        check_range(*byte_range)
-    check_destination(destination_path, overwrite_existing)
-    verify = None
-    if byte_range is None:
-        chunks = driver.download_object_as_stream(obj)
-        if driver.hash_is_md5 and obj.hash:
-            verify = _md5_verifier(driver, obj)
-    else:
-        chunks = driver.download_object_range_as_stream(obj, *byte_range)
-    await write_atomically(
-        driver.reactor,
-        chunks,
-        destination_path,
-        overwrite_existing=overwrite_existing,
-        progress=progress,
-        verify=verify,
-    )
-    return True
-
-
-def _md5_verifier(driver: StorageDriver, obj: Object) -> Callable[[str], None]:
-    expected = (obj.hash or "").lower()
-
-    def verify(md5: str) -> None:
-        if md5 != expected:
-            raise ObjectHashMismatchError(
-                f"MD5 of the downloaded data ({md5}) does not match the object's hash ({expected})",
-                driver,
-                object_name=obj.name,
-            )
-
-    return verify

@@ -1,0 +1,375 @@
+"""
+Transfer benchmark: upload and download one large object through moto's S3,
+with txcloud, Libcloud and boto3 against the same server in the same run.
+
+    python benchmarks/transfer_s3.py [--size-mib 128] [--rounds 3]
+        [--tools txcloud,txcloud-single,libcloud,boto3,http.client]
+
+The script starts ``moto_server`` on a free port of 127.0.0.1 (and stops it
+by process id), writes a file of random bytes, and runs each tool in its own
+subprocess, one after the other, round after round (so a noisy moment hurts
+every tool alike).  Each subprocess uploads the file, downloads the object
+to a new file, compares the MD5 of both with the source, and reports its
+MB/s (10**6 bytes per second) both ways; its peak RSS comes from
+``os.wait4`` (``ru_maxrss`` of that child alone).
+
+* txcloud: ``S3StorageDriver.upload_object`` / ``download_object`` with
+  the driver's defaults: a multipart upload (8 MiB parts, 10 at once) and,
+  the driver being given a ``host``, one streaming GET; both checked (part
+  MD5s, multipart ETag, CRC32).  ``--txcloud-args`` passes constructor
+  ``ex_*`` settings as JSON, e.g. ``'{"ex_download_threshold": 67108864}'``;
+* txcloud-single: the same driver told to use one request each way
+  (``ex_multipart_threshold`` and ``ex_download_threshold`` above the
+  object's size), which suits moto: its CompleteMultipartUpload copies the
+  whole object again, as does each of its ranged GETs;
+* Libcloud: ``S3StorageDriver(host=..., port=..., secure=False)``,
+  ``upload_object`` (one PUT) / ``download_object`` (one GET);
+* boto3: ``client("s3", endpoint_url=...)``, ``upload_file`` /
+  ``download_file`` with the default ``TransferConfig`` (multipart, ranges);
+* http.client (not a peer: a measure of the server): the file read into
+  memory, then one PUT and one GET of presigned URLs with the standard
+  library, no checksum, no fsync.  What moto itself can take and give.
+
+The summary gives each tool's median over the rounds, and each txcloud
+row's ratios to the faster peer (Libcloud, boto3) in each direction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+KEY = "AKIDEXAMPLE"
+SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+REGION = "us-east-1"
+BUCKET = "txcloud-benchmark"
+TOOLS = ("txcloud", "txcloud-single", "libcloud", "boto3", "http.client")
+PEERS = ("libcloud", "boto3")
+
+#: txcloud told to move the object with one request each way, which suits
+#: moto (whose CompleteMultipartUpload and ranged GETs copy the whole object).
+SINGLE_REQUEST = json.dumps({"ex_multipart_threshold": 2**40, "ex_download_threshold": 2**40})
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _md5_of_file(path: str) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as file:
+        while chunk := file.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# Each tool, run in a child process: (upload seconds, download seconds).
+
+
+def _run_txcloud(port: int, source: str, destination: str, key: str, options: str) -> Any:
+    from twisted.internet import reactor
+    from twisted.internet.defer import Deferred
+
+    from txcloud.storage.drivers.s3 import S3StorageDriver
+
+    times: list[float] = []
+
+    async def transfer(reactor: Any) -> None:
+        driver = S3StorageDriver(
+            KEY,
+            SECRET,
+            host="127.0.0.1",
+            port=port,
+            secure=False,
+            region=REGION,
+            reactor=reactor,
+            **json.loads(options or "{}"),
+        )
+        try:
+            container = await driver.get_container(BUCKET)
+            started = time.perf_counter()
+            obj = await driver.upload_object(source, container, key)
+            times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            await driver.download_object(obj, destination)
+            times.append(time.perf_counter() - started)
+        finally:
+            await driver.close()
+
+    outcome: list[Any] = []
+    done = Deferred.fromCoroutine(transfer(reactor))
+    done.addBoth(outcome.append).addBoth(lambda _: reactor.stop())
+    reactor.run()
+    if not times or len(times) < 2:
+        outcome[0].raiseException()
+    return times
+
+
+def _run_libcloud(port: int, source: str, destination: str, key: str, options: str) -> Any:
+    from libcloud.storage.drivers.s3 import S3StorageDriver
+
+    driver = S3StorageDriver(KEY, SECRET, host="127.0.0.1", port=port, secure=False, region=REGION)
+    container = driver.get_container(BUCKET)
+    started = time.perf_counter()
+    obj = driver.upload_object(source, container, key)
+    upload = time.perf_counter() - started
+    started = time.perf_counter()
+    driver.download_object(obj, destination)
+    return [upload, time.perf_counter() - started]
+
+
+def _run_boto3(port: int, source: str, destination: str, key: str, options: str) -> Any:
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+        region_name=REGION,
+    )
+    started = time.perf_counter()
+    client.upload_file(source, BUCKET, key)
+    upload = time.perf_counter() - started
+    started = time.perf_counter()
+    client.download_file(BUCKET, key, destination)
+    return [upload, time.perf_counter() - started]
+
+
+def _run_http_client(port: int, source: str, destination: str, key: str, options: str) -> Any:
+    import http.client
+    from urllib.parse import urlsplit
+
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+        region_name=REGION,
+    )
+    urls = {
+        method: urlsplit(
+            client.generate_presigned_url(
+                f"{method.lower()}_object", Params={"Bucket": BUCKET, "Key": key}, ExpiresIn=600
+            )
+        )
+        for method in ("PUT", "GET")
+    }
+    with open(source, "rb") as file:
+        data = file.read()
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    started = time.perf_counter()
+    connection.request("PUT", f"{urls['PUT'].path}?{urls['PUT'].query}", body=data)
+    response = connection.getresponse()
+    response.read()
+    upload = time.perf_counter() - started
+    del data
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    started = time.perf_counter()
+    connection.request("GET", f"{urls['GET'].path}?{urls['GET'].query}")
+    response = connection.getresponse()
+    with open(destination, "wb") as file:
+        while chunk := response.read(1024 * 1024):
+            file.write(chunk)
+    return [upload, time.perf_counter() - started]
+
+
+def child_main(tool: str, port: int, source: str, destination: str, options: str) -> None:
+    """Transfer with *tool* and print a JSON line with the timings."""
+    run = {
+        "txcloud": _run_txcloud,
+        "txcloud-single": _run_txcloud,
+        "libcloud": _run_libcloud,
+        "boto3": _run_boto3,
+        "http.client": _run_http_client,
+    }[tool]
+    if tool == "txcloud-single":
+        options = SINGLE_REQUEST
+    upload, download = run(port, source, destination, f"object-{tool}", options)
+    print(json.dumps({"upload": upload, "download": download}))
+
+
+# The parent: moto, the source file, the rounds and the summary.
+
+
+def _start_moto(folder: str) -> tuple[subprocess.Popen[bytes], int]:
+    program = shutil.which("moto_server")
+    if program is None:
+        sys.exit("moto_server is not installed: pip install 'moto[server]'")
+    port = _free_port()
+    with open(os.path.join(folder, "moto.log"), "wb") as log:
+        process = subprocess.Popen(
+            [program, "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=2):
+                return process, port
+        except OSError:
+            if process.poll() is not None:
+                sys.exit(f"moto_server exited with {process.returncode}")
+            time.sleep(0.1)
+    _stop(process)
+    sys.exit("moto_server did not start within 60 s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _create_bucket(port: int) -> None:
+    import boto3
+
+    boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+        region_name=REGION,
+    ).create_bucket(Bucket=BUCKET)
+
+
+def _measure(
+    tool: str, port: int, source: str, source_md5: str, folder: str, options: str
+) -> dict[str, Any]:
+    destination = os.path.join(folder, f"downloaded-{tool}")
+    if os.path.exists(destination):
+        os.remove(destination)
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        tool,
+        "--port",
+        str(port),
+        "--source",
+        source,
+        "--destination",
+        destination,
+        "--txcloud-args",
+        options,
+    ]
+    environment = dict(os.environ)
+    # The child imports txcloud from this checkout.
+    root = str(Path(__file__).resolve().parent.parent)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [root, *filter(None, [environment.get("PYTHONPATH")])]
+    )
+    os.sync()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, env=environment)
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"{tool} failed with exit code {child.returncode}")
+    timings = json.loads(output.decode().strip().splitlines()[-1])
+    size = os.path.getsize(source)
+    intact = _md5_of_file(destination) == source_md5
+    os.remove(destination)
+    return {
+        "up": size / timings["upload"] / 1e6,
+        "down": size / timings["download"] / 1e6,
+        # ru_maxrss is in KiB on Linux.
+        "rss": usage.ru_maxrss / 1024,
+        "intact": intact,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mib", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated, in order")
+    parser.add_argument("--txcloud-args", default="", help="JSON of S3StorageDriver ex_* settings")
+    parser.add_argument("--child", choices=TOOLS, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--source", help=argparse.SUPPRESS)
+    parser.add_argument("--destination", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_main(args.child, args.port, args.source, args.destination, args.txcloud_args)
+        return
+    tools = [tool for tool in args.tools.split(",") if tool]
+    folder = tempfile.mkdtemp(prefix="txcloud-transfer-benchmark-")
+    moto, port = _start_moto(folder)
+    try:
+        source = os.path.join(folder, "source")
+        with open(source, "wb") as file:
+            for _ in range(args.size_mib):
+                file.write(os.urandom(1024 * 1024))
+        source_md5 = _md5_of_file(source)
+        _create_bucket(port)
+        print(f"{args.size_mib} MiB object, moto on port {port}, {args.rounds} rounds")
+        results: dict[str, list[dict[str, Any]]] = {tool: [] for tool in tools}
+        for number in range(1, args.rounds + 1):
+            for tool in tools:
+                result = _measure(tool, port, source, source_md5, folder, args.txcloud_args)
+                results[tool].append(result)
+                print(
+                    f"round {number} {tool:14s} up {result['up']:7.1f} MB/s  "
+                    f"down {result['down']:7.1f} MB/s  peak RSS {result['rss']:6.1f} MB  "
+                    f"intact {result['intact']}"
+                )
+        _summarise(results)
+    finally:
+        _stop(moto)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _summarise(results: dict[str, list[dict[str, Any]]]) -> None:
+    medians = {
+        tool: {key: statistics.median(run[key] for run in runs) for key in ("up", "down", "rss")}
+        for tool, runs in results.items()
+    }
+    print("\nmedians")
+    for tool, figures in medians.items():
+        intact = all(run["intact"] for run in results[tool])
+        print(
+            f"  {tool:14s} up {figures['up']:7.1f} MB/s  down {figures['down']:7.1f} MB/s  "
+            f"peak RSS {figures['rss']:6.1f} MB  all intact {intact}"
+        )
+    peers = [tool for tool in medians if tool in PEERS]
+    if not peers:
+        return
+    for ours in (tool for tool in medians if tool.startswith("txcloud")):
+        print(f"\n{ours}")
+        for direction, target in (("up", 1.3), ("down", 2.0)):
+            best = max(peers, key=lambda tool: medians[tool][direction])
+            ratio = medians[ours][direction] / medians[best][direction]
+            verdict = "meets" if ratio >= target else "below"
+            print(f"  {direction:4s} / {best} = {ratio:.2f}x ({verdict} the {target}x target)")
+        rss = medians[ours]["rss"]
+        print(f"  peak RSS {rss:.1f} MB ({'meets' if rss < 100 else 'above'} the 100 MB target)")
+
+
+if __name__ == "__main__":
+    main()
