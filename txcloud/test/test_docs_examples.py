@@ -45,8 +45,18 @@ class ExampleTests(SynchronousTestCase):
         self.assertEqual([line.split()[0] for line in lines], ["eu-1", "us-1"])
         self.assertIn("'dummy-eu-1-1'", lines[0])
 
+    def test_long_calls_works_while_an_upload_runs_and_cancels(self) -> None:
+        self.assertEqual(
+            _run_example("long_calls.py").splitlines(),
+            [
+                "listed 2 nodes while the upload ran",
+                "uploaded big.bin 33554432 bytes",
+                "cancelled the slow call",
+            ],
+        )
+
     def test_every_example_is_tested(self) -> None:
         # containers_everywhere.py needs real services: test_example_containers runs it.
-        tested = {"quickstart.py", "many_regions.py", "containers_everywhere.py"}
+        tested = {"quickstart.py", "many_regions.py", "long_calls.py", "containers_everywhere.py"}
         present = {name for name in os.listdir(_EXAMPLES) if name.endswith(".py")}
         self.assertEqual(present, tested)
