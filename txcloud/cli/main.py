@@ -98,7 +98,8 @@ async def _cp(context: Context, arguments: argparse.Namespace) -> int:
     return await copy(
         context,
         arguments.source,
-        arguments.destination,
+        arguments.destinations,
+        recursive=arguments.recursive,
         overwrite=arguments.overwrite,
         create_container=arguments.create_container,
         progress=arguments.progress,
@@ -155,13 +156,21 @@ def build_parser(stdout: TextIO, stderr: TextIO) -> argparse.ArgumentParser:
     ls.set_defaults(command=_ls)
     cp = commands.add_parser(
         "cp",
-        help="upload or download an object",
-        description="Copy a local file to TARGET:CONTAINER/OBJECT, or an object to a "
-        "local path; a trailing / keeps the file's name.",
+        help="upload, download or copy objects",
+        description="Copy a local file to TARGET:CONTAINER/OBJECT, an object to a local "
+        "path, or objects between targets (streamed, to one or more destinations); "
+        "a trailing / keeps the source's name.  With --recursive, copy every object "
+        "under TARGET:CONTAINER/PREFIX.",
         **streams,
     )
     cp.add_argument("source", metavar="SOURCE")
-    cp.add_argument("destination", metavar="DESTINATION")
+    cp.add_argument("destinations", metavar="DESTINATION", nargs="+")
+    cp.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        help="copy every object under the source prefix (between targets)",
+    )
     cp.add_argument("--overwrite", action="store_true", help="replace an existing destination")
     cp.add_argument(
         "--create-container", action="store_true", help="create the container if it is missing"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -23,6 +24,7 @@ from txcloud.errors import (
     InvalidArgumentError,
     ObjectDoesNotExistError,
 )
+from txcloud.storage.copy import CopyProgress, copy_object, copy_prefix
 from txcloud.storage.transfer import check_destination
 
 __all__ = ["RemotePath", "copy", "list_storage", "parse_remote"]
@@ -91,33 +93,54 @@ async def list_storage(context: Context, argument: str | None) -> int:
 async def copy(
     context: Context,
     source: str,
-    destination: str,
+    destinations: Sequence[str],
     *,
+    recursive: bool = False,
     overwrite: bool,
     create_container: bool,
     progress: bool,
 ) -> int:
     """
-    Upload a local file to ``TARGET:CONTAINER/OBJECT`` or download one to a local path.
+    Copy between a local path and ``TARGET:CONTAINER/OBJECT``, or between targets.
 
-    :param overwrite: replace an existing object or file instead of failing.
-    :param create_container: create the upload's container if it is missing.
+    A local file goes to one remote destination; a remote object goes to a
+    local path, or (streamed, never touching the disk) to one or more remote
+    destinations.  With *recursive*, every object under the remote source's
+    prefix goes to each remote destination, several at a time.
+
+    :param overwrite: replace existing objects or files instead of failing.
+    :param create_container: create missing destination containers.
     :param progress: show a progress bar on stderr.
-    :returns: the exit code, 0.
-    :raises InvalidArgumentError: for two local or two remote locations, a
-        missing source file, or an existing destination without *overwrite*.
+    :returns: the exit code: 0, or 1 if some copies of a recursive copy failed.
+    :raises InvalidArgumentError: for combinations that make no sense (two
+        local paths, several local destinations), a missing source file, or
+        an existing destination without *overwrite*.
     """
     remote_source = parse_remote(source)
-    remote_destination = parse_remote(destination)
-    if remote_destination is not None and remote_source is None:
-        await _upload(context, source, remote_destination, overwrite, create_container, progress)
-    elif remote_source is not None and remote_destination is None:
-        await _download(context, remote_source, destination, overwrite, progress)
-    else:
-        raise InvalidArgumentError(
-            "cp copies between a local path and TARGET:CONTAINER/OBJECT; "
-            f"got {source!r} and {destination!r}"
+    remotes = [parse_remote(destination) for destination in destinations]
+    remote_destinations = [remote for remote in remotes if remote is not None]
+    if remote_source is None:
+        if recursive or len(destinations) != 1 or remotes[0] is None:
+            raise InvalidArgumentError(
+                "cp copies between a local path and TARGET:CONTAINER/OBJECT, or between "
+                f"targets; a local file goes to one remote object, not {list(destinations)!r}"
+            )
+        await _upload(context, source, remotes[0], overwrite, create_container, progress)
+        return 0
+    if len(remote_destinations) != len(destinations):
+        if recursive or len(destinations) != 1:
+            raise InvalidArgumentError(
+                "an object is downloaded to one local path; copies to several "
+                "destinations, or --recursive ones, go between targets"
+            )
+        await _download(context, remote_source, destinations[0], overwrite, progress)
+        return 0
+    if recursive:
+        return await _copy_tree(
+            context, remote_source, remote_destinations, overwrite, create_container, progress
         )
+    for remote in remote_destinations:
+        await _copy_between(context, remote_source, remote, overwrite, create_container, progress)
     return 0
 
 
@@ -161,14 +184,7 @@ async def _upload(
     driver = context.driver(target)
     container = await _container(driver, remote, create_container)
     if not overwrite:
-        try:
-            await driver.get_object(container.name, object_name)
-        except ObjectDoesNotExistError:
-            pass
-        else:
-            raise InvalidArgumentError(
-                f"{target.label}:{container.name}/{object_name} exists; --overwrite replaces it"
-            )
+        await _refuse_existing(driver, container, object_name, target.label)
     bar = _progress_bar(context, object_name, os.path.getsize(file_path), progress)
     kwargs = {} if bar is None else {"ex_progress": bar.update}
     try:
@@ -176,6 +192,114 @@ async def _upload(
     finally:
         if bar is not None:
             bar.finish()
+
+
+async def _refuse_existing(driver: Any, container: Any, name: str, label: str) -> None:
+    try:
+        await driver.get_object(container.name, name)
+    except ObjectDoesNotExistError:
+        return
+    raise InvalidArgumentError(f"{label}:{container.name}/{name} exists; --overwrite replaces it")
+
+
+async def _copy_between(
+    context: Context,
+    source: RemotePath,
+    destination: RemotePath,
+    overwrite: bool,
+    create_container: bool,
+    progress: bool,
+) -> None:
+    if not source.container or not source.path or source.path.endswith("/"):
+        raise InvalidArgumentError(f"{source} names no object: use TARGET:CONTAINER/OBJECT")
+    if not destination.container:
+        raise InvalidArgumentError(f"{destination} names no container")
+    name = destination.path
+    if not name or name.endswith("/"):
+        name += posixpath.basename(source.path)
+    source_driver = context.driver(context.storage_target(source.target))
+    target = context.storage_target(destination.target)
+    driver = context.driver(target)
+    obj = await source_driver.get_object(source.container, source.path)
+    container = await _container(driver, destination, create_container)
+    if not overwrite:
+        await _refuse_existing(driver, container, name, target.label)
+    bar = _progress_bar(context, name, obj.size, progress)
+    try:
+        await copy_object(obj, container, name, progress=None if bar is None else bar.update)
+    finally:
+        if bar is not None:
+            bar.finish()
+
+
+async def _copy_tree(
+    context: Context,
+    source: RemotePath,
+    destinations: list[RemotePath],
+    overwrite: bool,
+    create_container: bool,
+    progress: bool,
+) -> int:
+    if not source.container:
+        raise InvalidArgumentError(f"{source} names no container: use TARGET:CONTAINER/PREFIX")
+    prefixes = {destination.path for destination in destinations}
+    if len(prefixes) != 1:
+        raise InvalidArgumentError("every destination of a recursive copy needs the same prefix")
+    destination_prefix = prefixes.pop()
+    source_driver = context.driver(context.storage_target(source.target))
+    source_container = await source_driver.get_container(source.container)
+    containers, labels = [], []
+    for destination in destinations:
+        target = context.storage_target(destination.target)
+        containers.append(await _container(context.driver(target), destination, create_container))
+        labels.append(f"{target.label}:{destination.container}")
+    if not overwrite:
+        await _refuse_existing_tree(
+            context, source_container, source.path, containers, destination_prefix
+        )
+    bar = _progress_bar(context, str(source), None, progress)
+    try:
+        outcome = await copy_prefix(
+            source_container,
+            source.path or None,
+            containers,
+            destination_prefix=destination_prefix,
+            labels=labels,
+            concurrency=context.config.defaults.concurrency,
+            progress=None if bar is None else CopyProgress(bar.update),
+        )
+    finally:
+        if bar is not None:
+            bar.finish()
+    for task in outcome.results:
+        context.print(f"copied  {task}")
+    for task, failure in outcome.failures.items():
+        context.stderr.write(f"failed  {task}: {type(failure.value).__name__}: {failure.value}\n")
+    return 1 if outcome.failures else 0
+
+
+async def _refuse_existing_tree(
+    context: Context,
+    source: Any,
+    prefix: str,
+    destinations: list[Any],
+    destination_prefix: str,
+) -> None:
+    # One listing per container, rather than one request per object.
+    wanted = {
+        destination_prefix + obj.name[len(prefix) :]
+        async for obj in source.driver.iterate_container_objects(source, prefix=prefix or None)
+    }
+    for container in destinations:
+        existing = container.driver.iterate_container_objects(
+            container, prefix=destination_prefix or None
+        )
+        async for obj in existing:
+            if obj.name in wanted:
+                raise InvalidArgumentError(
+                    f"{container.driver.type}:{container.name}/{obj.name} exists; "
+                    "--overwrite replaces it"
+                )
 
 
 async def _download(
