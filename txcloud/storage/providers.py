@@ -16,6 +16,7 @@ DRIVERS: DriverRegistry[StorageDriver] = DriverRegistry(
     "storage",
     {
         Provider.LOCAL: ("txcloud.storage.drivers.local", "LocalStorageDriver"),
+        Provider.GOOGLE_STORAGE: ("txcloud.storage.drivers.google_storage", "GoogleStorageDriver"),
         Provider.S3: ("txcloud.storage.drivers.s3", "S3StorageDriver"),
     },
 )
