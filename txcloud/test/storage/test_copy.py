@@ -18,10 +18,17 @@ class _FailingFor(LocalStorageDriver):
 
     broken_name = ""
 
-    def upload_object_via_stream(self, iterator: Any, container: Any, object_name: str, **kw: Any):
+    def upload_object_via_stream(
+        self,
+        iterator: Any,
+        container: Any,
+        object_name: str,
+        extra: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> Any:
         if object_name == self.broken_name:
             raise ServiceUnavailableError("the provider is down", self)
-        return super().upload_object_via_stream(iterator, container, object_name, **kw)
+        return super().upload_object_via_stream(iterator, container, object_name, extra, **kw)
 
 
 class CopyTests(TestCase):
