@@ -55,8 +55,31 @@ class ExampleTests(SynchronousTestCase):
             ],
         )
 
+    def test_the_example_user_test_passes_under_trial(self) -> None:
+        # Run as the docs say, from a folder of its own so trial's temporary
+        # directory cannot collide with this run's.
+        folder = self.mktemp()
+        os.makedirs(folder)
+        completed = subprocess.run(
+            [sys.executable, "-m", "twisted.trial", os.path.join(_EXAMPLES, "test_user_code.py")],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=_ROOT),
+            cwd=folder,
+            timeout=120,
+            check=False,
+        )
+        self.assertEqual(completed.returncode, 0, completed.stdout + completed.stderr)
+        self.assertIn("PASSED (successes=6)", completed.stdout)
+
     def test_every_example_is_tested(self) -> None:
         # containers_everywhere.py needs real services: test_example_containers runs it.
-        tested = {"quickstart.py", "many_regions.py", "long_calls.py", "containers_everywhere.py"}
+        tested = {
+            "quickstart.py",
+            "many_regions.py",
+            "long_calls.py",
+            "containers_everywhere.py",
+            "test_user_code.py",
+        }
         present = {name for name in os.listdir(_EXAMPLES) if name.endswith(".py")}
         self.assertEqual(present, tested)

@@ -1,6 +1,6 @@
 """
 Tests of the Joyent Triton driver: its endpoints and required client
-certificate (unit tests, with the in-memory engine of ``test_docker``), and
+certificate (unit tests, with txcloud.testing's fake engine), and
 a Triton-style run against the private ``dockerd`` over TCP with TLS client
 certificates (integration, on the real reactor).
 """
@@ -11,7 +11,6 @@ import os
 import uuid
 from typing import Any
 
-from treq.testing import RequestTraversalAgent
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -27,8 +26,8 @@ from txcloud.errors import (
     UnsupportedAPIVersionError,
 )
 from txcloud.http import RetryPolicy
-from txcloud.test.container.test_docker import FakeEngine
 from txcloud.test.docker_services import dockerd, seed
+from txcloud.testing.docker import FakeDocker
 
 
 def _remove(driver: DockerContainerDriver, container_id: str) -> Deferred[Any]:
@@ -107,14 +106,14 @@ class TritonUnitTests(SynchronousTestCase):
         self.assertEqual(driver.endpoint, "https://us-east-1.docker.joyent.com:2376")
 
     def test_triton_api_versions_are_spoken(self) -> None:
-        engine = FakeEngine(api_version="1.24")
-        engine.script("GET", "/containers/json", [])
-        driver = self.driver(ex_agent=RequestTraversalAgent(engine))
+        engine = FakeDocker(clock=self.clock, api_version="1.24")
+        driver = self.driver(ex_agent=engine.agent())
         self.assertEqual(self.successResultOf(driver.list_containers()), [])
-        self.assertEqual(engine.calls[-1].version, "1.24")
+        self.assertEqual(engine.received[-1].path, "/v1.24/containers/json")
 
     def test_older_than_1_24_is_refused(self) -> None:
-        driver = self.driver(ex_agent=RequestTraversalAgent(FakeEngine(api_version="1.23")))
+        engine = FakeDocker(clock=self.clock, api_version="1.23", min_api_version="1.12")
+        driver = self.driver(ex_agent=engine.agent())
         self.failureResultOf(driver.list_containers(), UnsupportedAPIVersionError)
 
 
