@@ -447,11 +447,13 @@ class DockerContainerDriver(DockerEngineBase, ContainerDriver):
             await self._no_body("POST", f"/containers/{created['Id']}/start", ok_statuses={304})
         return await self._inspect(created["Id"])
 
-    async def _act(self, container_id: str, action: str, **options: Any) -> Container:
+    async def _act(
+        self, container_id: str, action: str, *, then_inspect: str | None = None, **options: Any
+    ) -> Container:
         # 304: already in the state asked for, which is what the caller wants.
         path = f"/containers/{quote(container_id, safe='')}/{action}"
         await self._no_body("POST", path, ok_statuses={304}, **options)
-        return await self._inspect(container_id)
+        return await self._inspect(then_inspect or container_id)
 
     def _wait_options(self, wait: int | None) -> dict[str, Any]:
         # The engine answers once the container stopped, which may take the wait.
@@ -515,8 +517,16 @@ class DockerContainerDriver(DockerEngineBase, ContainerDriver):
             with :class:`~txcloud.errors.ResourceConflictError` if the name
             is taken.
         """
-        options = {"params": {"name": container_name(name)}}
-        return Deferred.fromCoroutine(self._act(_container_id(container), "rename", **options))
+        new_name = container_name(name)
+        # Given by its old name, the container is found afterwards by its new one.
+        return Deferred.fromCoroutine(
+            self._act(
+                _container_id(container),
+                "rename",
+                then_inspect=new_name,
+                params={"name": new_name},
+            )
+        )
 
     def ex_list_processes(self, container: ContainerLike) -> Deferred[dict[str, Any]]:
         """

@@ -1025,9 +1025,7 @@ class ContainerTests(DockerTestCase):
 
     def test_rename(self) -> None:
         self.engine.script("POST", f"/containers/{CONTAINER_ID}/rename", Reply(204))
-        self.engine.script(
-            "GET", f"/containers/{CONTAINER_ID}/json", container_inspection(Name="/web2")
-        )
+        self.engine.script("GET", "/containers/web2/json", container_inspection(Name="/web2"))
         renamed = self.successResultOf(self.driver.ex_rename_container(CONTAINER_ID, "web2"))
         self.assertEqual(renamed.name, "web2")
         call = self.engine.last("POST", f"/containers/{CONTAINER_ID}/rename")

@@ -295,6 +295,9 @@ class ContainerTests(DockerFakeTestCase):
         self.docker.add_container("db")
         renamed = self.successResultOf(self.engine.ex_rename_container(web.id, "frontend"))
         self.assertEqual(renamed.name, "frontend")
+        # Given by its old name, the container is still found once renamed.
+        again = self.successResultOf(self.engine.ex_rename_container("frontend", "edge"))
+        self.assertEqual((again.id, again.name), (web.id, "edge"))
         self.error(self.engine.ex_rename_container(web.id, "db"), ResourceConflictError)
 
     def test_processes_of_a_running_container(self) -> None:
