@@ -16,8 +16,9 @@ DRIVERS: DriverRegistry[StorageDriver] = DriverRegistry(
     "storage",
     {
         Provider.LOCAL: ("txcloud.storage.drivers.local", "LocalStorageDriver"),
-        Provider.GOOGLE_STORAGE: ("txcloud.storage.drivers.google_storage", "GoogleStorageDriver"),
         Provider.S3: ("txcloud.storage.drivers.s3", "S3StorageDriver"),
+        Provider.AZURE_BLOBS: ("txcloud.storage.drivers.azure_blobs", "AzureBlobsStorageDriver"),
+        Provider.GOOGLE_STORAGE: ("txcloud.storage.drivers.google_storage", "GoogleStorageDriver"),
     },
 )
 
