@@ -253,11 +253,19 @@ async def _copy_tree(
         target = context.storage_target(destination.target)
         containers.append(await _container(context.driver(target), destination, create_container))
         labels.append(f"{target.label}:{destination.container}")
-    if not overwrite:
-        await _refuse_existing_tree(
-            context, source_container, source.path, containers, destination_prefix
+    # One listing of the source, for the progress bar's total and the check
+    # that nothing would be replaced (copy_prefix lists again as it copies).
+    objects = [
+        obj
+        async for obj in source_driver.iterate_container_objects(
+            source_container, prefix=source.path or None
         )
-    bar = _progress_bar(context, str(source), None, progress)
+    ]
+    if not overwrite:
+        wanted = {destination_prefix + obj.name[len(source.path) :] for obj in objects}
+        await _refuse_existing_tree(containers, destination_prefix, wanted)
+    total = sum(obj.size for obj in objects) * len(containers)
+    bar = _progress_bar(context, str(source), total, progress)
     try:
         outcome = await copy_prefix(
             source_container,
@@ -279,17 +287,9 @@ async def _copy_tree(
 
 
 async def _refuse_existing_tree(
-    context: Context,
-    source: Any,
-    prefix: str,
-    destinations: list[Any],
-    destination_prefix: str,
+    destinations: list[Any], destination_prefix: str, wanted: set[str]
 ) -> None:
     # One listing per container, rather than one request per object.
-    wanted = {
-        destination_prefix + obj.name[len(prefix) :]
-        async for obj in source.driver.iterate_container_objects(source, prefix=prefix or None)
-    }
     for container in destinations:
         existing = container.driver.iterate_container_objects(
             container, prefix=destination_prefix or None

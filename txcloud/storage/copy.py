@@ -17,7 +17,7 @@ concurrency limit, per-copy timeout and failure isolation::
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -101,17 +101,27 @@ def copy_object(
     name: str | None = None,
     *,
     progress: Callable[[int], None] | None = None,
+    upload_options: Mapping[str, Any] | None = None,
 ) -> Deferred[Object]:
     """
     Stream *source* into *destination*, keeping its metadata and content type.
 
+    Memory stays bounded by what the destination buffers for a stream upload
+    (for S3-style stores: its part size times the parts in flight).
+
     :param name: the new object's name; the source's by default.
     :param progress: called with the bytes copied so far.
+    :param upload_options: more keyword arguments of the destination's
+        ``upload_object_via_stream`` (``ex_part_size``, ``ex_max_concurrency``).
     :returns: a Deferred firing with the new :class:`~txcloud.storage.base.Object`.
     """
     chunks = _counted(source.driver.download_object_as_stream(source), progress)
     return destination.driver.upload_object_via_stream(
-        chunks, destination, name or source.name, extra=_upload_extra(source)
+        chunks,
+        destination,
+        name or source.name,
+        extra=_upload_extra(source),
+        **dict(upload_options or {}),
     )
 
 
@@ -122,6 +132,7 @@ def copy_prefix(
     *,
     destination_prefix: str = "",
     labels: Sequence[str] | None = None,
+    upload_options: Mapping[str, Any] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     timeout: float | None = None,
     progress: CopyProgress | None = None,
@@ -138,6 +149,9 @@ def copy_prefix(
         ``"PROVIDER:CONTAINER"`` by default (give labels when two
         destinations would share one, such as two accounts' buckets of the
         same name).
+    :param upload_options: passed to each copy's :func:`copy_object`; with
+        *concurrency*, they bound the memory a copy of many large objects
+        takes.
     :returns: a Deferred firing with a :class:`~txcloud.multi.FanOutResult`
         keyed by :class:`CopyTask`: the new objects and the failures.
     :raises InvalidArgumentError: for no destinations, a destination that is
@@ -159,6 +173,7 @@ def copy_prefix(
             prefix,
             dict(zip(names, destinations, strict=True)),
             destination_prefix,
+            upload_options,
             concurrency,
             timeout,
             progress,
@@ -172,6 +187,7 @@ async def _copy_prefix(
     prefix: str | None,
     destinations: dict[str, Container],
     destination_prefix: str,
+    upload_options: Mapping[str, Any] | None,
     concurrency: int,
     timeout: float | None,
     progress: CopyProgress | None,
@@ -186,7 +202,9 @@ async def _copy_prefix(
     def copy(task: CopyTask) -> Deferred[Object]:
         obj, destination = plan[task]
         report = None if progress is None else progress.callback_for(task)
-        return copy_object(obj, destination, task.name, progress=report)
+        return copy_object(
+            obj, destination, task.name, progress=report, upload_options=upload_options
+        )
 
     return await fan_out(
         copy,

@@ -79,6 +79,7 @@ class ExampleTests(SynchronousTestCase):
             "many_regions.py",
             "long_calls.py",
             "containers_everywhere.py",
+            "copy_across_clouds.py",
             "test_user_code.py",
         }
         present = {name for name in os.listdir(_EXAMPLES) if name.endswith(".py")}
