@@ -72,6 +72,27 @@ class ExampleTests(SynchronousTestCase):
         self.assertEqual(completed.returncode, 0, completed.stdout + completed.stderr)
         self.assertIn("PASSED (successes=6)", completed.stdout)
 
+    def test_storage_basics_uploads_lists_and_downloads(self) -> None:
+        self.assertEqual(
+            _run_example("storage_basics.py").splitlines(),
+            [
+                "photos already exists",
+                "2026/cat.jpg 4000 c949f862850c1b1a9a25390e3b5cab4c",
+                "downloaded 4000 bytes",
+            ],
+        )
+
+    def test_blocking_script_needs_no_reactor_code(self) -> None:
+        self.assertEqual(
+            _run_example("blocking_script.py").splitlines(),
+            [
+                "stored 2026/report.csv 20 63adebae70ef3b1060d4dd513748857a",
+                "downloaded eu-1,2",
+                "missing: ObjectDoesNotExistError",
+                "nodes ['dummy-eu-1-1', 'dummy-eu-1-2']",
+            ],
+        )
+
     def test_every_example_is_tested(self) -> None:
         # containers_everywhere.py needs real services: test_example_containers runs it.
         tested = {
@@ -80,6 +101,8 @@ class ExampleTests(SynchronousTestCase):
             "long_calls.py",
             "containers_everywhere.py",
             "copy_across_clouds.py",
+            "storage_basics.py",
+            "blocking_script.py",
             "test_user_code.py",
         }
         present = {name for name in os.listdir(_EXAMPLES) if name.endswith(".py")}
