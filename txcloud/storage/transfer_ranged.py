@@ -20,7 +20,7 @@ the temporary file is removed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from txcloud.errors import MalformedResponseError, ObjectHashMismatchError
@@ -43,7 +43,14 @@ from txcloud.storage.transfer_fanout import BoundedFanout, SerialLane
 if TYPE_CHECKING:
     from txcloud.storage.base import Object, StorageDriver
 
-__all__ = ["FETCH_CHUNK_SIZE", "RangeFetcher", "download_object", "plan_ranges"]
+__all__ = [
+    "FETCH_CHUNK_SIZE",
+    "RangeFetcher",
+    "byte_range",
+    "download_object",
+    "plan_ranges",
+    "read_range",
+]
 
 #: Streams bytes ``[start, end)`` of an object (``end`` ``None``: to its end).
 RangeFetcher = Callable[[int, int | None], AsyncIterable[bytes]]
@@ -60,6 +67,44 @@ _WRITE_DEPTH = 4
 
 # Bytes of one stream written between two flushes to the disk.
 _SYNC_EVERY = 16 * MiB
+
+
+def byte_range(start: int, end: int | None) -> str | None:
+    """
+    The ``Range`` header value for bytes ``[start, end)``, or ``None`` when
+    that is the whole object.
+    """
+    if start == 0 and end is None:
+        return None
+    return f"bytes={start}-{'' if end is None else end - 1}"
+
+
+async def read_range(
+    response: Any, start: int, end: int | None, chunk_size: int | None, max_queued: int
+) -> AsyncIterator[bytes]:
+    """
+    Yield bytes ``[start, end)`` of an object from the answer to a ranged GET.
+
+    A server that ignored the range answers 200 with the whole object; the
+    range is then cut out here, so callers see the same bytes either way.
+
+    :param response: the :class:`~txcloud.http.Response`, body unread.
+    :param chunk_size: bytes per chunk, or ``None`` for chunks as they arrive.
+    :param max_queued: bytes queued unread before the connection is paused.
+    """
+    ignored = byte_range(start, end) is not None and response.status == 200
+    skip, remaining = (start, None if end is None else end - start) if ignored else (0, None)
+    async with response.iter_body(chunk_size, max_queued=max_queued) as chunks:
+        async for chunk in chunks:
+            if skip:
+                dropped = min(skip, len(chunk))
+                chunk, skip = chunk[dropped:], skip - dropped
+            if remaining is not None:
+                chunk, remaining = chunk[:remaining], remaining - min(remaining, len(chunk))
+            if chunk:
+                yield chunk
+            if remaining == 0:
+                return
 
 
 def plan_ranges(

@@ -48,7 +48,7 @@ from txcloud.storage.drivers.azure_upload import AzureBlockBlobUpload, FileMD5, 
 from txcloud.storage.transfer_config import MiB, TransferConfig
 from txcloud.storage.transfer_digest import ExpectedDigest
 from txcloud.storage.transfer_multipart import upload_file, upload_stream
-from txcloud.storage.transfer_ranged import RangeFetcher
+from txcloud.storage.transfer_ranged import RangeFetcher, byte_range, read_range
 
 __all__ = ["DEFAULT_PAGE_SIZE", "DEFAULT_TRANSFER", "AzureBlobsStorageDriver"]
 
@@ -495,28 +495,18 @@ class AzureBlobsStorageDriver(AzureBlobsBase):
         if_match: str | None,
     ) -> AsyncIterator[bytes]:
         headers: dict[str, str] = {}
-        ranged = start > 0 or end is not None
-        if ranged:
-            headers["x-ms-range"] = f"bytes={start}-{'' if end is None else end - 1}"
+        wanted = byte_range(start, end)
+        if wanted is not None:
+            headers["x-ms-range"] = wanted
         if if_match:
             headers["If-Match"] = if_match
         url = self._blob_url(obj.container.name, obj.name)
         response = await self._send("GET", url, headers=headers)
-        skip, remaining = 0, None
-        if ranged and response.status == 200:
-            # The server ignored the range: cut it out ourselves.
-            skip, remaining = start, (None if end is None else end - start)
-        async with response.iter_body(chunk_size, max_queued=_MAX_QUEUED) as chunks:
+        async with transfer.closing_iterator(
+            read_range(response, start, end, chunk_size, _MAX_QUEUED)
+        ) as chunks:
             async for chunk in chunks:
-                if skip:
-                    dropped = min(skip, len(chunk))
-                    chunk, skip = chunk[dropped:], skip - dropped
-                if remaining is not None:
-                    chunk, remaining = chunk[:remaining], remaining - min(remaining, len(chunk))
-                if chunk:
-                    yield chunk
-                if remaining == 0:
-                    return
+                yield chunk
 
     def delete_object(self, obj: Object) -> Deferred[bool]:
         """

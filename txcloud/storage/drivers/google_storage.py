@@ -40,7 +40,7 @@ import attrs
 from twisted.internet.defer import Deferred
 
 from txcloud.common.paging import collect
-from txcloud.errors import ContainerError, InvalidArgumentError, ProviderError
+from txcloud.errors import ContainerError, InvalidArgumentError
 from txcloud.http import RetryPolicy
 from txcloud.storage import transfer
 from txcloud.storage.base import Container, Object, ProgressCallback, check_range
@@ -69,7 +69,7 @@ from txcloud.storage.drivers.gcs_upload import (
 from txcloud.storage.transfer_config import MiB, TransferConfig
 from txcloud.storage.transfer_digest import CRC32C, MD5, hash_file_range, new_hash
 from txcloud.storage.transfer_multipart import upload_file, upload_stream
-from txcloud.storage.transfer_ranged import RangeFetcher
+from txcloud.storage.transfer_ranged import RangeFetcher, byte_range, read_range
 
 __all__ = ["DEFAULT_HOST", "UPLOAD_METHODS", "GoogleStorageDriver"]
 
@@ -573,8 +573,9 @@ class GoogleStorageDriver(GoogleStorageBase):
     ) -> AsyncIterator[bytes]:
         # gzip accepted: Google then sends the stored bytes instead of decompressing them.
         headers = {"Accept-Encoding": "gzip"}
-        if start > 0 or end is not None:
-            headers["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
+        wanted = byte_range(start, end)
+        if wanted is not None:
+            headers["Range"] = wanted
         params = [("alt", "media")]
         if generation:
             params.append(("generation", str(generation)))
@@ -582,12 +583,9 @@ class GoogleStorageDriver(GoogleStorageBase):
         response = await self._send(
             "GET", url, params=params, headers=headers, decode_content=False
         )
-        if "Range" in headers and response.status == 200:
-            response.close()
-            raise ProviderError(
-                f"the server ignored the range of a download of {obj.name!r}", self, status=200
-            )
-        async with response.iter_body(chunk_size, max_queued=_MAX_QUEUED) as chunks:
+        async with transfer.closing_iterator(
+            read_range(response, start, end, chunk_size, _MAX_QUEUED)
+        ) as chunks:
             async for chunk in chunks:
                 yield chunk
 

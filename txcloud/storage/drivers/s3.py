@@ -59,7 +59,7 @@ from txcloud.storage.drivers.s3_parse import (
 from txcloud.storage.drivers.s3_upload import S3ObjectUpload
 from txcloud.storage.transfer_config import NEVER, MiB, TransferConfig
 from txcloud.storage.transfer_multipart import upload_file, upload_stream
-from txcloud.storage.transfer_ranged import RangeFetcher
+from txcloud.storage.transfer_ranged import RangeFetcher, byte_range, read_range
 from txcloud.storage.types import Provider
 
 __all__ = ["S3StorageDriver"]
@@ -620,28 +620,18 @@ class S3StorageDriver(AWSDriver, StorageDriver):
         if_match: str | None,
     ) -> AsyncIterator[bytes]:
         headers: dict[str, str] = {}
-        ranged = start > 0 or end is not None
-        if ranged:
-            headers["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
+        wanted = byte_range(start, end)
+        if wanted is not None:
+            headers["Range"] = wanted
         if if_match:
             headers["If-Match"] = if_match
         url = self._object_url(obj.container.name, obj.name)
         response = await self._send("GET", url, headers=headers)
-        skip, remaining = 0, None
-        if ranged and response.status == 200:
-            # The server ignored the Range header: cut the range out ourselves.
-            skip, remaining = start, (None if end is None else end - start)
-        async with response.iter_body(chunk_size, max_queued=_MAX_QUEUED) as chunks:
+        async with transfer.closing_iterator(
+            read_range(response, start, end, chunk_size, _MAX_QUEUED)
+        ) as chunks:
             async for chunk in chunks:
-                if skip:
-                    dropped = min(skip, len(chunk))
-                    chunk, skip = chunk[dropped:], skip - dropped
-                if remaining is not None:
-                    chunk, remaining = chunk[:remaining], remaining - min(remaining, len(chunk))
-                if chunk:
-                    yield chunk
-                if remaining == 0:
-                    return
+                yield chunk
 
     def delete_object(self, obj: Object) -> Deferred[bool]:
         """
