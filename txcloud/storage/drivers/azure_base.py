@@ -45,6 +45,7 @@ from txcloud.http import ErrorResponse, Request, Response, default_error_mapper,
 from txcloud.storage.base import Container, Object, StorageDriver
 from txcloud.storage.drivers.azure_parse import check_blob_name, check_container_name
 from txcloud.storage.transfer_config import MiB, TransferConfig
+from txcloud.storage.transfer_driver import TransferDownloads
 from txcloud.storage.types import Provider
 
 __all__ = ["DEFAULT_PAGE_SIZE", "DEFAULT_TRANSFER", "AzureBlobsBase"]
@@ -102,7 +103,7 @@ _ERROR_CODES: dict[str, type[TxCloudError]] = {
 _URL_PERMISSIONS = {"GET": "r", "HEAD": "r", "PUT": "cw", "DELETE": "d"}
 
 
-class AzureBlobsBase(HTTPDriver, StorageDriver):
+class AzureBlobsBase(TransferDownloads, HTTPDriver, StorageDriver):
     """
     What every Azure Blobs request needs; see
     :class:`~txcloud.storage.drivers.azure_blobs.AzureBlobsStorageDriver`
@@ -250,13 +251,6 @@ class AzureBlobsBase(HTTPDriver, StorageDriver):
                 f"ex_page_size must be 1 to {DEFAULT_PAGE_SIZE}, not {ex_page_size!r}"
             )
         return str(size)
-
-    def _transfer_config_for(self, unexpected: dict[str, Any], **overrides: Any) -> TransferConfig:
-        if unexpected:
-            raise InvalidArgumentError(
-                f"Unexpected arguments for {self.name}: {', '.join(sorted(unexpected))}", self
-            )
-        return self.transfer_config.with_overrides(**overrides)
 
     # Shared access signatures
 

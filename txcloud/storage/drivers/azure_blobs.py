@@ -45,7 +45,7 @@ from txcloud.storage.drivers.azure_parse import (
     upload_headers,
 )
 from txcloud.storage.drivers.azure_upload import AzureBlockBlobUpload, FileMD5, StreamMD5
-from txcloud.storage.transfer_config import MiB, TransferConfig
+from txcloud.storage.transfer_config import MiB
 from txcloud.storage.transfer_digest import ExpectedDigest
 from txcloud.storage.transfer_multipart import upload_file, upload_stream
 from txcloud.storage.transfer_ranged import RangeFetcher, byte_range, read_range
@@ -342,114 +342,13 @@ class AzureBlobsStorageDriver(AzureBlobsBase):
         obj: Object = await run(target)
         return obj
 
-    def download_object(
-        self,
-        obj: Object,
-        destination_path: str,
-        overwrite_existing: bool = False,
-        delete_on_failure: bool = True,
-        *,
-        ex_progress: ProgressCallback | None = None,
-        ex_verify_hash: bool = True,
-        ex_download_threshold: int | None = None,
-        ex_range_size: int | None = None,
-        ex_download_concurrency: int | None = None,
-        **kwargs: Any,
-    ) -> Deferred[bool]:
-        """
-        Download *obj* to *destination_path*, atomically.
-
-        Blobs of at least the download threshold come in parallel ranged
-        GETs written at their offsets; smaller ones in one streaming GET.
-        Every GET is pinned to the blob's ETag (``If-Match``), so a
-        concurrent overwrite fails the download instead of mixing versions.
-        The data is checked against the blob's MD5 (``obj.extra["md5_hash"]``,
-        asked with a ``HEAD`` when *obj* does not carry it) before the file
-        appears; a blob without an MD5 is not checked.
-
-        :param ex_progress: called with the bytes received so far.
-        :param ex_verify_hash: ``False`` skips the check.
-        :param ex_download_threshold: overrides the driver's, for this call.
-        :param ex_range_size: overrides the driver's, for this call.
-        :param ex_download_concurrency: overrides the driver's, for this call.
-        :returns: a Deferred firing with ``True``; it fails with
-            ``ObjectHashMismatchError`` on a mismatch.  No partial file is
-            ever left.
-        """
-        config = self._transfer_config_for(
-            kwargs,
-            download_threshold=ex_download_threshold,
-            range_size=ex_range_size,
-            download_concurrency=ex_download_concurrency,
-        )
-        return Deferred.fromCoroutine(
-            self._download(
-                obj, destination_path, overwrite_existing, None, ex_progress, ex_verify_hash, config
-            )
-        )
-
-    def download_object_range(
-        self,
-        obj: Object,
-        destination_path: str,
-        start_bytes: int,
-        end_bytes: int | None = None,
-        overwrite_existing: bool = False,
-        delete_on_failure: bool = True,
-        *,
-        ex_progress: ProgressCallback | None = None,
-        ex_download_threshold: int | None = None,
-        ex_range_size: int | None = None,
-        ex_download_concurrency: int | None = None,
-        **kwargs: Any,
-    ) -> Deferred[bool]:
-        """
-        Download bytes ``[start_bytes, end_bytes)`` of *obj* to a file, atomically
-        (in parallel ranges when the span is large enough).
-        """
-        config = self._transfer_config_for(
-            kwargs,
-            download_threshold=ex_download_threshold,
-            range_size=ex_range_size,
-            download_concurrency=ex_download_concurrency,
-        )
-        byte_range = (start_bytes, end_bytes)
-        return Deferred.fromCoroutine(
-            self._download(
-                obj, destination_path, overwrite_existing, byte_range, ex_progress, False, config
-            )
-        )
-
-    async def _download(
-        self,
-        obj: Object,
-        destination_path: str,
-        overwrite_existing: bool,
-        byte_range: tuple[int, int | None] | None,
-        progress: ProgressCallback | None,
-        verify: bool,
-        config: TransferConfig,
-    ) -> bool:
-        if byte_range is not None:
-            check_range(*byte_range)
-        transfer.check_destination(destination_path, overwrite_existing)
+    def _check_object_names(self, obj: Object) -> None:
         check_container_name(obj.container.name)
         check_blob_name(obj.name)
-        expected = await self._expected_digest(obj) if verify else None
-        result: bool = await transfer.download_to_file(
-            self,
-            obj,
-            destination_path,
-            overwrite_existing,
-            byte_range,
-            progress,
-            config=config,
-            expected=expected,
-            fetch=self._pinned_fetcher(obj),
-        )
-        return result
 
     async def _expected_digest(self, obj: Object) -> ExpectedDigest | None:
+        # The blob's MD5 (x-ms-blob-content-md5), asked with a HEAD when *obj*
+        # does not carry it; a blob without one is not checked.
         if "md5_hash" in obj.extra:
             md5 = obj.extra["md5_hash"]
         else:

@@ -45,6 +45,7 @@ from txcloud.http import (
 from txcloud.storage.base import StorageDriver
 from txcloud.storage.transfer_config import NEVER, TransferConfig
 from txcloud.storage.transfer_digest import crc32c_available
+from txcloud.storage.transfer_driver import TransferDownloads
 from txcloud.storage.types import Provider
 
 __all__ = ["DEFAULT_HOST", "UPLOAD_METHODS", "GoogleStorageBase", "check_upload_method"]
@@ -56,7 +57,7 @@ DEFAULT_HOST = "storage.googleapis.com"
 UPLOAD_METHODS = ("resumable", "composite")
 
 
-class GoogleStorageBase(HTTPDriver, StorageDriver):
+class GoogleStorageBase(TransferDownloads, HTTPDriver, StorageDriver):
     """
     The requests of the Google Cloud Storage JSON API driver; its arguments
     are documented on
@@ -241,13 +242,6 @@ class GoogleStorageBase(HTTPDriver, StorageDriver):
                 "listing and creating buckets needs a project: pass ex_project", self
             )
         return self.project
-
-    def _transfer_config_for(self, unexpected: dict[str, Any], **overrides: Any) -> TransferConfig:
-        if unexpected:
-            raise InvalidArgumentError(
-                f"Unexpected arguments for {self.name}: {', '.join(sorted(unexpected))}", self
-            )
-        return self.transfer_config.with_overrides(**overrides)
 
     def close(self) -> Deferred[None]:
         """Close the connections this driver (and its token source) opened."""

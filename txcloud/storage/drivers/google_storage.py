@@ -67,7 +67,7 @@ from txcloud.storage.drivers.gcs_upload import (
     delete_if_present,
 )
 from txcloud.storage.transfer_config import MiB, TransferConfig
-from txcloud.storage.transfer_digest import CRC32C, MD5, hash_file_range, new_hash
+from txcloud.storage.transfer_digest import CRC32C, MD5, ExpectedDigest, hash_file_range, new_hash
 from txcloud.storage.transfer_multipart import upload_file, upload_stream
 from txcloud.storage.transfer_ranged import RangeFetcher, byte_range, read_range
 
@@ -419,119 +419,14 @@ class GoogleStorageDriver(GoogleStorageBase):
 
         return lambda: transfer.run_blocking(self.reactor, digest)
 
-    def download_object(
-        self,
-        obj: Object,
-        destination_path: str,
-        overwrite_existing: bool = False,
-        delete_on_failure: bool = True,
-        *,
-        ex_progress: ProgressCallback | None = None,
-        ex_verify_hash: bool = True,
-        ex_download_threshold: int | None = None,
-        ex_range_size: int | None = None,
-        ex_download_concurrency: int | None = None,
-        **kwargs: Any,
-    ) -> Deferred[bool]:
-        """
-        Download *obj* to *destination_path*, atomically.
-
-        Objects of at least the download threshold come in parallel ranged
-        GETs written at their offsets; smaller ones in one streaming GET.
-        Every GET reads the object's generation, so a concurrent overwrite
-        fails the download instead of mixing versions.  The data is checked
-        before the file appears: against the object's CRC32C when
-        ``google-crc32c`` is installed with its C extension, otherwise its
-        MD5 (composite objects have none: they then go unchecked).
-
-        :param ex_progress: called with the bytes received so far.
-        :param ex_verify_hash: ``False`` skips the check.
-        :param ex_download_threshold: overrides the driver's, for this call.
-        :param ex_range_size: overrides the driver's, for this call.
-        :param ex_download_concurrency: overrides the driver's, for this call.
-        :returns: a Deferred firing with ``True``; it fails with
-            ``ObjectHashMismatchError`` on a mismatch.  No partial file is
-            ever left.
-        """
-        config = self._transfer_config_for(
-            kwargs,
-            download_threshold=ex_download_threshold,
-            range_size=ex_range_size,
-            download_concurrency=ex_download_concurrency,
-        )
-        return Deferred.fromCoroutine(
-            self._download(
-                obj, destination_path, overwrite_existing, None, ex_progress, ex_verify_hash, config
-            )
-        )
-
-    def download_object_range(
-        self,
-        obj: Object,
-        destination_path: str,
-        start_bytes: int,
-        end_bytes: int | None = None,
-        overwrite_existing: bool = False,
-        delete_on_failure: bool = True,
-        *,
-        ex_progress: ProgressCallback | None = None,
-        ex_download_threshold: int | None = None,
-        ex_range_size: int | None = None,
-        ex_download_concurrency: int | None = None,
-        **kwargs: Any,
-    ) -> Deferred[bool]:
-        """
-        Download bytes ``[start_bytes, end_bytes)`` of *obj* to a file, atomically
-        (in parallel ranges when the span is large enough).
-        """
-        config = self._transfer_config_for(
-            kwargs,
-            download_threshold=ex_download_threshold,
-            range_size=ex_range_size,
-            download_concurrency=ex_download_concurrency,
-        )
-        return Deferred.fromCoroutine(
-            self._download(
-                obj,
-                destination_path,
-                overwrite_existing,
-                (start_bytes, end_bytes),
-                ex_progress,
-                False,
-                config,
-            )
-        )
-
-    async def _download(
-        self,
-        obj: Object,
-        destination_path: str,
-        overwrite_existing: bool,
-        byte_range: tuple[int, int | None] | None,
-        progress: ProgressCallback | None,
-        verify: bool,
-        config: TransferConfig,
-    ) -> bool:
-        if byte_range is not None:
-            check_range(*byte_range)
-        transfer.check_destination(destination_path, overwrite_existing)
+    def _check_object_names(self, obj: Object) -> None:
         check_bucket_name(obj.container.name)
         check_object_name(obj.name)
-        expected = expected_digest(obj, self._crc32c_fast) if verify else None
-        # The engine checks an MD5 hash by itself; without verification there is none.
-        target = obj if verify else attrs.evolve(obj, hash=None)
-        result: bool = await transfer.download_to_file(
-            self,
-            target,
-            destination_path,
-            overwrite_existing,
-            byte_range,
-            progress,
-            config=config,
-            expected=expected,
-            fetch=self._pinned_fetcher(obj),
-        )
-        return result
+
+    async def _expected_digest(self, obj: Object) -> ExpectedDigest | None:
+        # CRC32C when the fast implementation is installed (composite objects
+        # have nothing else), else the MD5 when Google keeps one.
+        return expected_digest(obj, self._crc32c_fast)
 
     def _pinned_fetcher(self, obj: Object) -> RangeFetcher:
         generation = obj.extra.get("generation")

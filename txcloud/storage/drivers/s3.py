@@ -58,6 +58,8 @@ from txcloud.storage.drivers.s3_parse import (
 )
 from txcloud.storage.drivers.s3_upload import S3ObjectUpload
 from txcloud.storage.transfer_config import NEVER, MiB, TransferConfig
+from txcloud.storage.transfer_digest import ExpectedDigest
+from txcloud.storage.transfer_driver import TransferDownloads
 from txcloud.storage.transfer_multipart import upload_file, upload_stream
 from txcloud.storage.transfer_ranged import RangeFetcher, byte_range, read_range
 from txcloud.storage.types import Provider
@@ -74,7 +76,7 @@ _MAX_QUEUED = 2 * MiB
 _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 
 
-class S3StorageDriver(AWSDriver, StorageDriver):
+class S3StorageDriver(TransferDownloads, AWSDriver, StorageDriver):
     """
     Amazon S3 storage.
 
@@ -455,131 +457,15 @@ class S3StorageDriver(AWSDriver, StorageDriver):
         obj: Object = await run(target, config)
         return obj
 
-    def _transfer_config_for(self, unexpected: dict[str, Any], **overrides: Any) -> TransferConfig:
-        if unexpected:
-            raise InvalidArgumentError(
-                f"Unexpected arguments for {self.name}: {', '.join(sorted(unexpected))}", self
-            )
-        return self.transfer_config.with_overrides(**overrides)
-
-    def download_object(
-        self,
-        obj: Object,
-        destination_path: str,
-        overwrite_existing: bool = False,
-        delete_on_failure: bool = True,
-        *,
-        ex_progress: ProgressCallback | None = None,
-        ex_verify_hash: bool = True,
-        ex_download_threshold: int | None = None,
-        ex_range_size: int | None = None,
-        ex_download_concurrency: int | None = None,
-        **kwargs: Any,
-    ) -> Deferred[bool]:
-        """
-        Download *obj* to *destination_path*, atomically.
-
-        Objects of at least the download threshold come in parallel ranged
-        GETs written at their offsets; smaller ones in one streaming GET.
-        Every GET is pinned to the object's ETag (``If-Match``), so a
-        concurrent overwrite fails the download instead of mixing versions.
-        The data is checked before the file appears: for objects of 8 MiB
-        or more against the CRC32 checksum S3 keeps (whole or composite),
-        otherwise against the ETag when it is the MD5 of the content or a
-        multipart ETag whose part size S3 reports; see
-        :func:`~txcloud.storage.drivers.s3_download.expected_digest`.
-
-        :param ex_progress: called with the bytes received so far.
-        :param ex_verify_hash: ``False`` skips the check (and the ``HEAD``
-            requests it may need).
-        :param ex_download_threshold: overrides the driver's, for this call.
-        :param ex_range_size: overrides the driver's, for this call.
-        :param ex_download_concurrency: overrides the driver's, for this call.
-        :returns: a Deferred firing with ``True``; it fails with
-            ``ObjectHashMismatchError`` on a mismatch.  No partial file is
-            ever left.
-        """
-        return Deferred.fromCoroutine(
-            self._download(
-                obj,
-                destination_path,
-                overwrite_existing,
-                None,
-                ex_progress,
-                ex_verify_hash,
-                self._transfer_config_for(
-                    kwargs,
-                    download_threshold=ex_download_threshold,
-                    range_size=ex_range_size,
-                    download_concurrency=ex_download_concurrency,
-                ),
-            )
-        )
-
-    def download_object_range(
-        self,
-        obj: Object,
-        destination_path: str,
-        start_bytes: int,
-        end_bytes: int | None = None,
-        overwrite_existing: bool = False,
-        delete_on_failure: bool = True,
-        *,
-        ex_progress: ProgressCallback | None = None,
-        ex_download_threshold: int | None = None,
-        ex_range_size: int | None = None,
-        ex_download_concurrency: int | None = None,
-        **kwargs: Any,
-    ) -> Deferred[bool]:
-        """
-        Download bytes ``[start_bytes, end_bytes)`` of *obj* to a file, atomically
-        (in parallel ranges when the span is large enough).
-        """
-        return Deferred.fromCoroutine(
-            self._download(
-                obj,
-                destination_path,
-                overwrite_existing,
-                (start_bytes, end_bytes),
-                ex_progress,
-                False,
-                self._transfer_config_for(
-                    kwargs,
-                    download_threshold=ex_download_threshold,
-                    range_size=ex_range_size,
-                    download_concurrency=ex_download_concurrency,
-                ),
-            )
-        )
-
-    async def _download(
-        self,
-        obj: Object,
-        destination_path: str,
-        overwrite_existing: bool,
-        byte_range: tuple[int, int | None] | None,
-        progress: ProgressCallback | None,
-        verify: bool,
-        config: TransferConfig,
-    ) -> bool:
-        if byte_range is not None:
-            check_range(*byte_range)
-        transfer.check_destination(destination_path, overwrite_existing)
+    def _check_object_names(self, obj: Object) -> None:
         check_bucket_name(obj.container.name)
         check_object_name(obj.name)
-        expected = await expected_digest(self, obj) if verify else None
-        result: bool = await transfer.download_to_file(
-            self,
-            obj,
-            destination_path,
-            overwrite_existing,
-            byte_range,
-            progress,
-            config=config,
-            expected=expected,
-            fetch=self._pinned_fetcher(obj),
-        )
-        return result
+
+    async def _expected_digest(self, obj: Object) -> ExpectedDigest | None:
+        # Objects of 8 MiB or more: the CRC32 checksum S3 keeps (whole or
+        # composite); others: the ETag when it is the MD5 of the content, or a
+        # multipart ETag whose part size S3 reports.
+        return await expected_digest(self, obj)
 
     def _pinned_fetcher(self, obj: Object) -> RangeFetcher:
         etag = obj.extra.get("etag") or (f'"{obj.hash}"' if obj.hash else None)
