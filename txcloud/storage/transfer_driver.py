@@ -9,7 +9,7 @@ verification, progress).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import attrs
@@ -27,11 +27,12 @@ __all__ = ["TransferDownloads"]
 
 class TransferDownloads:
     """
-    ``download_object`` and ``download_object_range`` for HTTP storage drivers.
+    ``download_object``, ``download_object_range`` and
+    ``download_object_range_as_stream`` for HTTP storage drivers.
 
     Subclasses (listed before :class:`~txcloud.storage.base.StorageDriver`)
     set :attr:`transfer_config` and give :meth:`_check_object_names`,
-    :meth:`_expected_digest` and :meth:`_pinned_fetcher`.
+    :meth:`_expected_digest`, :meth:`_version_pin` and :meth:`_stream`.
     """
 
     #: Part, range and concurrency settings; per-call ``ex_*`` arguments adjust it.
@@ -56,9 +57,53 @@ class TransferDownloads:
         """What *obj*'s content must hash to, or ``None`` when nothing can be checked."""
         raise NotImplementedError
 
-    def _pinned_fetcher(self, obj: Object) -> RangeFetcher:
-        """Fetches ranges of this version of *obj* (a newer one fails the download)."""
+    def _version_pin(self, obj: Object) -> str | None:
+        """What pins a GET to this version of *obj* (an ETag, a generation), if anything."""
         raise NotImplementedError
+
+    def _stream(
+        self,
+        obj: Object,
+        start: int,
+        end: int | None,
+        chunk_size: int | None,
+        pin: str | None,
+    ) -> AsyncIterator[bytes]:
+        """
+        One GET of bytes ``[start, end)`` of *obj*, as stored (no content
+        decoding), pinned by *pin* when given; chunks of *chunk_size* bytes,
+        or as they arrive when ``None``.
+        """
+        raise NotImplementedError
+
+    def _pinned_fetcher(self, obj: Object) -> RangeFetcher:
+        pin = self._version_pin(obj)
+
+        def fetch(start: int, end: int | None) -> AsyncIterator[bytes]:
+            # Chunks as they arrive: the engine batches them without copies.
+            return self._stream(obj, start, end, None, pin)
+
+        return fetch
+
+    async def download_object_range_as_stream(
+        self,
+        obj: Object,
+        start_bytes: int,
+        end_bytes: int | None = None,
+        chunk_size: int | None = None,
+    ) -> AsyncIterator[bytes]:
+        """
+        Yield bytes ``[start_bytes, end_bytes)`` of *obj*, ``chunk_size`` at
+        a time (1 MiB by default), exactly as stored (no content decoding).
+        """
+        check_range(start_bytes, end_bytes)
+        size = transfer.chunk_size_or_default(chunk_size)
+        self._check_object_names(obj)
+        async with transfer.closing_iterator(
+            self._stream(obj, start_bytes, end_bytes, size, None)
+        ) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     def download_object(
         self,

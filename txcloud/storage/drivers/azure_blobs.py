@@ -33,7 +33,7 @@ from txcloud.common.paging import collect
 from txcloud.errors import ContainerIsNotEmptyError, InvalidArgumentError
 from txcloud.http import findall_local, findtext_local
 from txcloud.storage import transfer
-from txcloud.storage.base import Container, Object, ProgressCallback, check_range
+from txcloud.storage.base import Container, Object, ProgressCallback
 from txcloud.storage.drivers.azure_base import DEFAULT_PAGE_SIZE, DEFAULT_TRANSFER, AzureBlobsBase
 from txcloud.storage.drivers.azure_parse import (
     check_blob_name,
@@ -48,7 +48,7 @@ from txcloud.storage.drivers.azure_upload import AzureBlockBlobUpload, FileMD5, 
 from txcloud.storage.transfer_config import MiB
 from txcloud.storage.transfer_digest import ExpectedDigest
 from txcloud.storage.transfer_multipart import upload_file, upload_stream
-from txcloud.storage.transfer_ranged import RangeFetcher, byte_range, read_range
+from txcloud.storage.transfer_ranged import byte_range, read_range
 
 __all__ = ["DEFAULT_PAGE_SIZE", "DEFAULT_TRANSFER", "AzureBlobsStorageDriver"]
 
@@ -355,35 +355,9 @@ class AzureBlobsStorageDriver(AzureBlobsBase):
             md5 = (await self._get_object(obj.container.name, obj.name)).extra["md5_hash"]
         return ExpectedDigest.md5(md5) if md5 else None
 
-    def _pinned_fetcher(self, obj: Object) -> RangeFetcher:
-        etag = f'"{obj.hash}"' if obj.hash else None
-
-        def fetch(start: int, end: int | None) -> AsyncIterator[bytes]:
-            # Chunks as they arrive: the engine batches them without copies.
-            return self._stream(obj, start, end, None, etag)
-
-        return fetch
-
-    async def download_object_range_as_stream(
-        self,
-        obj: Object,
-        start_bytes: int,
-        end_bytes: int | None = None,
-        chunk_size: int | None = None,
-    ) -> AsyncIterator[bytes]:
-        """
-        Yield bytes ``[start_bytes, end_bytes)`` of *obj*, ``chunk_size`` at
-        a time (1 MiB by default), exactly as stored (no content decoding).
-        """
-        check_range(start_bytes, end_bytes)
-        size = transfer.chunk_size_or_default(chunk_size)
-        check_container_name(obj.container.name)
-        check_blob_name(obj.name)
-        async with transfer.closing_iterator(
-            self._stream(obj, start_bytes, end_bytes, size, None)
-        ) as chunks:
-            async for chunk in chunks:
-                yield chunk
+    def _version_pin(self, obj: Object) -> str | None:
+        # If-Match on the ETag.
+        return f'"{obj.hash}"' if obj.hash else None
 
     async def _stream(
         self,

@@ -43,7 +43,7 @@ from txcloud.common.paging import collect
 from txcloud.errors import ContainerError, InvalidArgumentError
 from txcloud.http import RetryPolicy
 from txcloud.storage import transfer
-from txcloud.storage.base import Container, Object, ProgressCallback, check_range
+from txcloud.storage.base import Container, Object, ProgressCallback
 from txcloud.storage.drivers.gcs_base import (
     DEFAULT_HOST,
     UPLOAD_METHODS,
@@ -69,7 +69,7 @@ from txcloud.storage.drivers.gcs_upload import (
 from txcloud.storage.transfer_config import MiB, TransferConfig
 from txcloud.storage.transfer_digest import CRC32C, MD5, ExpectedDigest, hash_file_range, new_hash
 from txcloud.storage.transfer_multipart import upload_file, upload_stream
-from txcloud.storage.transfer_ranged import RangeFetcher, byte_range, read_range
+from txcloud.storage.transfer_ranged import byte_range, read_range
 
 __all__ = ["DEFAULT_HOST", "UPLOAD_METHODS", "GoogleStorageDriver"]
 
@@ -428,35 +428,10 @@ class GoogleStorageDriver(GoogleStorageBase):
         # have nothing else), else the MD5 when Google keeps one.
         return expected_digest(obj, self._crc32c_fast)
 
-    def _pinned_fetcher(self, obj: Object) -> RangeFetcher:
+    def _version_pin(self, obj: Object) -> str | None:
+        # The object's generation.
         generation = obj.extra.get("generation")
-
-        def fetch(start: int, end: int | None) -> AsyncIterator[bytes]:
-            # Chunks as they arrive: the engine batches them without copies.
-            return self._stream(obj, start, end, None, generation)
-
-        return fetch
-
-    async def download_object_range_as_stream(
-        self,
-        obj: Object,
-        start_bytes: int,
-        end_bytes: int | None = None,
-        chunk_size: int | None = None,
-    ) -> AsyncIterator[bytes]:
-        """
-        Yield bytes ``[start_bytes, end_bytes)`` of *obj*, ``chunk_size`` at
-        a time (1 MiB by default), exactly as stored (no decompression).
-        """
-        check_range(start_bytes, end_bytes)
-        size = transfer.chunk_size_or_default(chunk_size)
-        check_bucket_name(obj.container.name)
-        check_object_name(obj.name)
-        async with transfer.closing_iterator(
-            self._stream(obj, start_bytes, end_bytes, size, None)
-        ) as chunks:
-            async for chunk in chunks:
-                yield chunk
+        return None if generation is None else str(generation)
 
     async def _stream(
         self,

@@ -42,7 +42,7 @@ from txcloud.errors import (
 )
 from txcloud.http import ErrorResponse, Response, findall_local, findtext_local
 from txcloud.storage import transfer
-from txcloud.storage.base import Container, Object, ProgressCallback, StorageDriver, check_range
+from txcloud.storage.base import Container, Object, ProgressCallback, StorageDriver
 from txcloud.storage.drivers.s3_download import expected_digest
 from txcloud.storage.drivers.s3_parse import (
     MultipartUpload,
@@ -61,7 +61,7 @@ from txcloud.storage.transfer_config import NEVER, MiB, TransferConfig
 from txcloud.storage.transfer_digest import ExpectedDigest
 from txcloud.storage.transfer_driver import TransferDownloads
 from txcloud.storage.transfer_multipart import upload_file, upload_stream
-from txcloud.storage.transfer_ranged import RangeFetcher, byte_range, read_range
+from txcloud.storage.transfer_ranged import byte_range, read_range
 from txcloud.storage.types import Provider
 
 __all__ = ["S3StorageDriver"]
@@ -467,35 +467,9 @@ class S3StorageDriver(TransferDownloads, AWSDriver, StorageDriver):
         # multipart ETag whose part size S3 reports.
         return await expected_digest(self, obj)
 
-    def _pinned_fetcher(self, obj: Object) -> RangeFetcher:
-        etag = obj.extra.get("etag") or (f'"{obj.hash}"' if obj.hash else None)
-
-        def fetch(start: int, end: int | None) -> AsyncIterator[bytes]:
-            # Chunks as they arrive: the engine batches them without copies.
-            return self._stream(obj, start, end, None, etag)
-
-        return fetch
-
-    async def download_object_range_as_stream(
-        self,
-        obj: Object,
-        start_bytes: int,
-        end_bytes: int | None = None,
-        chunk_size: int | None = None,
-    ) -> AsyncIterator[bytes]:
-        """
-        Yield bytes ``[start_bytes, end_bytes)`` of *obj*, ``chunk_size`` at
-        a time (1 MiB by default), exactly as stored (no content decoding).
-        """
-        check_range(start_bytes, end_bytes)
-        size = transfer.chunk_size_or_default(chunk_size)
-        check_bucket_name(obj.container.name)
-        check_object_name(obj.name)
-        async with transfer.closing_iterator(
-            self._stream(obj, start_bytes, end_bytes, size, None)
-        ) as chunks:
-            async for chunk in chunks:
-                yield chunk
+    def _version_pin(self, obj: Object) -> str | None:
+        # If-Match on the ETag.
+        return obj.extra.get("etag") or (f'"{obj.hash}"' if obj.hash else None)
 
     async def _stream(
         self,
