@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import mimetypes
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,12 @@ from lxml import etree
 from txcloud.errors import InvalidArgumentError, InvalidContainerNameError, InvalidObjectNameError
 from txcloud.http import find_local, findtext_local, local_name
 from txcloud.storage.base import Container, Object
+from txcloud.storage.upload_options import (
+    DEFAULT_CONTENT_TYPE,
+    guess_content_type,
+    header_value,
+    upload_extra_headers,
+)
 
 if TYPE_CHECKING:
     from txcloud.storage.base import StorageDriver
@@ -42,7 +47,6 @@ __all__ = [
 ]
 
 #: What Azure stores when an upload names no content type.
-DEFAULT_CONTENT_TYPE = "application/octet-stream"
 #: Prefix of user metadata headers.
 META_PREFIX = "x-ms-meta-"
 #: The longest blob name, in characters.
@@ -58,7 +62,6 @@ _SPECIAL_CONTAINERS = frozenset({"$root", "$web", "$logs"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Metadata names are C# identifiers; values travel as printable ASCII headers.
 _META_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_PRINTABLE = re.compile(r"[\x20-\x7e]*")
 
 # extra keys an upload accepts, and the blob property header each sets.
 _EXTRA_HEADERS = {
@@ -157,23 +160,9 @@ def upload_headers(
     :raises InvalidArgumentError: for an unknown key or a value that cannot
         be sent.
     """
-    extra = dict(extra or {})
-    meta_data = extra.pop("meta_data", None) or {}
-    unknown = set(extra) - set(_EXTRA_HEADERS)
-    if unknown:
-        raise InvalidArgumentError(
-            f"unknown upload options in extra: {', '.join(sorted(unknown))} "
-            f"(known: meta_data, {', '.join(sorted(_EXTRA_HEADERS))})"
-        )
-    if not isinstance(meta_data, Mapping):
-        raise InvalidArgumentError("extra['meta_data'] must be a dict of strings")
-    headers: dict[str, str] = {}
-    for key, header in _EXTRA_HEADERS.items():
-        value = extra.get(key)
-        if value is not None:
-            headers[header] = _header_value(key, value)
+    headers, meta_data = upload_extra_headers(extra, _EXTRA_HEADERS)
     if "x-ms-blob-content-type" not in headers:
-        headers["x-ms-blob-content-type"] = _guess_type(object_name, file_path)
+        headers["x-ms-blob-content-type"] = guess_content_type(object_name, file_path)
     for key, value in meta_data.items():
         if not isinstance(key, str) or not _META_NAME.fullmatch(key):
             raise InvalidArgumentError(
@@ -183,23 +172,8 @@ def upload_headers(
         if header in headers:
             # Azure keeps metadata names without regard to case.
             raise InvalidArgumentError(f"metadata name {key!r} is given twice (case aside)")
-        headers[header] = _header_value(f"meta_data[{key!r}]", value)
+        headers[header] = header_value(f"meta_data[{key!r}]", value)
     return headers
-
-
-def _header_value(what: str, value: object) -> str:
-    if not isinstance(value, str) or not _PRINTABLE.fullmatch(value):
-        raise InvalidArgumentError(f"{what} must be printable ASCII text, not {value!r}")
-    return value
-
-
-def _guess_type(object_name: str, file_path: str | None) -> str:
-    for name in (object_name, file_path):
-        if name:
-            guessed = mimetypes.guess_type(name, strict=False)[0]
-            if guessed:
-                return guessed
-    return DEFAULT_CONTENT_TYPE
 
 
 def block_id(upload_token: str, number: int) -> str:

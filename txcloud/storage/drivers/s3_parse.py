@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import mimetypes
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,12 @@ from txcloud.errors import InvalidArgumentError, InvalidContainerNameError, Inva
 from txcloud.http import HeaderMap, findall_local, findtext_local
 from txcloud.storage.base import Container, Object
 from txcloud.storage.transfer_digest import CRC32, ExpectedDigest, parse_etag
+from txcloud.storage.upload_options import (
+    DEFAULT_CONTENT_TYPE,
+    guess_content_type,
+    header_value,
+    upload_extra_headers,
+)
 
 if TYPE_CHECKING:
     from txcloud.storage.base import StorageDriver
@@ -46,7 +51,6 @@ __all__ = [
 ]
 
 #: The content type of an upload whose name suggests none.
-DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 #: The longest object key S3 accepts, in bytes of UTF-8.
 MAX_KEY_BYTES = 1024
@@ -63,7 +67,6 @@ _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _EXISTING_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,254}")
 # Header names are tokens (RFC 9110); metadata values must be printable ASCII.
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_PRINTABLE = re.compile(r"[\x20-\x7e]*")
 
 # extra keys an upload accepts, and the header each becomes.
 _EXTRA_HEADERS = {
@@ -166,43 +169,14 @@ def upload_headers(
     :raises InvalidArgumentError: for an unknown key or a value that cannot
         be sent in a header.
     """
-    extra = dict(extra or {})
-    meta_data = extra.pop("meta_data", None) or {}
-    unknown = set(extra) - set(_EXTRA_HEADERS)
-    if unknown:
-        raise InvalidArgumentError(
-            f"unknown upload options in extra: {', '.join(sorted(unknown))} "
-            f"(known: meta_data, {', '.join(sorted(_EXTRA_HEADERS))})"
-        )
-    if not isinstance(meta_data, Mapping):
-        raise InvalidArgumentError("extra['meta_data'] must be a dict of strings")
-    headers: dict[str, str] = {}
-    for key, header in _EXTRA_HEADERS.items():
-        value = extra.get(key)
-        if value is not None:
-            headers[header] = _header_value(key, value)
+    headers, meta_data = upload_extra_headers(extra, _EXTRA_HEADERS)
     if "Content-Type" not in headers:
-        headers["Content-Type"] = _guess_type(object_name, file_path)
+        headers["Content-Type"] = guess_content_type(object_name, file_path)
     for key, value in meta_data.items():
         if not isinstance(key, str) or not _TOKEN.fullmatch(key):
             raise InvalidArgumentError(f"metadata key {key!r} cannot be sent as a header name")
-        headers[_META_PREFIX + key.lower()] = _header_value(f"meta_data[{key!r}]", value)
+        headers[_META_PREFIX + key.lower()] = header_value(f"meta_data[{key!r}]", value)
     return headers
-
-
-def _header_value(what: str, value: object) -> str:
-    if not isinstance(value, str) or not _PRINTABLE.fullmatch(value):
-        raise InvalidArgumentError(f"{what} must be printable ASCII text, not {value!r}")
-    return value
-
-
-def _guess_type(object_name: str, file_path: str | None) -> str:
-    for name in (object_name, file_path):
-        if name:
-            guessed = mimetypes.guess_type(name, strict=False)[0]
-            if guessed:
-                return guessed
-    return DEFAULT_CONTENT_TYPE
 
 
 def create_bucket_xml(region: str) -> bytes:
