@@ -21,6 +21,7 @@ error on stderr; 2 for a usage error; 130 when interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from functools import partial
@@ -51,6 +52,9 @@ _Command = Callable[[Context, argparse.Namespace], Coroutine[Any, Any, int]]
 
 #: The exit code of a command stopped by an interrupt (as shells report SIGINT).
 INTERRUPTED = 130
+#: Exit code when the reader of the output went away (``txcloud ls | head``),
+#: as for a process killed by SIGPIPE.
+BROKEN_PIPE = 141
 
 
 class _ParserExit(Exception):
@@ -245,6 +249,9 @@ async def _run(
             return code
         finally:
             await context.close()
+    except BrokenPipeError:
+        # Nobody reads the rest: stop quietly, as Unix tools do.
+        return BROKEN_PIPE
     except (TxCloudError, OSError) as e:
         stderr.write(f"txcloud: error: {_describe(e)}\n")
         return 1
@@ -255,6 +262,9 @@ async def _run(
 
 def _exit(result: int | Failure) -> None:
     if isinstance(result, int):
+        if result == BROKEN_PIPE:
+            # Python would try to flush stdout at exit and complain again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if result:
             raise SystemExit(result)
         return

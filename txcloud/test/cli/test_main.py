@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import textwrap
 
+from twisted.internet import reactor
 from twisted.trial.unittest import TestCase
 
+from txcloud.cli.main import BROKEN_PIPE, run
 from txcloud.test.cli.helpers import (
     child_environment,
     run_command,
@@ -144,3 +147,27 @@ class ProcessTests(TestCase):
             )
         out, err, code = await run_python([script], self.environ, self.home)
         self.assertEqual((code, out, err), (130, "", "txcloud: interrupted\n"))
+
+
+class _ClosedPipe(io.StringIO):
+    """Standard output whose reader went away after the first line."""
+
+    def write(self, text: str) -> int:
+        if self.getvalue():
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+class BrokenPipeTests(TestCase):
+    async def test_a_reader_that_goes_away_stops_the_command_quietly(self) -> None:
+        home = os.path.abspath(self.mktemp())
+        stdout, stderr = _ClosedPipe(), io.StringIO()
+        code = await run(
+            ["nodes"],
+            reactor=reactor,
+            stdout=stdout,
+            stderr=stderr,
+            environ=xdg_environment(home),
+        )
+        self.assertEqual((code, stderr.getvalue()), (BROKEN_PIPE, ""))
+        self.assertEqual(len(stdout.getvalue().splitlines()), 1)
