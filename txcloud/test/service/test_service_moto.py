@@ -34,7 +34,9 @@ from txcloud.test.emulators import free_port, moto, reactor, reset_moto
 EAST, WEST, BROKEN = "us-east-1", "eu-west-1", "ap-south-1"
 
 #: The key and secret of both targets; no answer may show them.
-CREDENTIAL = "testing"
+# moto accepts any credentials: distinctive ones make "never shown" checks mean something.
+ACCESS_KEY = "AKIATXCLOUDSERVICE01"
+SECRET_KEY = "txcloud-service-secret-never-shown"
 
 #: Seconds the service is given to answer /health with 200.
 READY_DEADLINE = 20.0
@@ -65,7 +67,7 @@ class ServiceAgainstMotoTests(TestCase):
     async def launch(self, region: str, name: str) -> Node:
         """Launch an instance named *name* in moto's *region* with the EC2 driver."""
         driver = EC2NodeDriver(
-            CREDENTIAL, CREDENTIAL, host="127.0.0.1", port=moto.port, secure=False, region=region
+            ACCESS_KEY, SECRET_KEY, host="127.0.0.1", port=moto.port, secure=False, region=region
         )
         self.addCleanup(driver.close)
         [image, *_] = await driver.list_images(
@@ -77,7 +79,7 @@ class ServiceAgainstMotoTests(TestCase):
     def write_config(self) -> str:
         """The service's configuration file: moto's two regions, and a dead endpoint."""
         path = os.path.abspath(self.mktemp())
-        endpoint = f'key = "{CREDENTIAL}"\nsecret = "{CREDENTIAL}"\nhost = "127.0.0.1"\n'
+        endpoint = f'key = "{ACCESS_KEY}"\nsecret = "{SECRET_KEY}"\nhost = "127.0.0.1"\n'
         endpoint += "secure = false\n"
         with open(path, "w", encoding="utf-8") as f:
             f.write(
@@ -121,7 +123,8 @@ class ServiceAgainstMotoTests(TestCase):
         response = await self.http.get(self.url + path, timeout=5)
         body = await response.content()
         # Whatever the test, no answer may show the targets' credentials.
-        self.assertNotIn(CREDENTIAL.encode("ascii"), body)
+        self.assertNotIn(SECRET_KEY.encode("ascii"), body)
+        self.assertNotIn(ACCESS_KEY.encode("ascii"), body)
         return response.code, json.loads(body)
 
     async def targets(self, path: str = "/inventory") -> dict[str, Any]:
@@ -186,4 +189,5 @@ class ServiceAgainstMotoTests(TestCase):
             body = (await response.content()).decode("utf-8")
             self.assertEqual(response.code, 200, path)
             self.assertIn(f"aws-broken@{BROKEN}", body)
-            self.assertNotIn(CREDENTIAL, body)
+            self.assertNotIn(SECRET_KEY, body)
+            self.assertNotIn(ACCESS_KEY, body)
