@@ -1,4 +1,6 @@
-``txcloud cp`` copies between storage targets, streamed (nothing touches the
-disk), to one or more destinations at once, and with ``--recursive`` every
-object under a prefix; the library side is ``txcloud.storage.copy``
-(``copy_object``, ``copy_prefix``).
+Storage drivers for Azure Blobs (Shared Key and SAS, parallel blocks) and
+Google Cloud Storage (service-account tokens, resumable and parallel
+composite uploads, HMAC keys through the XML API), the DigitalOcean compute
+driver, and streamed copies between storage targets: ``txcloud.storage.copy``
+and ``txcloud cp`` to one or more destinations, with ``--recursive`` for
+every object under a prefix.
