@@ -18,11 +18,14 @@ from twisted.internet.defer import Deferred
 from txcloud.errors import InvalidArgumentError
 from txcloud.storage import transfer
 from txcloud.storage.base import Object, ProgressCallback, check_range
-from txcloud.storage.transfer_config import TransferConfig
+from txcloud.storage.transfer_config import MiB, TransferConfig
 from txcloud.storage.transfer_digest import ExpectedDigest
-from txcloud.storage.transfer_ranged import RangeFetcher
+from txcloud.storage.transfer_ranged import RangeFetcher, byte_range, read_range
 
-__all__ = ["TransferDownloads"]
+__all__ = ["STREAM_QUEUE_BYTES", "TransferDownloads"]
+
+#: Bytes of a download queued unread before its connection is paused.
+STREAM_QUEUE_BYTES = 2 * MiB
 
 
 class TransferDownloads:
@@ -32,7 +35,7 @@ class TransferDownloads:
 
     Subclasses (listed before :class:`~txcloud.storage.base.StorageDriver`)
     set :attr:`transfer_config` and give :meth:`_check_object_names`,
-    :meth:`_expected_digest`, :meth:`_version_pin` and :meth:`_stream`.
+    :meth:`_expected_digest`, :meth:`_version_pin` and :meth:`_get_object_bytes`.
     """
 
     #: Part, range and concurrency settings; per-call ``ex_*`` arguments adjust it.
@@ -61,7 +64,19 @@ class TransferDownloads:
         """What pins a GET to this version of *obj* (an ETag, a generation), if anything."""
         raise NotImplementedError
 
-    def _stream(
+    async def _get_object_bytes(self, obj: Object, wanted: str | None, pin: str | None) -> Any:
+        """
+        Send one GET of *obj*'s content, as stored (no content decoding).
+
+        :param wanted: the ``Range`` value (see
+            :func:`~txcloud.storage.transfer_ranged.byte_range`), or ``None``
+            for the whole object.
+        :param pin: what :meth:`_version_pin` gave, or ``None``.
+        :returns: the :class:`~txcloud.http.Response`, body unread.
+        """
+        raise NotImplementedError
+
+    async def _stream(
         self,
         obj: Object,
         start: int,
@@ -69,12 +84,13 @@ class TransferDownloads:
         chunk_size: int | None,
         pin: str | None,
     ) -> AsyncIterator[bytes]:
-        """
-        One GET of bytes ``[start, end)`` of *obj*, as stored (no content
-        decoding), pinned by *pin* when given; chunks of *chunk_size* bytes,
-        or as they arrive when ``None``.
-        """
-        raise NotImplementedError
+        # One GET of bytes [start, end); chunks of chunk_size, or as they arrive.
+        response = await self._get_object_bytes(obj, byte_range(start, end), pin)
+        async with transfer.closing_iterator(
+            read_range(response, start, end, chunk_size, STREAM_QUEUE_BYTES)
+        ) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     def _pinned_fetcher(self, obj: Object) -> RangeFetcher:
         pin = self._version_pin(obj)

@@ -31,7 +31,7 @@ from twisted.internet.defer import Deferred
 
 from txcloud.common.paging import collect
 from txcloud.errors import ContainerIsNotEmptyError, InvalidArgumentError
-from txcloud.http import findall_local, findtext_local
+from txcloud.http import Response, findall_local, findtext_local
 from txcloud.storage import transfer
 from txcloud.storage.base import Container, Object, ProgressCallback
 from txcloud.storage.drivers.azure_base import DEFAULT_PAGE_SIZE, DEFAULT_TRANSFER, AzureBlobsBase
@@ -45,15 +45,10 @@ from txcloud.storage.drivers.azure_parse import (
     upload_headers,
 )
 from txcloud.storage.drivers.azure_upload import AzureBlockBlobUpload, FileMD5, StreamMD5
-from txcloud.storage.transfer_config import MiB
 from txcloud.storage.transfer_digest import ExpectedDigest
 from txcloud.storage.transfer_multipart import upload_file, upload_stream
-from txcloud.storage.transfer_ranged import byte_range, read_range
 
 __all__ = ["DEFAULT_PAGE_SIZE", "DEFAULT_TRANSFER", "AzureBlobsStorageDriver"]
-
-# Bytes of a download queued unread before the connection is paused.
-_MAX_QUEUED = 2 * MiB
 
 
 class AzureBlobsStorageDriver(AzureBlobsBase):
@@ -359,27 +354,15 @@ class AzureBlobsStorageDriver(AzureBlobsBase):
         # If-Match on the ETag.
         return f'"{obj.hash}"' if obj.hash else None
 
-    async def _stream(
-        self,
-        obj: Object,
-        start: int,
-        end: int | None,
-        chunk_size: int | None,
-        if_match: str | None,
-    ) -> AsyncIterator[bytes]:
+    async def _get_object_bytes(self, obj: Object, wanted: str | None, pin: str | None) -> Response:
         headers: dict[str, str] = {}
-        wanted = byte_range(start, end)
         if wanted is not None:
             headers["x-ms-range"] = wanted
-        if if_match:
-            headers["If-Match"] = if_match
-        url = self._blob_url(obj.container.name, obj.name)
-        response = await self._send("GET", url, headers=headers)
-        async with transfer.closing_iterator(
-            read_range(response, start, end, chunk_size, _MAX_QUEUED)
-        ) as chunks:
-            async for chunk in chunks:
-                yield chunk
+        if pin:
+            headers["If-Match"] = pin
+        return await self._send(
+            "GET", self._blob_url(obj.container.name, obj.name), headers=headers
+        )
 
     def delete_object(self, obj: Object) -> Deferred[bool]:
         """

@@ -41,7 +41,7 @@ from twisted.internet.defer import Deferred
 
 from txcloud.common.paging import collect
 from txcloud.errors import ContainerError, InvalidArgumentError
-from txcloud.http import RetryPolicy
+from txcloud.http import Response, RetryPolicy
 from txcloud.storage import transfer
 from txcloud.storage.base import Container, Object, ProgressCallback
 from txcloud.storage.drivers.gcs_base import (
@@ -66,18 +66,14 @@ from txcloud.storage.drivers.gcs_upload import (
     ObjectUploader,
     delete_if_present,
 )
-from txcloud.storage.transfer_config import MiB, TransferConfig
+from txcloud.storage.transfer_config import TransferConfig
 from txcloud.storage.transfer_digest import CRC32C, MD5, ExpectedDigest, hash_file_range, new_hash
 from txcloud.storage.transfer_multipart import upload_file, upload_stream
-from txcloud.storage.transfer_ranged import byte_range, read_range
 
 __all__ = ["DEFAULT_HOST", "UPLOAD_METHODS", "GoogleStorageDriver"]
 
 #: Objects (and buckets) per listed page unless told otherwise (the API's maximum).
 DEFAULT_PAGE_SIZE = 1000
-
-# Bytes of a download queued unread before the connection is paused.
-_MAX_QUEUED = 2 * MiB
 
 
 def _looks_like_hmac_key(key: Any) -> bool:
@@ -433,31 +429,16 @@ class GoogleStorageDriver(GoogleStorageBase):
         generation = obj.extra.get("generation")
         return None if generation is None else str(generation)
 
-    async def _stream(
-        self,
-        obj: Object,
-        start: int,
-        end: int | None,
-        chunk_size: int | None,
-        generation: str | None,
-    ) -> AsyncIterator[bytes]:
+    async def _get_object_bytes(self, obj: Object, wanted: str | None, pin: str | None) -> Response:
         # gzip accepted: Google then sends the stored bytes instead of decompressing them.
         headers = {"Accept-Encoding": "gzip"}
-        wanted = byte_range(start, end)
         if wanted is not None:
             headers["Range"] = wanted
         params = [("alt", "media")]
-        if generation:
-            params.append(("generation", str(generation)))
+        if pin:
+            params.append(("generation", pin))
         url = self._object_url(obj.container.name, obj.name)
-        response = await self._send(
-            "GET", url, params=params, headers=headers, decode_content=False
-        )
-        async with transfer.closing_iterator(
-            read_range(response, start, end, chunk_size, _MAX_QUEUED)
-        ) as chunks:
-            async for chunk in chunks:
-                yield chunk
+        return await self._send("GET", url, params=params, headers=headers, decode_content=False)
 
     def delete_object(self, obj: Object) -> Deferred[bool]:
         """

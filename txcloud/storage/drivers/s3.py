@@ -57,20 +57,16 @@ from txcloud.storage.drivers.s3_parse import (
     upload_headers,
 )
 from txcloud.storage.drivers.s3_upload import S3ObjectUpload
-from txcloud.storage.transfer_config import NEVER, MiB, TransferConfig
+from txcloud.storage.transfer_config import NEVER, TransferConfig
 from txcloud.storage.transfer_digest import ExpectedDigest
 from txcloud.storage.transfer_driver import TransferDownloads
 from txcloud.storage.transfer_multipart import upload_file, upload_stream
-from txcloud.storage.transfer_ranged import byte_range, read_range
 from txcloud.storage.types import Provider
 
 __all__ = ["S3StorageDriver"]
 
 #: Keys per ListObjectsV2 page unless told otherwise (S3's maximum).
 DEFAULT_PAGE_SIZE = 1000
-
-# Bytes of a download queued unread before the connection is paused.
-_MAX_QUEUED = 2 * MiB
 
 # Bucket names that can be the first label of a host name under TLS.
 _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
@@ -471,27 +467,15 @@ class S3StorageDriver(TransferDownloads, AWSDriver, StorageDriver):
         # If-Match on the ETag.
         return obj.extra.get("etag") or (f'"{obj.hash}"' if obj.hash else None)
 
-    async def _stream(
-        self,
-        obj: Object,
-        start: int,
-        end: int | None,
-        chunk_size: int | None,
-        if_match: str | None,
-    ) -> AsyncIterator[bytes]:
+    async def _get_object_bytes(self, obj: Object, wanted: str | None, pin: str | None) -> Response:
         headers: dict[str, str] = {}
-        wanted = byte_range(start, end)
         if wanted is not None:
             headers["Range"] = wanted
-        if if_match:
-            headers["If-Match"] = if_match
-        url = self._object_url(obj.container.name, obj.name)
-        response = await self._send("GET", url, headers=headers)
-        async with transfer.closing_iterator(
-            read_range(response, start, end, chunk_size, _MAX_QUEUED)
-        ) as chunks:
-            async for chunk in chunks:
-                yield chunk
+        if pin:
+            headers["If-Match"] = pin
+        return await self._send(
+            "GET", self._object_url(obj.container.name, obj.name), headers=headers
+        )
 
     def delete_object(self, obj: Object) -> Deferred[bool]:
         """
