@@ -28,8 +28,6 @@ import argparse
 import os
 import resource
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +36,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from _common import free_port, stop_process_group
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults
@@ -45,13 +45,6 @@ from twisted.internet.task import react
 
 from txcloud.container.drivers.docker import DockerContainerDriver
 from txcloud.test.docker_services import busybox_tarball
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def start_dockerd(folder: str, port: int) -> subprocess.Popen[bytes]:
@@ -85,18 +78,8 @@ def start_dockerd(folder: str, port: int) -> subprocess.Popen[bytes]:
                     return process
         except OSError:
             time.sleep(0.1)
-    stop(process)
+    stop_process_group(process, grace=20)
     sys.exit("dockerd was not ready within 60 s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 async def create_containers(driver: DockerContainerDriver, count: int) -> list[str]:
@@ -214,7 +197,7 @@ def main() -> None:
     try:
         react(lambda reactor: Deferred.fromCoroutine(measure(reactor, arguments, port)))
     finally:
-        stop(process)
+        stop_process_group(process, grace=20)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -33,8 +33,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
+
+from _common import free_port, run_child
 
 KEY = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -237,13 +238,6 @@ def run_libcloud_sequence(port: int, drivers: int, rounds: int, calls: int) -> d
 # The conductor
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _wait_for(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -273,16 +267,9 @@ def _measure(tool: str, args: argparse.Namespace, port: int) -> dict[str, Any]:
         "--sequence-calls",
         str(args.sequence_calls),
     ]
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
-    assert child.stdout is not None
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"{tool} failed with exit code {child.returncode}")
+    output, rss = run_child(tool, command)
     figures: dict[str, Any] = json.loads(output)
-    figures["peak_rss_mib"] = usage.ru_maxrss / 1024
+    figures["peak_rss_mib"] = rss
     return figures
 
 
@@ -302,7 +289,7 @@ def _row(label: str, times: list[float], rss: float, note: str = "") -> str:
 
 
 def conduct(args: argparse.Namespace) -> None:
-    port = _free_port()
+    port = free_port()
     server_command = [
         sys.executable,
         __file__,

@@ -34,19 +34,18 @@ row's ratios to Libcloud in each direction.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
+
+from _common import ROOT, free_port, md5_of_file, run_child, stop_process_group
 
 ACCOUNT = "devstoreaccount1"
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -56,16 +55,6 @@ PEERS = ("libcloud",)
 
 #: txcloud told to move the blob with one request each way.
 SINGLE_REQUEST = json.dumps({"ex_multipart_threshold": 2**40, "ex_download_threshold": 2**40})
-
-ROOT = str(Path(__file__).resolve().parent.parent)
-
-
-def _md5_of_file(path: str) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as file:
-        while chunk := file.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # Each tool, run in a child process: (upload seconds, download seconds).
@@ -141,7 +130,6 @@ def child_main(tool: str, port: int, source: str, destination: str, options: str
 def _start_azurite(folder: str) -> tuple[subprocess.Popen[bytes], int]:
     sys.path.insert(0, ROOT)
     from txcloud.test.azure_services import azurite_arguments, azurite_program
-    from txcloud.test.emulators import free_port
 
     program = azurite_program()
     if program is None:
@@ -170,18 +158,8 @@ def _start_azurite(folder: str) -> tuple[subprocess.Popen[bytes], int]:
             if process.poll() is not None:
                 sys.exit(f"azurite-blob exited with {process.returncode}")
             time.sleep(0.1)
-    _stop(process)
+    stop_process_group(process)
     sys.exit("azurite-blob did not start within 60 s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def _create_container(port: int) -> None:
@@ -212,28 +190,16 @@ def _measure(
         "--txcloud-args",
         options,
     ]
-    environment = dict(os.environ)
-    # The child imports txcloud from this checkout.
-    environment["PYTHONPATH"] = os.pathsep.join(
-        [ROOT, *filter(None, [environment.get("PYTHONPATH")])]
-    )
     os.sync()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, env=environment)
-    assert child.stdout is not None
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"{tool} failed with exit code {child.returncode}")
+    output, rss = run_child(tool, command)
     timings = json.loads(output.decode().strip().splitlines()[-1])
     size = os.path.getsize(source)
-    intact = _md5_of_file(destination) == source_md5
+    intact = md5_of_file(destination) == source_md5
     os.remove(destination)
     return {
         "up": size / timings["upload"] / 1e6,
         "down": size / timings["download"] / 1e6,
-        # ru_maxrss is in KiB on Linux.
-        "rss": usage.ru_maxrss / 1024,
+        "rss": rss,
         "intact": intact,
     }
 
@@ -260,7 +226,7 @@ def main() -> None:
         with open(source, "wb") as file:
             for _ in range(args.size_mib):
                 file.write(os.urandom(1024 * 1024))
-        source_md5 = _md5_of_file(source)
+        source_md5 = md5_of_file(source)
         _create_container(port)
         print(f"{args.size_mib} MiB blob, Azurite on port {port}, {args.rounds} rounds")
         results: dict[str, list[dict[str, Any]]] = {tool: [] for tool in tools}
@@ -276,7 +242,7 @@ def main() -> None:
                 )
         _summarise(results)
     finally:
-        _stop(azurite)
+        stop_process_group(azurite)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -37,20 +37,18 @@ row's ratios to the faster peer (Libcloud, boto3) in each direction.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
+
+from _common import free_port, md5_of_file, run_child, stop_process_group
 
 KEY = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -62,21 +60,6 @@ PEERS = ("libcloud", "boto3")
 #: txcloud told to move the object with one request each way, which suits
 #: moto (whose CompleteMultipartUpload and ranged GETs copy the whole object).
 SINGLE_REQUEST = json.dumps({"ex_multipart_threshold": 2**40, "ex_download_threshold": 2**40})
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _md5_of_file(path: str) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as file:
-        while chunk := file.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # Each tool, run in a child process: (upload seconds, download seconds).
@@ -214,7 +197,7 @@ def _start_moto(folder: str) -> tuple[subprocess.Popen[bytes], int]:
     program = shutil.which("moto_server")
     if program is None:
         sys.exit("moto_server is not installed: pip install 'moto[server]'")
-    port = _free_port()
+    port = free_port()
     with open(os.path.join(folder, "moto.log"), "wb") as log:
         process = subprocess.Popen(
             [program, "-H", "127.0.0.1", "-p", str(port)],
@@ -231,18 +214,8 @@ def _start_moto(folder: str) -> tuple[subprocess.Popen[bytes], int]:
             if process.poll() is not None:
                 sys.exit(f"moto_server exited with {process.returncode}")
             time.sleep(0.1)
-    _stop(process)
+    stop_process_group(process)
     sys.exit("moto_server did not start within 60 s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def _create_bucket(port: int) -> None:
@@ -277,29 +250,16 @@ def _measure(
         "--txcloud-args",
         options,
     ]
-    environment = dict(os.environ)
-    # The child imports txcloud from this checkout.
-    root = str(Path(__file__).resolve().parent.parent)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        [root, *filter(None, [environment.get("PYTHONPATH")])]
-    )
     os.sync()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, env=environment)
-    assert child.stdout is not None
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"{tool} failed with exit code {child.returncode}")
+    output, rss = run_child(tool, command)
     timings = json.loads(output.decode().strip().splitlines()[-1])
     size = os.path.getsize(source)
-    intact = _md5_of_file(destination) == source_md5
+    intact = md5_of_file(destination) == source_md5
     os.remove(destination)
     return {
         "up": size / timings["upload"] / 1e6,
         "down": size / timings["download"] / 1e6,
-        # ru_maxrss is in KiB on Linux.
-        "rss": usage.ru_maxrss / 1024,
+        "rss": rss,
         "intact": intact,
     }
 
@@ -326,7 +286,7 @@ def main() -> None:
         with open(source, "wb") as file:
             for _ in range(args.size_mib):
                 file.write(os.urandom(1024 * 1024))
-        source_md5 = _md5_of_file(source)
+        source_md5 = md5_of_file(source)
         _create_bucket(port)
         print(f"{args.size_mib} MiB object, moto on port {port}, {args.rounds} rounds")
         results: dict[str, list[dict[str, Any]]] = {tool: [] for tool in tools}
@@ -341,7 +301,7 @@ def main() -> None:
                 )
         _summarise(results)
     finally:
-        _stop(moto)
+        stop_process_group(moto)
         shutil.rmtree(folder, ignore_errors=True)
 
 
