@@ -6,13 +6,21 @@ memory is its own.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
-from collections.abc import Sequence
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 #: The checkout's root, which the children import txcloud from.
 ROOT = str(Path(__file__).resolve().parent.parent)
@@ -66,3 +74,176 @@ def run_child(label: str, command: Sequence[str]) -> tuple[bytes, float]:
         raise SystemExit(f"{label} failed with exit code {os.waitstatus_to_exitcode(status)}")
     # ru_maxrss is in KiB on Linux.
     return output, usage.ru_maxrss / 1024
+
+
+# Upload-and-download benchmarks (transfer_s3.py, transfer_azure.py): each
+# tool runs in a child of the script (``--child TOOL``) that uploads the
+# source, downloads it back and prints ``{"upload": s, "download": s}``.
+
+Results = dict[str, list[dict[str, Any]]]
+
+
+def transfer_arguments(description: str, size_mib: int, tools: Sequence[str]) -> Any:
+    """The command line both transfer benchmarks take (and their children)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--size-mib", type=int, default=size_mib)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tools", default=",".join(tools), help="comma-separated, in order")
+    parser.add_argument("--txcloud-args", default="", help="JSON of the driver's ex_* settings")
+    parser.add_argument("--child", choices=tools, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--source", help=argparse.SUPPRESS)
+    parser.add_argument("--destination", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def write_random_file(path: str, size_mib: int) -> str:
+    """Fill *path* with *size_mib* MiB of random bytes; returns their MD5."""
+    with open(path, "wb") as file:
+        for _ in range(size_mib):
+            file.write(os.urandom(1024 * 1024))
+    return md5_of_file(path)
+
+
+def _round_trip(
+    script: str, tool: str, port: int, source: str, source_md5: str, folder: str, options: str
+) -> dict[str, Any]:
+    destination = os.path.join(folder, f"downloaded-{tool}")
+    if os.path.exists(destination):
+        os.remove(destination)
+    command = [
+        sys.executable,
+        script,
+        "--child",
+        tool,
+        "--port",
+        str(port),
+        "--source",
+        source,
+        "--destination",
+        destination,
+        "--txcloud-args",
+        options,
+    ]
+    # Nothing another tool left to write back competes with this one.
+    os.sync()
+    output, rss = run_child(tool, command)
+    timings = json.loads(output.decode().strip().splitlines()[-1])
+    size = os.path.getsize(source)
+    intact = md5_of_file(destination) == source_md5
+    os.remove(destination)
+    return {
+        "up": size / timings["upload"] / 1e6,
+        "down": size / timings["download"] / 1e6,
+        "rss": rss,
+        "intact": intact,
+    }
+
+
+def measure_rounds(
+    script: str, arguments: Any, port: int, source: str, source_md5: str, folder: str
+) -> Results:
+    """Run every tool of ``--tools`` for ``--rounds`` rounds, printing each round."""
+    tools = [tool for tool in arguments.tools.split(",") if tool]
+    results: Results = {tool: [] for tool in tools}
+    for number in range(1, arguments.rounds + 1):
+        for tool in tools:
+            result = _round_trip(
+                script, tool, port, source, source_md5, folder, arguments.txcloud_args
+            )
+            results[tool].append(result)
+            print(
+                f"round {number} {tool:14s} up {result['up']:7.1f} MB/s  "
+                f"down {result['down']:7.1f} MB/s  peak RSS {result['rss']:6.1f} MB  "
+                f"intact {result['intact']}",
+                flush=True,
+            )
+    return results
+
+
+def print_medians(results: Results) -> dict[str, dict[str, float]]:
+    """Print each tool's median figures; returns them."""
+    medians = {
+        tool: {key: statistics.median(run[key] for run in runs) for key in ("up", "down", "rss")}
+        for tool, runs in results.items()
+    }
+    print("\nmedians")
+    for tool, figures in medians.items():
+        intact = all(run["intact"] for run in results[tool])
+        print(
+            f"  {tool:14s} up {figures['up']:7.1f} MB/s  down {figures['down']:7.1f} MB/s  "
+            f"peak RSS {figures['rss']:6.1f} MB  all intact {intact}"
+        )
+    return medians
+
+
+#: txcloud told to move the object with one request each way, which suits
+#: emulators whose multipart completion and ranged GETs copy the whole object.
+SINGLE_REQUEST = json.dumps({"ex_multipart_threshold": 2**40, "ex_download_threshold": 2**40})
+
+
+def time_txcloud_round_trip(
+    make_driver: Callable[[Any], Any], container_name: str, source: str, destination: str, name: str
+) -> list[float]:
+    """
+    In a child: upload *source* as *name* with the driver ``make_driver(reactor)``
+    builds, download it to *destination*, delete it, on the global reactor.
+
+    :returns: ``[upload seconds, download seconds]``.
+    """
+    from twisted.internet import reactor
+    from twisted.internet.defer import Deferred
+
+    times: list[float] = []
+
+    async def transfer(reactor: Any) -> None:
+        driver = make_driver(reactor)
+        try:
+            container = await driver.get_container(container_name)
+            started = time.perf_counter()
+            obj = await driver.upload_object(source, container, name)
+            times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            await driver.download_object(obj, destination)
+            times.append(time.perf_counter() - started)
+            # Every round starts from the same (empty) container.
+            await driver.delete_object(obj)
+        finally:
+            await driver.close()
+
+    outcome: list[Any] = []
+    done = Deferred.fromCoroutine(transfer(reactor))
+    done.addBoth(outcome.append).addBoth(lambda _: reactor.stop())
+    reactor.run()
+    if len(times) < 2:
+        outcome[0].raiseException()
+    return times
+
+
+def start_server(
+    name: str, command: Sequence[str], log_path: str, url: str, *, any_answer: bool = False
+) -> subprocess.Popen[bytes]:
+    """
+    Start a local server in a session of its own and wait (60 s at most)
+    until *url* answers 200, or any HTTP status when *any_answer*.
+
+    :raises SystemExit: if it exits or does not answer in time.
+    """
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            list(command), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return process
+        except urllib.error.HTTPError:
+            if any_answer:
+                return process
+        except OSError:
+            if process.poll() is not None:
+                sys.exit(f"{name} exited with {process.returncode}")
+        time.sleep(0.1)
+    stop_process_group(process)
+    sys.exit(f"{name} did not start within 60 s")

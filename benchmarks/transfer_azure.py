@@ -33,19 +33,28 @@ row's ratios to Libcloud in each direction.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from typing import Any
 
-from _common import ROOT, free_port, md5_of_file, run_child, stop_process_group
+from _common import (
+    ROOT,
+    SINGLE_REQUEST,
+    Results,
+    free_port,
+    measure_rounds,
+    print_medians,
+    start_server,
+    stop_process_group,
+    time_txcloud_round_trip,
+    transfer_arguments,
+    write_random_file,
+)
 
 ACCOUNT = "devstoreaccount1"
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -53,51 +62,20 @@ CONTAINER = "txcloud-benchmark"
 TOOLS = ("txcloud", "txcloud-single", "libcloud")
 PEERS = ("libcloud",)
 
-#: txcloud told to move the blob with one request each way.
-SINGLE_REQUEST = json.dumps({"ex_multipart_threshold": 2**40, "ex_download_threshold": 2**40})
-
 
 # Each tool, run in a child process: (upload seconds, download seconds).
 
 
 def _run_txcloud(port: int, source: str, destination: str, name: str, options: str) -> Any:
-    from twisted.internet import reactor
-    from twisted.internet.defer import Deferred
-
     from txcloud.storage.drivers.azure_blobs import AzureBlobsStorageDriver
 
-    times: list[float] = []
-
-    async def transfer(reactor: Any) -> None:
-        driver = AzureBlobsStorageDriver(
-            ACCOUNT,
-            KEY,
-            host="127.0.0.1",
-            port=port,
-            secure=False,
-            reactor=reactor,
-            **json.loads(options or "{}"),
+    def make_driver(reactor: Any) -> AzureBlobsStorageDriver:
+        settings = json.loads(options or "{}")
+        return AzureBlobsStorageDriver(
+            ACCOUNT, KEY, host="127.0.0.1", port=port, secure=False, reactor=reactor, **settings
         )
-        try:
-            container = await driver.get_container(CONTAINER)
-            started = time.perf_counter()
-            obj = await driver.upload_object(source, container, name)
-            times.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            await driver.download_object(obj, destination)
-            times.append(time.perf_counter() - started)
-            # Every round starts from the same (empty) container.
-            await driver.delete_object(obj)
-        finally:
-            await driver.close()
 
-    outcome: list[Any] = []
-    done = Deferred.fromCoroutine(transfer(reactor))
-    done.addBoth(outcome.append).addBoth(lambda _: reactor.stop())
-    reactor.run()
-    if len(times) < 2:
-        outcome[0].raiseException()
-    return times
+    return time_txcloud_round_trip(make_driver, CONTAINER, source, destination, name)
 
 
 def _run_libcloud(port: int, source: str, destination: str, name: str, options: str) -> Any:
@@ -140,26 +118,15 @@ def _start_azurite(folder: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     data = os.path.join(folder, "azurite")
     os.makedirs(data)
-    with open(os.path.join(folder, "azurite.log"), "wb") as log:
-        process = subprocess.Popen(
-            [*program, *azurite_arguments(port, data)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            # Any HTTP answer (Azurite wants credentials) means it is up.
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-        except urllib.error.HTTPError:
-            return process, port
-        except OSError:
-            if process.poll() is not None:
-                sys.exit(f"azurite-blob exited with {process.returncode}")
-            time.sleep(0.1)
-    stop_process_group(process)
-    sys.exit("azurite-blob did not start within 60 s")
+    # Any HTTP answer (Azurite wants credentials) means it is up.
+    process = start_server(
+        "azurite-blob",
+        [*program, *azurite_arguments(port, data)],
+        os.path.join(folder, "azurite.log"),
+        f"http://127.0.0.1:{port}/",
+        any_answer=True,
+    )
+    return process, port
 
 
 def _create_container(port: int) -> None:
@@ -170,94 +137,27 @@ def _create_container(port: int) -> None:
     ).create_container(CONTAINER)
 
 
-def _measure(
-    tool: str, port: int, source: str, source_md5: str, folder: str, options: str
-) -> dict[str, Any]:
-    destination = os.path.join(folder, f"downloaded-{tool}")
-    if os.path.exists(destination):
-        os.remove(destination)
-    command = [
-        sys.executable,
-        __file__,
-        "--child",
-        tool,
-        "--port",
-        str(port),
-        "--source",
-        source,
-        "--destination",
-        destination,
-        "--txcloud-args",
-        options,
-    ]
-    os.sync()
-    output, rss = run_child(tool, command)
-    timings = json.loads(output.decode().strip().splitlines()[-1])
-    size = os.path.getsize(source)
-    intact = md5_of_file(destination) == source_md5
-    os.remove(destination)
-    return {
-        "up": size / timings["upload"] / 1e6,
-        "down": size / timings["download"] / 1e6,
-        "rss": rss,
-        "intact": intact,
-    }
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size-mib", type=int, default=256)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated, in order")
-    parser.add_argument("--txcloud-args", default="", help="JSON of the driver's ex_* settings")
-    parser.add_argument("--child", choices=TOOLS, help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--source", help=argparse.SUPPRESS)
-    parser.add_argument("--destination", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = transfer_arguments(__doc__.split("\n\n")[0], 256, TOOLS)
     if args.child:
         child_main(args.child, args.port, args.source, args.destination, args.txcloud_args)
         return
-    tools = [tool for tool in args.tools.split(",") if tool]
     folder = tempfile.mkdtemp(prefix="txcloud-azure-benchmark-")
     azurite, port = _start_azurite(folder)
     try:
         source = os.path.join(folder, "source")
-        with open(source, "wb") as file:
-            for _ in range(args.size_mib):
-                file.write(os.urandom(1024 * 1024))
-        source_md5 = md5_of_file(source)
+        source_md5 = write_random_file(source, args.size_mib)
         _create_container(port)
         print(f"{args.size_mib} MiB blob, Azurite on port {port}, {args.rounds} rounds")
-        results: dict[str, list[dict[str, Any]]] = {tool: [] for tool in tools}
-        for number in range(1, args.rounds + 1):
-            for tool in tools:
-                result = _measure(tool, port, source, source_md5, folder, args.txcloud_args)
-                results[tool].append(result)
-                print(
-                    f"round {number} {tool:14s} up {result['up']:7.1f} MB/s  "
-                    f"down {result['down']:7.1f} MB/s  peak RSS {result['rss']:6.1f} MB  "
-                    f"MD5 verified {result['intact']}",
-                    flush=True,
-                )
+        results = measure_rounds(__file__, args, port, source, source_md5, folder)
         _summarise(results)
     finally:
         stop_process_group(azurite)
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _summarise(results: dict[str, list[dict[str, Any]]]) -> None:
-    medians = {
-        tool: {key: statistics.median(run[key] for run in runs) for key in ("up", "down", "rss")}
-        for tool, runs in results.items()
-    }
-    print("\nmedians")
-    for tool, figures in medians.items():
-        intact = all(run["intact"] for run in results[tool])
-        print(
-            f"  {tool:14s} up {figures['up']:7.1f} MB/s  down {figures['down']:7.1f} MB/s  "
-            f"peak RSS {figures['rss']:6.1f} MB  all MD5 verified {intact}"
-        )
+def _summarise(results: Results) -> None:
+    medians = print_medians(results)
     peers = [tool for tool in medians if tool in PEERS]
     for ours in (tool for tool in medians if tool.startswith("txcloud")):
         for peer in peers:

@@ -36,19 +36,27 @@ row's ratios to the faster peer (Libcloud, boto3) in each direction.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from typing import Any
 
-from _common import free_port, md5_of_file, run_child, stop_process_group
+from _common import (
+    SINGLE_REQUEST,
+    Results,
+    free_port,
+    measure_rounds,
+    print_medians,
+    start_server,
+    stop_process_group,
+    time_txcloud_round_trip,
+    transfer_arguments,
+    write_random_file,
+)
 
 KEY = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -57,24 +65,16 @@ BUCKET = "txcloud-benchmark"
 TOOLS = ("txcloud", "txcloud-single", "libcloud", "boto3", "http.client")
 PEERS = ("libcloud", "boto3")
 
-#: txcloud told to move the object with one request each way, which suits
-#: moto (whose CompleteMultipartUpload and ranged GETs copy the whole object).
-SINGLE_REQUEST = json.dumps({"ex_multipart_threshold": 2**40, "ex_download_threshold": 2**40})
-
 
 # Each tool, run in a child process: (upload seconds, download seconds).
 
 
 def _run_txcloud(port: int, source: str, destination: str, key: str, options: str) -> Any:
-    from twisted.internet import reactor
-    from twisted.internet.defer import Deferred
-
     from txcloud.storage.drivers.s3 import S3StorageDriver
 
-    times: list[float] = []
-
-    async def transfer(reactor: Any) -> None:
-        driver = S3StorageDriver(
+    def make_driver(reactor: Any) -> S3StorageDriver:
+        settings = json.loads(options or "{}")
+        return S3StorageDriver(
             KEY,
             SECRET,
             host="127.0.0.1",
@@ -82,26 +82,10 @@ def _run_txcloud(port: int, source: str, destination: str, key: str, options: st
             secure=False,
             region=REGION,
             reactor=reactor,
-            **json.loads(options or "{}"),
+            **settings,
         )
-        try:
-            container = await driver.get_container(BUCKET)
-            started = time.perf_counter()
-            obj = await driver.upload_object(source, container, key)
-            times.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            await driver.download_object(obj, destination)
-            times.append(time.perf_counter() - started)
-        finally:
-            await driver.close()
 
-    outcome: list[Any] = []
-    done = Deferred.fromCoroutine(transfer(reactor))
-    done.addBoth(outcome.append).addBoth(lambda _: reactor.stop())
-    reactor.run()
-    if not times or len(times) < 2:
-        outcome[0].raiseException()
-    return times
+    return time_txcloud_round_trip(make_driver, BUCKET, source, destination, key)
 
 
 def _run_libcloud(port: int, source: str, destination: str, key: str, options: str) -> Any:
@@ -117,16 +101,20 @@ def _run_libcloud(port: int, source: str, destination: str, key: str, options: s
     return [upload, time.perf_counter() - started]
 
 
-def _run_boto3(port: int, source: str, destination: str, key: str, options: str) -> Any:
+def _boto3_client(port: int) -> Any:
     import boto3
 
-    client = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=f"http://127.0.0.1:{port}",
         aws_access_key_id=KEY,
         aws_secret_access_key=SECRET,
         region_name=REGION,
     )
+
+
+def _run_boto3(port: int, source: str, destination: str, key: str, options: str) -> Any:
+    client = _boto3_client(port)
     started = time.perf_counter()
     client.upload_file(source, BUCKET, key)
     upload = time.perf_counter() - started
@@ -139,15 +127,7 @@ def _run_http_client(port: int, source: str, destination: str, key: str, options
     import http.client
     from urllib.parse import urlsplit
 
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        aws_access_key_id=KEY,
-        aws_secret_access_key=SECRET,
-        region_name=REGION,
-    )
+    client = _boto3_client(port)
     urls = {
         method: urlsplit(
             client.generate_presigned_url(
@@ -198,125 +178,40 @@ def _start_moto(folder: str) -> tuple[subprocess.Popen[bytes], int]:
     if program is None:
         sys.exit("moto_server is not installed: pip install 'moto[server]'")
     port = free_port()
-    with open(os.path.join(folder, "moto.log"), "wb") as log:
-        process = subprocess.Popen(
-            [program, "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=2):
-                return process, port
-        except OSError:
-            if process.poll() is not None:
-                sys.exit(f"moto_server exited with {process.returncode}")
-            time.sleep(0.1)
-    stop_process_group(process)
-    sys.exit("moto_server did not start within 60 s")
+    process = start_server(
+        "moto_server",
+        [program, "-H", "127.0.0.1", "-p", str(port)],
+        os.path.join(folder, "moto.log"),
+        f"http://127.0.0.1:{port}/moto-api/",
+    )
+    return process, port
 
 
 def _create_bucket(port: int) -> None:
-    import boto3
-
-    boto3.client(
-        "s3",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        aws_access_key_id=KEY,
-        aws_secret_access_key=SECRET,
-        region_name=REGION,
-    ).create_bucket(Bucket=BUCKET)
-
-
-def _measure(
-    tool: str, port: int, source: str, source_md5: str, folder: str, options: str
-) -> dict[str, Any]:
-    destination = os.path.join(folder, f"downloaded-{tool}")
-    if os.path.exists(destination):
-        os.remove(destination)
-    command = [
-        sys.executable,
-        __file__,
-        "--child",
-        tool,
-        "--port",
-        str(port),
-        "--source",
-        source,
-        "--destination",
-        destination,
-        "--txcloud-args",
-        options,
-    ]
-    os.sync()
-    output, rss = run_child(tool, command)
-    timings = json.loads(output.decode().strip().splitlines()[-1])
-    size = os.path.getsize(source)
-    intact = md5_of_file(destination) == source_md5
-    os.remove(destination)
-    return {
-        "up": size / timings["upload"] / 1e6,
-        "down": size / timings["download"] / 1e6,
-        "rss": rss,
-        "intact": intact,
-    }
+    _boto3_client(port).create_bucket(Bucket=BUCKET)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size-mib", type=int, default=128)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated, in order")
-    parser.add_argument("--txcloud-args", default="", help="JSON of S3StorageDriver ex_* settings")
-    parser.add_argument("--child", choices=TOOLS, help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--source", help=argparse.SUPPRESS)
-    parser.add_argument("--destination", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = transfer_arguments(__doc__.split("\n\n")[0], 128, TOOLS)
     if args.child:
         child_main(args.child, args.port, args.source, args.destination, args.txcloud_args)
         return
-    tools = [tool for tool in args.tools.split(",") if tool]
     folder = tempfile.mkdtemp(prefix="txcloud-transfer-benchmark-")
     moto, port = _start_moto(folder)
     try:
         source = os.path.join(folder, "source")
-        with open(source, "wb") as file:
-            for _ in range(args.size_mib):
-                file.write(os.urandom(1024 * 1024))
-        source_md5 = md5_of_file(source)
+        source_md5 = write_random_file(source, args.size_mib)
         _create_bucket(port)
         print(f"{args.size_mib} MiB object, moto on port {port}, {args.rounds} rounds")
-        results: dict[str, list[dict[str, Any]]] = {tool: [] for tool in tools}
-        for number in range(1, args.rounds + 1):
-            for tool in tools:
-                result = _measure(tool, port, source, source_md5, folder, args.txcloud_args)
-                results[tool].append(result)
-                print(
-                    f"round {number} {tool:14s} up {result['up']:7.1f} MB/s  "
-                    f"down {result['down']:7.1f} MB/s  peak RSS {result['rss']:6.1f} MB  "
-                    f"intact {result['intact']}"
-                )
+        results = measure_rounds(__file__, args, port, source, source_md5, folder)
         _summarise(results)
     finally:
         stop_process_group(moto)
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _summarise(results: dict[str, list[dict[str, Any]]]) -> None:
-    medians = {
-        tool: {key: statistics.median(run[key] for run in runs) for key in ("up", "down", "rss")}
-        for tool, runs in results.items()
-    }
-    print("\nmedians")
-    for tool, figures in medians.items():
-        intact = all(run["intact"] for run in results[tool])
-        print(
-            f"  {tool:14s} up {figures['up']:7.1f} MB/s  down {figures['down']:7.1f} MB/s  "
-            f"peak RSS {figures['rss']:6.1f} MB  all intact {intact}"
-        )
+def _summarise(results: Results) -> None:
+    medians = print_medians(results)
     peers = [tool for tool in medians if tool in PEERS]
     if not peers:
         return
