@@ -18,7 +18,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,25 @@ def run_child(label: str, command: Sequence[str]) -> tuple[bytes, float]:
 
 # Upload-and-download benchmarks (transfer_s3.py, transfer_azure.py): each
 # tool runs in a child of the script (``--child TOOL``) that uploads the
-# source, downloads it back and prints ``{"upload": s, "download": s}``.
+# source, downloads it back and prints its :class:`Phases` as JSON.
+
+
+class Phases:
+    """
+    The wall-clock seconds and CPU seconds (of every thread of this process)
+    of named phases: ``with phases("upload"): ...``.
+    """
+
+    def __init__(self) -> None:
+        self.figures: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.figures[name] = time.perf_counter() - wall
+        self.figures[f"{name}_cpu"] = time.process_time() - cpu
+
 
 Results = dict[str, list[dict[str, Any]]]
 
@@ -135,6 +154,9 @@ def _round_trip(
     return {
         "up": size / timings["upload"] / 1e6,
         "down": size / timings["download"] / 1e6,
+        # CPU seconds the client spent per GB moved, all its threads counted.
+        "up_cpu": timings["upload_cpu"] / size * 1e9,
+        "down_cpu": timings["download_cpu"] / size * 1e9,
         "rss": rss,
         "intact": intact,
     }
@@ -152,28 +174,31 @@ def measure_rounds(
                 script, tool, port, source, source_md5, folder, arguments.txcloud_args
             )
             results[tool].append(result)
-            print(
-                f"round {number} {tool:14s} up {result['up']:7.1f} MB/s  "
-                f"down {result['down']:7.1f} MB/s  peak RSS {result['rss']:6.1f} MB  "
-                f"intact {result['intact']}",
-                flush=True,
-            )
+            print(f"round {number} {tool:17s} {_figures(result)}  intact {result['intact']}")
     return results
+
+
+_MEASURES = ("up", "down", "up_cpu", "down_cpu", "rss")
+
+
+def _figures(result: dict[str, Any]) -> str:
+    return (
+        f"up {result['up']:6.1f} MB/s ({result['up_cpu']:4.2f} CPU s/GB)  "
+        f"down {result['down']:6.1f} MB/s ({result['down_cpu']:4.2f} CPU s/GB)  "
+        f"peak RSS {result['rss']:5.1f} MB"
+    )
 
 
 def print_medians(results: Results) -> dict[str, dict[str, float]]:
     """Print each tool's median figures; returns them."""
     medians = {
-        tool: {key: statistics.median(run[key] for run in runs) for key in ("up", "down", "rss")}
+        tool: {key: statistics.median(run[key] for run in runs) for key in _MEASURES}
         for tool, runs in results.items()
     }
     print("\nmedians")
     for tool, figures in medians.items():
         intact = all(run["intact"] for run in results[tool])
-        print(
-            f"  {tool:14s} up {figures['up']:7.1f} MB/s  down {figures['down']:7.1f} MB/s  "
-            f"peak RSS {figures['rss']:6.1f} MB  all intact {intact}"
-        )
+        print(f"  {tool:17s} {_figures(figures)}  all intact {intact}")
     return medians
 
 
@@ -184,28 +209,26 @@ SINGLE_REQUEST = json.dumps({"ex_multipart_threshold": 2**40, "ex_download_thres
 
 def time_txcloud_round_trip(
     make_driver: Callable[[Any], Any], container_name: str, source: str, destination: str, name: str
-) -> list[float]:
+) -> dict[str, float]:
     """
     In a child: upload *source* as *name* with the driver ``make_driver(reactor)``
     builds, download it to *destination*, delete it, on the global reactor.
 
-    :returns: ``[upload seconds, download seconds]``.
+    :returns: the upload's and the download's :class:`Phases` figures.
     """
     from twisted.internet import reactor
     from twisted.internet.defer import Deferred
 
-    times: list[float] = []
+    phases = Phases()
 
     async def transfer(reactor: Any) -> None:
         driver = make_driver(reactor)
         try:
             container = await driver.get_container(container_name)
-            started = time.perf_counter()
-            obj = await driver.upload_object(source, container, name)
-            times.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            await driver.download_object(obj, destination)
-            times.append(time.perf_counter() - started)
+            with phases("upload"):
+                obj = await driver.upload_object(source, container, name)
+            with phases("download"):
+                await driver.download_object(obj, destination)
             # Every round starts from the same (empty) container.
             await driver.delete_object(obj)
         finally:
@@ -215,9 +238,9 @@ def time_txcloud_round_trip(
     done = Deferred.fromCoroutine(transfer(reactor))
     done.addBoth(outcome.append).addBoth(lambda _: reactor.stop())
     reactor.run()
-    if len(times) < 2:
+    if "download" not in phases.figures:
         outcome[0].raiseException()
-    return times
+    return phases.figures
 
 
 def start_server(

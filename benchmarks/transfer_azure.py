@@ -39,12 +39,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from typing import Any
 
 from _common import (
     ROOT,
     SINGLE_REQUEST,
+    Phases,
     Results,
     free_port,
     measure_rounds,
@@ -63,7 +63,7 @@ TOOLS = ("txcloud", "txcloud-single", "libcloud")
 PEERS = ("libcloud",)
 
 
-# Each tool, run in a child process: (upload seconds, download seconds).
+# Each tool, run in a child process: its upload's and download's Phases figures.
 
 
 def _run_txcloud(port: int, source: str, destination: str, name: str, options: str) -> Any:
@@ -83,14 +83,13 @@ def _run_libcloud(port: int, source: str, destination: str, name: str, options: 
 
     driver = AzureBlobsStorageDriver(ACCOUNT, KEY, host="127.0.0.1", port=port, secure=False)
     container = driver.get_container(CONTAINER)
-    started = time.perf_counter()
-    obj = driver.upload_object(source, container, name)
-    upload = time.perf_counter() - started
-    started = time.perf_counter()
-    driver.download_object(obj, destination)
-    download = time.perf_counter() - started
+    phases = Phases()
+    with phases("upload"):
+        obj = driver.upload_object(source, container, name)
+    with phases("download"):
+        driver.download_object(obj, destination)
     driver.delete_object(obj)
-    return [upload, download]
+    return phases.figures
 
 
 def child_main(tool: str, port: int, source: str, destination: str, options: str) -> None:
@@ -98,8 +97,7 @@ def child_main(tool: str, port: int, source: str, destination: str, options: str
     run = {"txcloud": _run_txcloud, "txcloud-single": _run_txcloud, "libcloud": _run_libcloud}[tool]
     if tool == "txcloud-single":
         options = SINGLE_REQUEST
-    upload, download = run(port, source, destination, f"blob-{tool}", options)
-    print(json.dumps({"upload": upload, "download": download}))
+    print(json.dumps(run(port, source, destination, f"blob-{tool}", options)))
 
 
 # The parent: Azurite, the source file, the rounds and the summary.

@@ -3,7 +3,7 @@ Transfer benchmark: upload and download one large object through moto's S3,
 with txcloud, Libcloud and boto3 against the same server in the same run.
 
     python benchmarks/transfer_s3.py [--size-mib 128] [--rounds 3]
-        [--tools txcloud,txcloud-single,libcloud,boto3,http.client]
+        [--tools txcloud,txcloud-single,libcloud,boto3,http.client,http.client-parts]
 
 The script starts ``moto_server`` on a free port of 127.0.0.1 (and stops it
 by process id), writes a file of random bytes, and runs each tool in its own
@@ -30,8 +30,9 @@ MB/s (10**6 bytes per second) both ways; its peak RSS comes from
   memory, then one PUT and one GET of presigned URLs with the standard
   library, no checksum, no fsync.  What moto itself can take and give.
 
-The summary gives each tool's median over the rounds, and each txcloud
-row's ratios to the faster peer (Libcloud, boto3) in each direction.
+The summary gives each tool's median over the rounds, each txcloud row's
+ratios to the faster peer (Libcloud, boto3) in each direction, and the same
+ratios for the bare standard-library rows: how far any client could get.
 """
 
 from __future__ import annotations
@@ -42,11 +43,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from typing import Any
 
 from _common import (
     SINGLE_REQUEST,
+    Phases,
     Results,
     free_port,
     measure_rounds,
@@ -62,11 +63,12 @@ KEY = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 REGION = "us-east-1"
 BUCKET = "txcloud-benchmark"
-TOOLS = ("txcloud", "txcloud-single", "libcloud", "boto3", "http.client")
+TOOLS = ("txcloud", "txcloud-single", "libcloud", "boto3", "http.client", "http.client-parts")
+BARE = ("http.client", "http.client-parts")
 PEERS = ("libcloud", "boto3")
 
 
-# Each tool, run in a child process: (upload seconds, download seconds).
+# Each tool, run in a child process: its upload's and download's Phases figures.
 
 
 def _run_txcloud(port: int, source: str, destination: str, key: str, options: str) -> Any:
@@ -93,12 +95,12 @@ def _run_libcloud(port: int, source: str, destination: str, key: str, options: s
 
     driver = S3StorageDriver(KEY, SECRET, host="127.0.0.1", port=port, secure=False, region=REGION)
     container = driver.get_container(BUCKET)
-    started = time.perf_counter()
-    obj = driver.upload_object(source, container, key)
-    upload = time.perf_counter() - started
-    started = time.perf_counter()
-    driver.download_object(obj, destination)
-    return [upload, time.perf_counter() - started]
+    phases = Phases()
+    with phases("upload"):
+        obj = driver.upload_object(source, container, key)
+    with phases("download"):
+        driver.download_object(obj, destination)
+    return phases.figures
 
 
 def _boto3_client(port: int) -> Any:
@@ -115,44 +117,102 @@ def _boto3_client(port: int) -> Any:
 
 def _run_boto3(port: int, source: str, destination: str, key: str, options: str) -> Any:
     client = _boto3_client(port)
-    started = time.perf_counter()
-    client.upload_file(source, BUCKET, key)
-    upload = time.perf_counter() - started
-    started = time.perf_counter()
-    client.download_file(BUCKET, key, destination)
-    return [upload, time.perf_counter() - started]
+    phases = Phases()
+    with phases("upload"):
+        client.upload_file(source, BUCKET, key)
+    with phases("download"):
+        client.download_file(BUCKET, key, destination)
+    return phases.figures
+
+
+def _presigned(client: Any, method: str, **params: Any) -> str:
+    from urllib.parse import urlsplit
+
+    url = urlsplit(
+        client.generate_presigned_url(method, Params={"Bucket": BUCKET, **params}, ExpiresIn=600)
+    )
+    return f"{url.path}?{url.query}"
+
+
+def _bare_request(port: int, method: str, target: str, body: Any = None) -> Any:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    connection.request(method, target, body=body)
+    return connection.getresponse()
+
+
+def _bare_put(port: int, target: str, body: Any) -> str:
+    response = _bare_request(port, "PUT", target, body)
+    response.read()
+    if response.status != 200:
+        raise SystemExit(f"PUT answered {response.status}")
+    return str(response.getheader("ETag"))
+
+
+def _bare_get(port: int, key: str, destination: str, phases: Phases) -> dict[str, float]:
+    target = _presigned(_boto3_client(port), "get_object", Key=key)
+    with phases("download"):
+        response = _bare_request(port, "GET", target)
+        with open(destination, "wb") as file:
+            while chunk := response.read(1024 * 1024):
+                file.write(chunk)
+    return phases.figures
 
 
 def _run_http_client(port: int, source: str, destination: str, key: str, options: str) -> Any:
-    import http.client
-    from urllib.parse import urlsplit
-
-    client = _boto3_client(port)
-    urls = {
-        method: urlsplit(
-            client.generate_presigned_url(
-                f"{method.lower()}_object", Params={"Bucket": BUCKET, "Key": key}, ExpiresIn=600
-            )
-        )
-        for method in ("PUT", "GET")
-    }
+    target = _presigned(_boto3_client(port), "put_object", Key=key)
     with open(source, "rb") as file:
         data = file.read()
-    connection = http.client.HTTPConnection("127.0.0.1", port)
-    started = time.perf_counter()
-    connection.request("PUT", f"{urls['PUT'].path}?{urls['PUT'].query}", body=data)
-    response = connection.getresponse()
-    response.read()
-    upload = time.perf_counter() - started
+    phases = Phases()
+    with phases("upload"):
+        _bare_put(port, target, data)
     del data
-    connection = http.client.HTTPConnection("127.0.0.1", port)
-    started = time.perf_counter()
-    connection.request("GET", f"{urls['GET'].path}?{urls['GET'].query}")
-    response = connection.getresponse()
-    with open(destination, "wb") as file:
-        while chunk := response.read(1024 * 1024):
-            file.write(chunk)
-    return [upload, time.perf_counter() - started]
+    return _bare_get(port, key, destination, phases)
+
+
+def _run_http_client_parts(port: int, source: str, destination: str, key: str, options: str) -> Any:
+    client = _boto3_client(port)
+    part_size = 8 * 1024 * 1024
+    with open(source, "rb") as file:
+        data = memoryview(file.read())
+    phases = Phases()
+    with phases("upload"):
+        _bare_multipart_upload(port, client, key, data, part_size)
+    data.release()
+    return _bare_get(port, key, destination, phases)
+
+
+def _bare_multipart_upload(
+    port: int, client: Any, key: str, data: memoryview, part_size: int
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    upload_id = client.create_multipart_upload(Bucket=BUCKET, Key=key, ChecksumAlgorithm="CRC32")[
+        "UploadId"
+    ]
+    offsets = range(0, len(data), part_size)
+    targets = [
+        _presigned(client, "upload_part", Key=key, UploadId=upload_id, PartNumber=number)
+        for number in range(1, len(offsets) + 1)
+    ]
+    with ThreadPoolExecutor(4) as pool:
+        etags = list(
+            pool.map(
+                lambda index: _bare_put(
+                    port, targets[index], data[offsets[index] : offsets[index] + part_size]
+                ),
+                range(len(offsets)),
+            )
+        )
+    client.complete_multipart_upload(
+        Bucket=BUCKET,
+        Key=key,
+        UploadId=upload_id,
+        MultipartUpload={
+            "Parts": [{"ETag": etag, "PartNumber": number} for number, etag in enumerate(etags, 1)]
+        },
+    )
 
 
 def child_main(tool: str, port: int, source: str, destination: str, options: str) -> None:
@@ -163,11 +223,11 @@ def child_main(tool: str, port: int, source: str, destination: str, options: str
         "libcloud": _run_libcloud,
         "boto3": _run_boto3,
         "http.client": _run_http_client,
+        "http.client-parts": _run_http_client_parts,
     }[tool]
     if tool == "txcloud-single":
         options = SINGLE_REQUEST
-    upload, download = run(port, source, destination, f"object-{tool}", options)
-    print(json.dumps({"upload": upload, "download": download}))
+    print(json.dumps(run(port, source, destination, f"object-{tool}", options)))
 
 
 # The parent: moto, the source file, the rounds and the summary.
@@ -215,15 +275,17 @@ def _summarise(results: Results) -> None:
     peers = [tool for tool in medians if tool in PEERS]
     if not peers:
         return
-    for ours in (tool for tool in medians if tool.startswith("txcloud")):
-        print(f"\n{ours}")
+    for tool in (tool for tool in medians if tool.startswith("txcloud") or tool in BARE):
+        print(f"\n{tool}{'' if tool.startswith('txcloud') else ' (bare: no checks, in memory)'}")
         for direction, target in (("up", 1.3), ("down", 2.0)):
-            best = max(peers, key=lambda tool: medians[tool][direction])
-            ratio = medians[ours][direction] / medians[best][direction]
+            best = max(peers, key=lambda peer: medians[peer][direction])
+            ratio = medians[tool][direction] / medians[best][direction]
             verdict = "meets" if ratio >= target else "below"
             print(f"  {direction:4s} / {best} = {ratio:.2f}x ({verdict} the {target}x target)")
-        rss = medians[ours]["rss"]
-        print(f"  peak RSS {rss:.1f} MB ({'meets' if rss < 100 else 'above'} the 100 MB target)")
+        if tool.startswith("txcloud"):
+            rss = medians[tool]["rss"]
+            verdict = "meets" if rss < 100 else "above"
+            print(f"  peak RSS {rss:.1f} MB ({verdict} the 100 MB target)")
 
 
 if __name__ == "__main__":
