@@ -42,6 +42,7 @@ __all__ = ["DEFAULT_CONCURRENCY", "FanOutResult", "fan_out", "list_containers", 
 
 _T = TypeVar("_T", bound=Hashable)
 _R = TypeVar("_R")
+_D = TypeVar("_D", bound=BaseDriver)
 
 #: Calls in flight at once unless the caller says otherwise.
 DEFAULT_CONCURRENCY = 10
@@ -247,11 +248,18 @@ def fan_out(
     return _FanOut(call, wanted, concurrency, timeout, reactor).result
 
 
-def _drivers_reactor(drivers: list[Any], reactor: Any) -> Any:
+def _fan_out_drivers(
+    call: Callable[[_D], Deferred[_R]],
+    drivers: Iterable[_D],
+    concurrency: int,
+    timeout: float | None,
+    reactor: Any,
+) -> Deferred[FanOutResult[_D, _R]]:
+    wanted = list(drivers)
     # Drivers carry the reactor they were given, so time stays injectable.
-    if reactor is None and drivers:
-        return drivers[0].reactor
-    return reactor
+    if reactor is None and wanted:
+        reactor = wanted[0].reactor
+    return fan_out(call, wanted, concurrency=concurrency, timeout=timeout, reactor=reactor)
 
 
 def list_nodes(
@@ -269,13 +277,8 @@ def list_nodes(
 
     :returns: a Deferred firing with a :class:`FanOutResult` keyed by driver.
     """
-    wanted = list(drivers)
-    return fan_out(
-        lambda driver: driver.list_nodes(),
-        wanted,
-        concurrency=concurrency,
-        timeout=timeout,
-        reactor=_drivers_reactor(wanted, reactor),
+    return _fan_out_drivers(
+        lambda driver: driver.list_nodes(), drivers, concurrency, timeout, reactor
     )
 
 
@@ -295,15 +298,8 @@ def list_containers(
     :returns: a Deferred firing with a :class:`FanOutResult` keyed by
         driver, whose values are lists of the driver's own ``Container``.
     """
-    wanted = list(drivers)
 
     def call(driver: StorageDriver | ContainerDriver) -> Deferred[list[Any]]:
         return driver.list_containers()
 
-    return fan_out(
-        call,
-        wanted,
-        concurrency=concurrency,
-        timeout=timeout,
-        reactor=_drivers_reactor(wanted, reactor),
-    )
+    return _fan_out_drivers(call, drivers, concurrency, timeout, reactor)

@@ -254,9 +254,8 @@ def token_error_mapper(response: ErrorResponse) -> TxCloudError:
     """
     details = error_details(response)
     if response.status in (400, 401, 403) or details.code in _REFUSED_CODES:
-        message = f"the token endpoint refused the service account: {response.describe()}"
-        if details.message:
-            message += f": {details.message}"
+        message = "the token endpoint refused the service account: "
+        message += response.describe(details.message)
         return InvalidCredsError(
             message,
             response.driver,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from twisted.internet.defer import DeferredList, maybeDeferred
-
-from txcloud.common.base import BaseDriver
+from txcloud.common.driver_cache import DriverCache
 from txcloud.config import Config, Target
 from txcloud.errors import InvalidArgumentError
 
@@ -28,13 +26,13 @@ class Context:
         self.reactor = reactor
         self.stdout = stdout
         self.stderr = stderr
-        self._drivers: dict[Target, BaseDriver] = {}
+        self._drivers: DriverCache[Target] = DriverCache(
+            lambda target: self.config.build_driver(target, self.reactor)
+        )
 
     def driver(self, target: Target) -> Any:
         """The driver of *target*, built on first use."""
-        if target not in self._drivers:
-            self._drivers[target] = self.config.build_driver(target, self.reactor)
-        return self._drivers[target]
+        return self._drivers.get(target)
 
     def storage_target(self, name: str | None) -> Target:
         """
@@ -56,6 +54,4 @@ class Context:
 
     async def close(self) -> None:
         """Close every driver built, whatever happens to each."""
-        drivers = list(self._drivers.values())
-        self._drivers.clear()
-        await DeferredList([maybeDeferred(driver.close) for driver in drivers], consumeErrors=True)
+        await self._drivers.close()

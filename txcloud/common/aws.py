@@ -176,7 +176,7 @@ class AWSDriver(HTTPDriver):
         details = error_details(response)
         # AWS JSON protocols prefix codes with a namespace: "ns#ClusterNotFoundException".
         code = (details.code or "").rsplit("#", 1)[-1]
-        message = response.describe() + (f": {details.message}" if details.message else "")
+        message = response.describe(details.message)
         cls = InvalidCredsError if code in CREDENTIAL_ERROR_CODES else self.error_codes.get(code)
         if cls is None:
             return default_error_mapper(response)

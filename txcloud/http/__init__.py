@@ -62,7 +62,8 @@ driver's mapper handles its provider's codes (``NoSuchKey`` ->
 ``ObjectDoesNotExistError``...) and delegates the rest to
 :func:`default_error_mapper` (401/403 -> InvalidCredsError, 429 and throttling
 codes -> RateLimitReached, 500/502/503/504 -> ServiceUnavailableError, else
-ProviderError).
+ProviderError); :func:`retyped_error` gives an error the mapper has built
+a finer type.
 
 Failures that :meth:`RetryPolicy.is_retryable` accepts (RateLimitReached,
 ServiceUnavailableError, NetworkError and RequestTimeoutError, never
@@ -125,6 +126,7 @@ from txcloud.http.errors import (
     ErrorResponse,
     default_error_mapper,
     error_details,
+    retyped_error,
 )
 from txcloud.http.headers import HeaderMap
 from txcloud.http.redact import REDACTED, redact_headers, redact_url
@@ -176,4 +178,5 @@ __all__ = [
     "parse_xml",
     "redact_headers",
     "redact_url",
+    "retyped_error",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TypeVar
 
 import attrs
 from lxml import etree
@@ -40,6 +41,8 @@ from txcloud.http.headers import HeaderMap
 from txcloud.http.redact import redact_url
 from txcloud.http.request import Request
 from txcloud.http.xml import local_name, parse_xml
+
+_E = TypeVar("_E", bound=TxCloudError)
 
 #: Provider error codes that mean "slow down", whatever the HTTP status
 #: (S3 answers 503 SlowDown, EC2 400/503 RequestLimitExceeded, Google 403
@@ -99,13 +102,17 @@ class ErrorResponse:
     driver: str | None = None
     retry_after: float | None = None
 
-    def describe(self) -> str:
-        """``"HTTP 404 Not Found for GET <url>"``, with the URL redacted."""
+    def describe(self, detail: str | None = None) -> str:
+        """
+        ``"HTTP 404 Not Found for GET <url>"``, with the URL redacted.
+
+        :param detail: what the provider said (its error message), added
+            after a colon unless empty.
+        """
         reason = f" {self.reason}" if self.reason else ""
-        return (
-            f"HTTP {self.status}{reason} for "
-            f"{self.request.method} {redact_url(self.request.full_url)}"
-        )
+        text = f"HTTP {self.status}{reason} for {self.request.method} "
+        text += redact_url(self.request.full_url)
+        return f"{text}: {detail}" if detail else text
 
 
 #: Builds the error to raise for an :class:`ErrorResponse`.
@@ -204,7 +211,7 @@ def default_error_mapper(response: ErrorResponse) -> TxCloudError:
     the request with its URL redacted.
     """
     details = error_details(response)
-    message = response.describe() + (f": {details.message}" if details.message else "")
+    message = response.describe(details.message)
     cls: type[ProviderError] = ProviderError
     if response.status == 429 or details.code in THROTTLING_CODES:
         return RateLimitReached(
@@ -225,6 +232,21 @@ def default_error_mapper(response: ErrorResponse) -> TxCloudError:
         status=response.status,
         code=details.code,
         request_id=details.request_id,
+    )
+
+
+def retyped_error(error: TxCloudError, cls: type[_E]) -> _E:
+    """
+    *error* as a *cls*, with the same message, driver name, status, code and
+    request id: for mappers that know the finer type only once the default
+    mapper has read the response.
+    """
+    return cls(
+        error.message,
+        error.driver_name,
+        status=error.status,
+        code=error.code,
+        request_id=error.request_id,
     )
 
 

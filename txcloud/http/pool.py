@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.defer import Deferred, succeed
 from twisted.web.client import HTTPConnectionPool
 
-__all__ = ["DEFAULT_MAX_PER_HOST", "ConnectionPool", "new_pool"]
+__all__ = ["DEFAULT_MAX_PER_HOST", "ConnectionPool", "close_pool", "new_pool"]
 
 #: Idle persistent connections kept per host.
 DEFAULT_MAX_PER_HOST = 10
@@ -33,3 +34,16 @@ def new_pool(reactor: Any = None, max_per_host: int = DEFAULT_MAX_PER_HOST) -> C
     pool = HTTPConnectionPool(reactor, persistent=True)
     pool.maxPersistentPerHost = max_per_host
     return pool
+
+
+def close_pool(pool: ConnectionPool | None) -> Deferred[None]:
+    """
+    Close the idle connections of *pool*, when there is one.
+
+    :param pool: a pool made with :func:`new_pool`, or ``None``.
+    :returns: a Deferred firing once they are closed.
+    """
+    if pool is None:
+        return succeed(None)
+    result: Deferred[None] = pool.closeCachedConnections()
+    return result

@@ -314,6 +314,21 @@ class Response:
         """
         return self.content().addCallback(_parse_json, self._describe())
 
+    def json_object(self, not_an_object: str) -> Deferred[dict[str, Any]]:
+        """
+        Read the body as a JSON object, as most JSON APIs answer.
+
+        :param not_an_object: the error's message for any other document.
+        :returns: a Deferred firing with the object (a dict), or failing with
+            :class:`~txcloud.errors.MalformedResponseError`.
+        """
+        return self.json().addCallback(self._object, not_an_object)
+
+    def _object(self, document: Any, not_an_object: str) -> dict[str, Any]:
+        if not isinstance(document, dict):
+            raise MalformedResponseError(not_an_object, self._driver)
+        return document
+
     def xml(self) -> Deferred[etree._Element]:
         """
         Read the body as XML with :func:`~txcloud.http.xml.parse_xml`.

@@ -14,7 +14,7 @@ from typing import Any
 from hyperlink import EncodedURL
 from treq.client import HTTPClient
 from treq.cookies import IndexableCookieJar
-from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.web.client import Agent, HTTPConnectionPool
@@ -33,6 +33,7 @@ from txcloud.http.errors import (
     default_error_mapper,
     is_cancellation,
 )
+from txcloud.http.pool import DEFAULT_MAX_PER_HOST, close_pool, new_pool
 from txcloud.http.redact import redact_url
 from txcloud.http.request import Request
 from txcloud.http.response import Response
@@ -45,9 +46,6 @@ Signer = Callable[[Request], Request | Awaitable[Request]]
 
 #: Bytes of an error response's body read for the error mapper.
 DEFAULT_MAX_ERROR_BODY = 64 * 1024
-
-#: Idle persistent connections kept per host.
-DEFAULT_MAX_PER_HOST = 10
 
 # Framing is the transport's business: the agent sets these from the body.
 _FRAMING_HEADERS = ("Content-Length", "Transfer-Encoding")
@@ -146,8 +144,7 @@ class HTTPTransport:
                     driver=self.driver or "an HTTP transport",
                 )
             if pool is None:
-                pool = self._own_pool = HTTPConnectionPool(reactor, persistent=True)
-                pool.maxPersistentPerHost = max_per_host
+                pool = self._own_pool = new_pool(reactor, max_per_host)
             agent = Agent(reactor, contextFactory=policy, connectTimeout=timeout, pool=pool)
         # Refuse every cookie: a request carries only what its driver and
         # signer put in it.
@@ -312,9 +309,7 @@ class HTTPTransport:
 
         :returns: a Deferred firing once they are closed.
         """
-        if self._own_pool is None:
-            return succeed(None)
-        return self._own_pool.closeCachedConnections()
+        return close_pool(self._own_pool)
 
     def __repr__(self) -> str:
         return f"<HTTPTransport driver={self.driver!r}>"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import UNIXClientEndpoint
 from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.error import SchemeNotSupported
@@ -26,14 +26,12 @@ from twisted.web.iweb import IAgent, IAgentEndpointFactory, IBodyProducer, IResp
 from zope.interface import implementer
 
 from txcloud.errors import InvalidArgumentError
+from txcloud.http.pool import DEFAULT_MAX_PER_HOST, close_pool, new_pool
 
 __all__ = ["UNIXSocketAgent"]
 
 #: The longest socket path Linux accepts (``sun_path`` holds 108 bytes with the NUL).
 MAX_SOCKET_PATH = 107
-
-#: Idle persistent connections the agent's own pool keeps.
-DEFAULT_MAX_PER_HOST = 10
 
 
 @implementer(IAgentEndpointFactory)
@@ -94,8 +92,7 @@ class UNIXSocketAgent:
         self.path = path
         self._own_pool: HTTPConnectionPool | None = None
         if pool is None:
-            pool = self._own_pool = HTTPConnectionPool(reactor, persistent=True)
-            pool.maxPersistentPerHost = max_per_host
+            pool = self._own_pool = new_pool(reactor, max_per_host)
         self._agent = Agent.usingEndpointFactory(
             reactor, _SocketEndpoints(reactor, path, connect_timeout), pool=pool
         )
@@ -119,9 +116,7 @@ class UNIXSocketAgent:
 
         :returns: a Deferred firing once they are closed.
         """
-        if self._own_pool is None:
-            return succeed(None)
-        return self._own_pool.closeCachedConnections()
+        return close_pool(self._own_pool)
 
     def __repr__(self) -> str:
         return f"<UNIXSocketAgent path={self.path!r}>"

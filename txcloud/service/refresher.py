@@ -20,12 +20,12 @@ from typing import Any
 
 import attrs
 from twisted.application.service import Service
-from twisted.internet.defer import CancelledError, Deferred, DeferredList, maybeDeferred
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from txcloud.common.base import BaseDriver
+from txcloud.common.driver_cache import DriverCache
 from txcloud.config import Config, Target
 from txcloud.errors import InvalidArgumentError
 from txcloud.inventory import TargetInventory, describe_error, gather
@@ -64,8 +64,9 @@ class Refresher(Service):
         self.config = config
         self.interval = float(interval)
         self.reactor = reactor
-        self._build_driver = build_driver or (lambda target: config.build_driver(target, reactor))
-        self._drivers: dict[Target, BaseDriver] = {}
+        self._drivers: DriverCache[Target] = DriverCache(
+            build_driver or (lambda target: config.build_driver(target, reactor))
+        )
         self._statuses = {target: TargetStatus(target) for target in config.targets}
         self._refreshing: set[Target] = set()
         self._batches: list[Deferred[Any]] = []
@@ -106,16 +107,10 @@ class Refresher(Service):
         for batch in list(self._batches):
             batch.cancel()
         self._refreshing.clear()
-        drivers = list(self._drivers.items())
-        self._drivers.clear()
-        closed = DeferredList([self._close(target, driver) for target, driver in drivers])
-        return closed.addCallback(lambda _: None)
+        return self._drivers.close(self._close_failed)
 
-    def _close(self, target: Target, driver: Any) -> Deferred[None]:
-        def failed(failure: Failure) -> None:
-            self.log.failure("Closing the driver of {target} failed", failure, target=target.label)
-
-        return maybeDeferred(driver.close).addErrback(failed)
+    def _close_failed(self, target: Target, failure: Failure) -> None:
+        self.log.failure("Closing the driver of {target} failed", failure, target=target.label)
 
     def refresh(self) -> None:
         """
@@ -134,7 +129,7 @@ class Refresher(Service):
         self._refreshing.update(idle)
         batch = gather(
             idle,
-            self._driver,
+            self._drivers.get,
             defaults=self.config.defaults,
             reactor=self.reactor,
             on_each=self._record,
@@ -147,11 +142,6 @@ class Refresher(Service):
     def _batch_ended(self, result: object, batch: Deferred[Any]) -> object:
         self._batches.remove(batch)
         return result
-
-    def _driver(self, target: Target) -> Any:
-        if target not in self._drivers:
-            self._drivers[target] = self._build_driver(target)
-        return self._drivers[target]
 
     def _record(self, inventory: TargetInventory) -> None:
         target = inventory.target

@@ -11,7 +11,7 @@ only implements the primitive operations.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -153,6 +153,42 @@ def check_range(start_bytes: int, end_bytes: int | None) -> None:
     if end_bytes is not None and end_bytes <= start_bytes:
         raise InvalidArgumentError(
             f"end_bytes ({end_bytes}) must be greater than start_bytes ({start_bytes})"
+        )
+
+
+def check_prefix(prefix: object) -> None:
+    """
+    Refuse a listing's *prefix* before any request.
+
+    :raises InvalidArgumentError: unless it is a string or ``None``.
+    """
+    if prefix is not None and not isinstance(prefix, str):
+        raise InvalidArgumentError(f"prefix must be a string, not {type(prefix).__name__}")
+
+
+def check_page_size(ex_page_size: int | None, maximum: int) -> int:
+    """
+    The page size a listing asks for: *ex_page_size*, or *maximum* when ``None``.
+
+    :raises InvalidArgumentError: unless it is an integer from 1 to *maximum*.
+    """
+    page_size = maximum if ex_page_size is None else ex_page_size
+    if not isinstance(page_size, int) or not 1 <= page_size <= maximum:
+        raise InvalidArgumentError(f"ex_page_size must be 1 to {maximum}, not {ex_page_size!r}")
+    return page_size
+
+
+def refuse_unexpected_arguments(driver: Any, unexpected: Mapping[str, Any]) -> None:
+    """
+    Refuse keyword arguments a driver's method does not know.
+
+    :param unexpected: the method's leftover ``**kwargs``.
+    :raises InvalidArgumentError: naming them, when there are any.
+    """
+    if unexpected:
+        name = getattr(driver, "name", type(driver).__name__)
+        raise InvalidArgumentError(
+            f"Unexpected arguments for {name}: {', '.join(sorted(unexpected))}", driver
         )
 
 

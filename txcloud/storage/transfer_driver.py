@@ -4,25 +4,32 @@ Cloud Storage), written once: each driver says how to check an object's
 name, what its content must hash to, and how to fetch a range pinned to the
 version being downloaded; :class:`TransferDownloads` does the rest with the
 shared engine (parallel ranges or one streaming GET, atomic files,
-verification, progress).
+verification, progress).  Uploads likewise: a driver says where an upload's
+data goes, and :class:`TransferUploads` sends a file or a stream there.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import attrs
 from twisted.internet.defer import Deferred
 
-from txcloud.errors import InvalidArgumentError
 from txcloud.storage import transfer
-from txcloud.storage.base import Object, ProgressCallback, check_range
+from txcloud.storage.base import (
+    Container,
+    Object,
+    ProgressCallback,
+    check_range,
+    refuse_unexpected_arguments,
+)
 from txcloud.storage.transfer_config import MiB, TransferConfig
 from txcloud.storage.transfer_digest import ExpectedDigest
+from txcloud.storage.transfer_multipart import MultipartTarget, upload_file, upload_stream
 from txcloud.storage.transfer_ranged import RangeFetcher, byte_range, read_range
 
-__all__ = ["STREAM_QUEUE_BYTES", "TransferDownloads"]
+__all__ = ["STREAM_QUEUE_BYTES", "TransferDownloads", "TransferUploads"]
 
 #: Bytes of a download queued unread before its connection is paused.
 STREAM_QUEUE_BYTES = 2 * MiB
@@ -45,11 +52,7 @@ class TransferDownloads:
         self, unexpected: Mapping[str, Any], **overrides: Any
     ) -> TransferConfig:
         """The driver's settings with this call's overrides; refuses unknown arguments."""
-        if unexpected:
-            name = getattr(self, "name", type(self).__name__)
-            raise InvalidArgumentError(
-                f"Unexpected arguments for {name}: {', '.join(sorted(unexpected))}", self
-            )
+        refuse_unexpected_arguments(self, unexpected)
         return self.transfer_config.with_overrides(**overrides)
 
     def _check_object_names(self, obj: Object) -> None:
@@ -227,3 +230,72 @@ class TransferDownloads:
             fetch=self._pinned_fetcher(obj),
         )
         return result
+
+
+@attrs.frozen
+class UploadArguments:
+    """What an ``upload_object`` or ``upload_object_via_stream`` call asked for."""
+
+    container: Container
+    object_name: str
+    extra: dict[str, Any] | None
+    verify_hash: bool
+    progress: ProgressCallback | None
+
+
+class TransferUploads:
+    """
+    The sending side of ``upload_object`` and ``upload_object_via_stream``
+    for HTTP storage drivers.
+
+    Subclasses (listed before :class:`~txcloud.storage.base.StorageDriver`)
+    give :meth:`_upload_target`, and may give :meth:`_stream_chunks`; their
+    public methods compute the call's
+    :class:`~txcloud.storage.transfer_config.TransferConfig` and hand over to
+    :meth:`_upload_file` or :meth:`_upload_stream`.
+    """
+
+    reactor: Any
+
+    def _upload_target(
+        self, upload: UploadArguments, file_path: str | None, config: TransferConfig, **options: Any
+    ) -> tuple[MultipartTarget, TransferConfig]:
+        """
+        Refuse bad names and options, then say where an upload's data goes.
+
+        :param file_path: the file uploaded, or ``None`` for a stream.
+        :param config: this call's transfer settings.
+        :param options: the driver's own per-call options.
+        :returns: the target and the settings to send with (the driver may
+            adjust them to the target).
+        """
+        raise NotImplementedError
+
+    def _stream_chunks(
+        self, target: MultipartTarget, chunks: AsyncIterator[bytes]
+    ) -> AsyncIterator[bytes]:
+        """What the engine reads of a stream uploaded to *target*: its chunks, by default."""
+        return chunks
+
+    def _upload_file(
+        self, file_path: str, upload: UploadArguments, config: TransferConfig, **options: Any
+    ) -> Deferred[Object]:
+        async def send() -> Object:
+            target, settings = self._upload_target(upload, file_path, config, **options)
+            return await upload_file(self.reactor, target, file_path, settings, upload.progress)
+
+        return Deferred.fromCoroutine(send())
+
+    def _upload_stream(
+        self,
+        iterator: Iterable[bytes] | AsyncIterable[bytes],
+        upload: UploadArguments,
+        config: TransferConfig,
+        **options: Any,
+    ) -> Deferred[Object]:
+        async def send() -> Object:
+            target, settings = self._upload_target(upload, None, config, **options)
+            chunks = self._stream_chunks(target, transfer.as_chunk_stream(iterator))
+            return await upload_stream(self.reactor, target, chunks, settings, upload.progress)
+
+        return Deferred.fromCoroutine(send())

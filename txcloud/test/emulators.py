@@ -29,7 +29,7 @@ from twisted.trial.unittest import SkipTest
 #: The real reactor; integration tests run on it.
 reactor: Any = _global_reactor
 
-__all__ = ["EmulatorUnavailable", "LocalService", "free_port", "moto"]
+__all__ = ["EmulatorUnavailable", "LocalService", "checking_moto", "free_port", "moto"]
 
 REQUIRE_ENV = "TXCLOUD_REQUIRE_EMULATORS"
 
@@ -168,11 +168,24 @@ def _moto_program() -> list[str] | None:
     return [program] if program else None
 
 
+def _checking_moto_program() -> list[str] | None:
+    program = shutil.which("moto_server")
+    env = shutil.which("env")
+    return [env, "INITIAL_NO_AUTH_ACTION_COUNT=0", program] if program and env else None
+
+
+def _moto_arguments(port: int, folder: str) -> list[str]:
+    return ["-H", "127.0.0.1", "-p", str(port)]
+
+
 #: moto server: EC2, S3, ECS and the other AWS services, any credentials.
-moto = LocalService(
-    "moto server",
-    _moto_program,
-    lambda port, folder: ["-H", "127.0.0.1", "-p", str(port)],
+moto = LocalService("moto server", _moto_program, _moto_arguments, ready_path="/moto-api/")
+
+#: A second moto that checks credentials against its IAM users (it has none).
+checking_moto = LocalService(
+    "moto server checking credentials",
+    _checking_moto_program,
+    _moto_arguments,
     ready_path="/moto-api/",
 )
 

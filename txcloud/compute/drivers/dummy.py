@@ -55,6 +55,7 @@ from twisted.internet.defer import Deferred, fail, maybeDeferred
 from twisted.internet.task import deferLater
 
 from txcloud.common.base import DEFAULT_TIMEOUT
+from txcloud.common.checks import check_text
 from txcloud.compute.base import KeyPair, Node, NodeDriver, NodeImage, NodeLocation, NodeSize
 from txcloud.compute.types import NodeState, Provider
 from txcloud.errors import (
@@ -144,12 +145,6 @@ def _fingerprint(public_key: str) -> str:
     return "SHA256:" + digest.rstrip("=")
 
 
-def _check_name(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise InvalidArgumentError(f"{what} must be a non-empty string, not {value!r}")
-    return value
-
-
 class DummyNodeDriver(NodeDriver):
     """
     A deterministic in-memory compute cloud.
@@ -193,7 +188,7 @@ class DummyNodeDriver(NodeDriver):
         ex_boot_time: float = 0.0,
         ex_fail_with: Exception | None = None,
     ) -> None:
-        region = DEFAULT_REGION if region is None else _check_name(region, "region")
+        region = DEFAULT_REGION if region is None else check_text(region, "region")
         if not ex_latency >= 0:
             raise InvalidArgumentError(f"ex_latency must be >= 0, not {ex_latency!r}")
         if not ex_boot_time >= 0:
@@ -396,7 +391,7 @@ class DummyNodeDriver(NodeDriver):
             *ex_key_name* is not a key pair.
         :raises InvalidArgumentError: if an argument is not one this driver knows.
         """
-        _check_name(name, "name")
+        check_text(name, "name")
         if kwargs:
             raise InvalidArgumentError(f"Unknown arguments: {', '.join(sorted(kwargs))}", self)
         if not isinstance(size, NodeSize) or size.id not in _SIZES:
@@ -405,7 +400,7 @@ class DummyNodeDriver(NodeDriver):
             raise InvalidArgumentError(f"Unknown image {image!r}", self)
         self._check_location(location)
         if ex_key_name is not None:
-            _check_name(ex_key_name, "ex_key_name")
+            check_text(ex_key_name, "ex_key_name")
         location_id = self._location_ids()[0] if location is None else location.id
 
         def create() -> Node:
@@ -521,7 +516,7 @@ class DummyNodeDriver(NodeDriver):
         :returns: a Deferred firing with a :class:`KeyPair`, or failing with
             :class:`~txcloud.errors.KeyPairDoesNotExistError`.
         """
-        _check_name(name, "name")
+        check_text(name, "name")
 
         def get() -> KeyPair:
             try:
@@ -539,7 +534,7 @@ class DummyNodeDriver(NodeDriver):
             ``private_key`` (OpenSSH format) is given only this once, or
             failing with :class:`~txcloud.errors.KeyPairAlreadyExistsError`.
         """
-        _check_name(name, "name")
+        check_text(name, "name")
 
         def create() -> KeyPair:
             private = Ed25519PrivateKey.generate()
@@ -562,7 +557,7 @@ class DummyNodeDriver(NodeDriver):
             :class:`~txcloud.errors.KeyPairAlreadyExistsError`.
         :raises InvalidArgumentError: if *key_material* is not an OpenSSH public key.
         """
-        _check_name(name, "name")
+        check_text(name, "name")
         if not isinstance(key_material, str):
             raise InvalidArgumentError("key_material must be a string", self)
         public_key = key_material.strip()

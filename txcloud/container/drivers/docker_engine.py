@@ -251,7 +251,7 @@ class DockerEngineBase(HTTPDriver):
     def _map_error(self, response: ErrorResponse) -> TxCloudError:
         details = error_details(response)
         text = details.message or _plain_text(response.body)
-        message = response.describe() + (f": {text}" if text else "")
+        message = response.describe(text)
         said = (text or "").lower()
         path = response.request.url.partition("?")[0]
         cls: type[TxCloudError] | None = None
@@ -313,9 +313,7 @@ class DockerEngineBase(HTTPDriver):
 
     async def _agree_version(self) -> str:
         response = await self.http.send(Request("GET", self.endpoint + "/version"))
-        document = await response.json()
-        if not isinstance(document, dict):
-            raise MalformedResponseError("the Docker engine's /version is not an object", self)
+        document = await response.json_object("the Docker engine's /version is not an object")
         engine = _version(document.get("ApiVersion"))
         if engine < self.min_api_version:
             raise UnsupportedAPIVersionError(

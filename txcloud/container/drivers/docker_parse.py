@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from txcloud.container.base import Container, ContainerDriver, ContainerImage
+from txcloud.container.drivers import images
 from txcloud.container.types import ContainerState
 from txcloud.errors import InvalidArgumentError, MalformedResponseError
 
@@ -128,16 +129,6 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _tag_of(name: str) -> str | None:
-    # The engine's own names need no checking: find the tag after the last
-    # path component's colon (one before it separates a registry's port).
-    name = name.partition("@")[0]
-    if name.startswith("sha256:"):
-        return None  # an image id, which has no tag
-    colon = name.rfind(":")
-    return name[colon + 1 :] or None if colon > name.rfind("/") else None
-
-
 def _document(document: object, what: str) -> Mapping[str, Any]:
     if not isinstance(document, Mapping) or not isinstance(document.get("Id"), str):
         raise MalformedResponseError(f"the Docker engine described {what} without an Id")
@@ -154,13 +145,10 @@ def to_image(driver: ContainerDriver, document: object, name: str | None = None)
     doc = _document(document, "an image")
     tags = [t for t in doc.get("RepoTags") or () if isinstance(t, str) and t != _NO_TAG]
     digests = [d for d in doc.get("RepoDigests") or () if isinstance(d, str)]
-    name = name or (tags[0] if tags else doc["Id"])
-    return ContainerImage(
-        id=doc["Id"],
-        name=name,
-        path=name,
-        version=_tag_of(name),
-        driver=driver,
+    return images.to_image(
+        driver,
+        name or (tags[0] if tags else doc["Id"]),
+        doc["Id"],
         extra={
             "created": _created(doc.get("Created")),
             "size": doc.get("Size"),
@@ -230,13 +218,7 @@ def to_container(driver: ContainerDriver, document: object) -> Container:
         network_mode = _mapping(doc.get("HostConfig")).get("NetworkMode")
         details = {}
     image_name = image_name if isinstance(image_name, str) else ""
-    image = ContainerImage(
-        id=image_id if isinstance(image_id, str) else None,
-        name=image_name,
-        path=image_name,
-        version=_tag_of(image_name),
-        driver=driver,
-    )
+    image = images.to_image(driver, image_name, image_id if isinstance(image_id, str) else None)
     return Container(
         id=doc["Id"],
         name=_name(doc),

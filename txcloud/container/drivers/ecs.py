@@ -35,6 +35,7 @@ from typing import Any
 from twisted.internet.defer import Deferred, succeed
 
 from txcloud.common.aws import AWSDriver
+from txcloud.common.checks import check_trimmed_text
 from txcloud.common.paging import collect
 from txcloud.container.base import Container, ContainerCluster, ContainerDriver, ContainerImage
 from txcloud.container.drivers.ecs_parse import (
@@ -44,6 +45,7 @@ from txcloud.container.drivers.ecs_parse import (
     to_containers,
     to_image,
 )
+from txcloud.container.drivers.images import image_path
 from txcloud.container.types import ContainerState, Provider
 from txcloud.errors import (
     ClusterNotFoundError,
@@ -55,7 +57,7 @@ from txcloud.errors import (
     ProviderError,
     TxCloudError,
 )
-from txcloud.http import ErrorResponse
+from txcloud.http import ErrorResponse, retyped_error
 
 __all__ = ["ElasticContainerDriver"]
 
@@ -76,12 +78,6 @@ _READ_ONLY = ("List", "Describe")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,255}\Z")
 
 ClusterLike = ContainerCluster | str
-
-
-def _text(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value or value != value.strip():
-        raise InvalidArgumentError(f"{what} must be a non-empty string, not {value!r}")
-    return value
 
 
 def _name(value: object, what: str) -> str:
@@ -110,16 +106,8 @@ def _cluster(cluster: object) -> dict[str, str]:
     if isinstance(cluster, ContainerCluster):
         return {"cluster": cluster.id}
     if isinstance(cluster, str):
-        return {"cluster": _text(cluster, "cluster")}
+        return {"cluster": check_trimmed_text(cluster, "cluster")}
     raise InvalidArgumentError(f"cluster must be a ContainerCluster or a name, not {cluster!r}")
-
-
-def _image_path(image: object) -> str:
-    if isinstance(image, ContainerImage):
-        return _text(image.path, "image.path")
-    if isinstance(image, str):
-        return _text(image, "image")
-    raise InvalidArgumentError(f"image must be a ContainerImage or a reference, not {image!r}")
 
 
 def _launch_type(value: object) -> str | None:
@@ -190,13 +178,7 @@ class ElasticContainerDriver(AWSDriver, ContainerDriver):
         error = super()._map_error(response)
         # StopTask says a task is unknown only in its message.
         if error.code == "InvalidParameterException" and "task was not found" in error.message:
-            return ContainerNotFoundError(
-                error.message,
-                response.driver,
-                status=error.status,
-                code=error.code,
-                request_id=error.request_id,
-            )
+            return retyped_error(error, ContainerNotFoundError)
         return error
 
     async def _call(self, operation: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -208,10 +190,7 @@ class ElasticContainerDriver(AWSDriver, ContainerDriver):
             idempotent=operation.startswith(_READ_ONLY),
         )
         response = await self.http.send(request)
-        document = await response.json()
-        if not isinstance(document, dict):
-            raise MalformedResponseError(f"ECS {operation} answered with a non-object", self)
-        return document
+        return await response.json_object(f"ECS {operation} answered with a non-object")
 
     async def _pages(
         self, operation: str, body: Mapping[str, Any], key: str, page_size: int | None
@@ -275,7 +254,7 @@ class ElasticContainerDriver(AWSDriver, ContainerDriver):
             deleted cluster is described, with status ``INACTIVE``, for a
             while), or failing with :class:`~txcloud.errors.ClusterNotFoundError`.
         """
-        return Deferred.fromCoroutine(self._get_cluster(_text(id, "id")))
+        return Deferred.fromCoroutine(self._get_cluster(check_trimmed_text(id, "id")))
 
     async def _get_cluster(self, id: str) -> ContainerCluster:
         clusters = await self._describe_clusters([id])
@@ -330,7 +309,7 @@ class ElasticContainerDriver(AWSDriver, ContainerDriver):
         :returns: a Deferred firing at once with the :class:`ContainerImage`
             (``name`` and ``path`` are the reference, ``version`` its tag).
         """
-        return succeed(to_image(self, _text(path, "path")))
+        return succeed(to_image(self, check_trimmed_text(path, "path")))
 
     def list_images(self) -> Deferred[list[ContainerImage]]:
         """Not supported: ECS keeps no images (they live in registries such as ECR)."""
@@ -363,7 +342,7 @@ class ElasticContainerDriver(AWSDriver, ContainerDriver):
         """
         if isinstance(task_arns, str) or not isinstance(task_arns, Sequence):
             raise InvalidArgumentError(f"task_arns must be a list of ARNs, not {task_arns!r}")
-        arns = [_text(arn, "a task ARN") for arn in task_arns]
+        arns = [check_trimmed_text(arn, "a task ARN") for arn in task_arns]
         return Deferred.fromCoroutine(self._describe_tasks(arns, _cluster(cluster)))
 
     def iterate_containers(
@@ -386,7 +365,7 @@ class ElasticContainerDriver(AWSDriver, ContainerDriver):
         :returns: an async iterator of :class:`Container`.
         :raises InvalidArgumentError: for a bad argument.
         """
-        path = None if image is None else _image_path(image)
+        path = None if image is None else image_path(image)
         if not isinstance(all, bool):
             raise InvalidArgumentError(f"all must be a bool, not {all!r}")
         statuses = ("RUNNING", "STOPPED") if all else ("RUNNING",)
@@ -441,7 +420,7 @@ class ElasticContainerDriver(AWSDriver, ContainerDriver):
             with :class:`~txcloud.errors.ContainerNotFoundError` or
             :class:`~txcloud.errors.ClusterNotFoundError`.
         """
-        _text(id, "id")
+        check_trimmed_text(id, "id")
         cluster = _cluster(ex_cluster)
         if ":task/" in id or not id.startswith("arn:"):
             cluster = cluster or _cluster(cluster_in_arn(id))
@@ -517,7 +496,7 @@ class ElasticContainerDriver(AWSDriver, ContainerDriver):
         """
         definition = self._task_definition(
             _name(name, "name"),
-            _image_path(image),
+            image_path(image),
             parameters,
             _integer(ex_cpu, "ex_cpu", 0, 1 << 20),
             _integer(ex_memory, "ex_memory", 4, 1 << 24),
@@ -558,7 +537,7 @@ class ElasticContainerDriver(AWSDriver, ContainerDriver):
         }
         if parameters is not None:
             try:
-                container["command"] = shlex.split(_text(parameters, "parameters"))
+                container["command"] = shlex.split(check_trimmed_text(parameters, "parameters"))
             except ValueError as e:
                 raise InvalidArgumentError(f"parameters cannot be split: {e}") from None
         if container_port is not None:
@@ -650,7 +629,7 @@ class ElasticContainerDriver(AWSDriver, ContainerDriver):
             _launch_type(launch_type),
             _mapping(network_configuration, "network_configuration"),
         )
-        arn = _text(task_definition, "task_definition")
+        arn = check_trimmed_text(task_definition, "task_definition")
         return Deferred.fromCoroutine(
             self._run_task(arn, _integer(count, "count", 1, MAX_RUN_COUNT), run)
         )
@@ -695,7 +674,9 @@ class ElasticContainerDriver(AWSDriver, ContainerDriver):
     ) -> tuple[str, dict[str, Any]]:
         # What RunTask needs to run the container's task definition again.
         extra = _container(container).extra
-        arn = _text(extra.get("taskDefinitionArn"), "container.extra['taskDefinitionArn']")
+        arn = check_trimmed_text(
+            extra.get("taskDefinitionArn"), "container.extra['taskDefinitionArn']"
+        )
         network = _mapping(network_configuration, "ex_network_configuration")
         run = self._run_body(
             _cluster(extra.get("clusterArn")),

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from txcloud.container.base import Container, ContainerCluster, ContainerDriver, ContainerImage
+from txcloud.container.base import Container, ContainerCluster, ContainerDriver
+from txcloud.container.drivers.images import image_version, to_image
 from txcloud.container.types import ContainerState
 from txcloud.errors import MalformedResponseError
 
@@ -88,28 +89,6 @@ def container_state(task_status: str | None, container_status: str | None) -> Co
     if container_status == "STOPPED":
         return ContainerState.STOPPED
     return _TASK_STATES.get(task_status or "", ContainerState.UNKNOWN)
-
-
-def image_version(path: str) -> str | None:
-    """
-    The tag of an image reference: ``"1.25"`` for ``"nginx:1.25"`` or
-    ``"host:5000/web:1.25@sha256:..."``, ``None`` when it names no tag.
-    """
-    last_part = path.split("@", 1)[0].rsplit("/", 1)[-1]
-    _, colon, tag = last_part.partition(":")
-    return tag if colon else None
-
-
-def to_image(driver: ContainerDriver, path: str, digest: str | None = None) -> ContainerImage:
-    """
-    The :class:`ContainerImage` for an image reference, named by the
-    reference as Libcloud does.
-
-    :param digest: the resolved digest (``"sha256:..."``), the image's id.
-    """
-    return ContainerImage(
-        id=digest, name=path, path=path, version=image_version(path), driver=driver
-    )
 
 
 def to_cluster(driver: ContainerDriver, document: object) -> ContainerCluster:

@@ -32,7 +32,7 @@ from twisted.internet.defer import Deferred, succeed
 
 from txcloud.common.paging import collect
 from txcloud.container.base import Container, ContainerCluster, ContainerDriver, ContainerImage
-from txcloud.container.drivers.ecs_parse import to_image
+from txcloud.container.drivers.images import image_path, to_image
 from txcloud.container.drivers.kubernetes_client import (
     CORE,
     KubernetesBaseDriver,
@@ -81,14 +81,6 @@ def _ports(value: object) -> list[int]:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
             raise InvalidArgumentError(f"ex_ports must hold ports in 1..65535, not {port!r}")
     return list(value)
-
-
-def _image_path(image: object) -> str:
-    if isinstance(image, ContainerImage):
-        return text(image.path, "image.path")
-    if isinstance(image, str):
-        return text(image, "image")
-    raise InvalidArgumentError(f"image must be a ContainerImage or a reference, not {image!r}")
 
 
 def _container(container: object) -> tuple[str, str]:
@@ -288,7 +280,7 @@ class KubernetesContainerDriver(KubernetesBaseDriver, ContainerDriver):
         :returns: an async iterator of :class:`Container`.
         :raises InvalidArgumentError: for a bad argument.
         """
-        path = None if image is None else _image_path(image)
+        path = None if image is None else image_path(image)
         pods = self.ex_iterate_pods(cluster, ex_page_size)
         return self._iterate_containers(pods, path, boolean(all, "all"))
 
@@ -399,7 +391,7 @@ class KubernetesContainerDriver(KubernetesBaseDriver, ContainerDriver):
                 name if ex_container_name is None else ex_container_name,
                 "name" if ex_container_name is None else "ex_container_name",
             ),
-            "image": _image_path(image),
+            "image": image_path(image),
         }
         command = _strings(ex_command, "ex_command")
         if command is not None:

@@ -34,6 +34,7 @@ import attrs
 from twisted.internet.defer import Deferred
 
 from txcloud.common.base import DEFAULT_TIMEOUT
+from txcloud.common.checks import check_trimmed_text as text
 from txcloud.common.http_driver import HTTPDriver
 from txcloud.container.drivers.kubernetes_config import load_kubeconfig, pem_files
 from txcloud.container.drivers.kubernetes_parse import list_page, status_details
@@ -56,6 +57,7 @@ from txcloud.http import (
     Request,
     RetryPolicy,
     default_error_mapper,
+    retyped_error,
 )
 
 __all__ = [
@@ -85,13 +87,6 @@ _NOT_FOUND_ERRORS: dict[str, type[TxCloudError]] = {
     "namespaces": ClusterNotFoundError,
     "pods": ContainerNotFoundError,
 }
-
-
-def text(value: object, what: str) -> str:
-    """*value*, if it is a non-empty string without surrounding whitespace."""
-    if not isinstance(value, str) or not value or value != value.strip():
-        raise InvalidArgumentError(f"{what} must be a non-empty string, not {value!r}")
-    return value
 
 
 def _is_label(name: str) -> bool:
@@ -432,13 +427,7 @@ class KubernetesBaseDriver(HTTPDriver):
         cls = _error_class(response, error.code)
         if cls is None:
             return error
-        return cls(
-            error.message,
-            response.driver,
-            status=error.status,
-            code=error.code,
-            request_id=error.request_id,
-        )
+        return retyped_error(error, cls)
 
     # Requests
 
@@ -460,10 +449,7 @@ class KubernetesBaseDriver(HTTPDriver):
             body=None if body is None else json.dumps(body, separators=(",", ":")).encode(),
         )
         response = await self.http.send(request)
-        document = await response.json()
-        if not isinstance(document, dict):
-            raise MalformedResponseError(f"Kubernetes answered {method} with a non-object", self)
-        return document
+        return await response.json_object(f"Kubernetes answered {method} with a non-object")
 
     async def _pages(
         self, segments: Sequence[str], page_size: int, what: str

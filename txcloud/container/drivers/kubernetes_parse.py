@@ -21,7 +21,7 @@ import attrs
 
 from txcloud.common.models import Model
 from txcloud.container.base import Container, ContainerCluster, ContainerDriver
-from txcloud.container.drivers.ecs_parse import to_image
+from txcloud.container.drivers.images import to_image
 from txcloud.container.types import ContainerState
 from txcloud.errors import MalformedResponseError
 

@@ -81,13 +81,6 @@ def _same_origin(base: str, link: str, what: str) -> str:
     return url
 
 
-async def _json_object(response: Response, what: str) -> dict[str, Any]:
-    document = await response.json()
-    if not isinstance(document, dict):
-        raise MalformedResponseError(f"{what} is not a JSON object")
-    return document
-
-
 class HubClient(HTTPDriver):
     """
     Docker Hub's repositories and tags.
@@ -163,7 +156,8 @@ class HubClient(HTTPDriver):
             headers={"Content-Type": "application/json"},
             body=body,
         )
-        document = await _json_object(await self.http.send(request), "Docker Hub's token")
+        response = await self.http.send(request)
+        document = await response.json_object("Docker Hub's token is not a JSON object")
         token = document.get("access_token")
         if not isinstance(token, str) or not token:
             raise MalformedResponseError("Docker Hub answered without an access token", self)
@@ -231,7 +225,7 @@ class HubClient(HTTPDriver):
 
     async def _get(self, url: str, what: str) -> dict[str, Any]:
         response = await self.http.send(Request("GET", url))
-        return await _json_object(response, f"Docker Hub's {what}")
+        return await response.json_object(f"Docker Hub's {what} is not a JSON object")
 
     async def _tag_documents(
         self, namespace: str, repository: str, page_size: int, most: int | None
@@ -409,7 +403,7 @@ class RegistryClient(HTTPDriver):
         except (ValueError, KeyError, IndexError, TypeError):
             pass
         if response.status == 404 or code in ("NAME_UNKNOWN", "MANIFEST_UNKNOWN"):
-            text = response.describe() + (f": {message}" if message else "")
+            text = response.describe(message)
             return ContainerImageNotFoundError(text, response.driver, status=404, code=code)
         error = default_error_mapper(response)
         if code is not None:
@@ -473,7 +467,8 @@ class RegistryClient(HTTPDriver):
         headers = self._basic_header() if self.key is not None else {}
         request = Request("GET", realm, headers=headers, params=query)
         try:
-            document = await _json_object(await self.http.send(request), "the registry's token")
+            response = await self.http.send(request)
+            document = await response.json_object("the registry's token is not a JSON object")
         except ProviderError as e:
             if e.status in (401, 403):
                 raise InvalidCredsError(
@@ -495,7 +490,7 @@ class RegistryClient(HTTPDriver):
         found: list[str] = []
         while url is not None:
             response = await self._send_authorized("GET", url, scope)
-            document = await _json_object(response, f"the registry's {key}")
+            document = await response.json_object(f"the registry's {key} is not a JSON object")
             items = document.get(key) or []
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
                 raise MalformedResponseError(f"the registry listed {key} as a non-list", self)

@@ -45,7 +45,7 @@ from txcloud.http import ErrorResponse, Request, Response, default_error_mapper,
 from txcloud.storage.base import Container, Object, StorageDriver
 from txcloud.storage.drivers.azure_parse import check_blob_name, check_container_name
 from txcloud.storage.transfer_config import MiB, TransferConfig
-from txcloud.storage.transfer_driver import TransferDownloads
+from txcloud.storage.transfer_driver import TransferDownloads, TransferUploads
 from txcloud.storage.types import Provider
 
 __all__ = ["DEFAULT_PAGE_SIZE", "DEFAULT_TRANSFER", "AzureBlobsBase"]
@@ -103,7 +103,7 @@ _ERROR_CODES: dict[str, type[TxCloudError]] = {
 _URL_PERMISSIONS = {"GET": "r", "HEAD": "r", "PUT": "cw", "DELETE": "d"}
 
 
-class AzureBlobsBase(TransferDownloads, HTTPDriver, StorageDriver):
+class AzureBlobsBase(TransferUploads, TransferDownloads, HTTPDriver, StorageDriver):
     """
     What every Azure Blobs request needs; see
     :class:`~txcloud.storage.drivers.azure_blobs.AzureBlobsStorageDriver`
@@ -200,7 +200,7 @@ class AzureBlobsBase(TransferDownloads, HTTPDriver, StorageDriver):
             error = default_error_mapper(response)
             error.code = error.code or code
         else:
-            message = response.describe() + (f": {details.message}" if details.message else "")
+            message = response.describe(details.message)
             options: dict[str, Any] = {
                 "status": response.status,
                 "code": code,

@@ -24,16 +24,15 @@ checked against.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Any
 
 from twisted.internet.defer import Deferred
 
 from txcloud.common.paging import collect
-from txcloud.errors import ContainerIsNotEmptyError, InvalidArgumentError
+from txcloud.errors import ContainerIsNotEmptyError
 from txcloud.http import Response, findall_local, findtext_local
-from txcloud.storage import transfer
-from txcloud.storage.base import Container, Object, ProgressCallback
+from txcloud.storage.base import Container, Object, ProgressCallback, check_prefix
 from txcloud.storage.drivers.azure_base import DEFAULT_PAGE_SIZE, DEFAULT_TRANSFER, AzureBlobsBase
 from txcloud.storage.drivers.azure_parse import (
     check_blob_name,
@@ -45,8 +44,10 @@ from txcloud.storage.drivers.azure_parse import (
     upload_headers,
 )
 from txcloud.storage.drivers.azure_upload import AzureBlockBlobUpload, FileMD5, StreamMD5
+from txcloud.storage.transfer_config import TransferConfig
 from txcloud.storage.transfer_digest import ExpectedDigest
-from txcloud.storage.transfer_multipart import upload_file, upload_stream
+from txcloud.storage.transfer_driver import UploadArguments
+from txcloud.storage.transfer_multipart import MultipartTarget
 
 __all__ = ["DEFAULT_PAGE_SIZE", "DEFAULT_TRANSFER", "AzureBlobsStorageDriver"]
 
@@ -174,8 +175,7 @@ class AzureBlobsStorageDriver(AzureBlobsBase):
         :param ex_page_size: blobs per page, 1 to 5000 (5000).
         """
         check_container_name(container.name)
-        if prefix is not None and not isinstance(prefix, str):
-            raise InvalidArgumentError(f"prefix must be a string, not {type(prefix).__name__}")
+        check_prefix(prefix)
         page_size = self._page_size(ex_page_size)
         url = self._container_url(container.name)
 
@@ -271,14 +271,8 @@ class AzureBlobsStorageDriver(AzureBlobsBase):
             part_size=ex_part_size,
             max_concurrency=ex_max_concurrency,
         )
-
-        def run(target: AzureBlockBlobUpload) -> Any:
-            return upload_file(self.reactor, target, file_path, config, ex_progress)
-
-        whole = FileMD5(self.reactor, file_path)
-        return Deferred.fromCoroutine(
-            self._upload(container, object_name, extra, verify_hash, file_path, whole, run)
-        )
+        upload = UploadArguments(container, object_name, extra, verify_hash, ex_progress)
+        return self._upload_file(file_path, upload, config)
 
     def upload_object_via_stream(
         self,
@@ -310,32 +304,27 @@ class AzureBlobsStorageDriver(AzureBlobsBase):
         config = self._transfer_config_for(
             kwargs, part_size=ex_part_size, max_concurrency=ex_max_concurrency
         )
-        whole = StreamMD5(self.reactor)
+        upload = UploadArguments(container, object_name, extra, verify_hash, ex_progress)
+        return self._upload_stream(iterator, upload, config)
 
-        def run(target: AzureBlockBlobUpload) -> Any:
-            chunks = whole.wrap(transfer.as_chunk_stream(iterator))
-            return upload_stream(self.reactor, target, chunks, config, ex_progress)
-
-        return Deferred.fromCoroutine(
-            self._upload(container, object_name, extra, verify_hash, None, whole, run)
-        )
-
-    async def _upload(
-        self,
-        container: Container,
-        object_name: str,
-        extra: dict[str, Any] | None,
-        verify_hash: bool,
-        file_path: str | None,
-        whole: FileMD5 | StreamMD5,
-        run: Callable[[AzureBlockBlobUpload], Any],
-    ) -> Object:
+    def _upload_target(
+        self, upload: UploadArguments, file_path: str | None, config: TransferConfig, **options: Any
+    ) -> tuple[MultipartTarget, TransferConfig]:
+        container, name = upload.container, upload.object_name
         check_container_name(container.name)
-        check_blob_name(object_name)
-        headers = upload_headers(extra, object_name, file_path)
-        target = AzureBlockBlobUpload(self, container, object_name, headers, verify_hash, whole)
-        obj: Object = await run(target)
-        return obj
+        check_blob_name(name)
+        headers = upload_headers(upload.extra, name, file_path)
+        # The MD5 committed with the blocks: of the file, hashed beside the
+        # upload, or of a stream, hashed from its chunks as they are read.
+        whole = StreamMD5(self.reactor) if file_path is None else FileMD5(self.reactor, file_path)
+        target = AzureBlockBlobUpload(self, container, name, headers, upload.verify_hash, whole)
+        return target, config
+
+    def _stream_chunks(
+        self, target: MultipartTarget, chunks: AsyncIterator[bytes]
+    ) -> AsyncIterator[bytes]:
+        assert isinstance(target, AzureBlockBlobUpload)
+        return target.hashed(chunks)
 
     def _check_object_names(self, obj: Object) -> None:
         check_container_name(obj.container.name)
@@ -375,8 +364,7 @@ class AzureBlobsStorageDriver(AzureBlobsBase):
         return Deferred.fromCoroutine(self._delete_object(obj))
 
     async def _delete_object(self, obj: Object) -> bool:
-        check_container_name(obj.container.name)
-        check_blob_name(obj.name)
+        self._check_object_names(obj)
         response = await self._send("DELETE", self._blob_url(obj.container.name, obj.name))
         await response.content()
         return True

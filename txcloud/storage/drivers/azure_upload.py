@@ -172,6 +172,11 @@ class AzureBlockBlobUpload:
         self._whole_md5 = whole_md5
         self._url = driver._blob_url(container.name, name)
 
+    def hashed(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """The chunks of a streamed upload, hashed on the way into its :class:`StreamMD5`."""
+        assert isinstance(self._whole_md5, StreamMD5)
+        return self._whole_md5.wrap(chunks)
+
     async def _send(self, method: str, **kwargs: Any) -> Response:
         return await self._driver._send(method, self._url, **kwargs)
 

@@ -45,7 +45,7 @@ from txcloud.http import (
 from txcloud.storage.base import StorageDriver
 from txcloud.storage.transfer_config import NEVER, TransferConfig
 from txcloud.storage.transfer_digest import crc32c_available
-from txcloud.storage.transfer_driver import TransferDownloads
+from txcloud.storage.transfer_driver import TransferDownloads, TransferUploads
 from txcloud.storage.types import Provider
 
 __all__ = ["DEFAULT_HOST", "UPLOAD_METHODS", "GoogleStorageBase", "check_upload_method"]
@@ -57,7 +57,7 @@ DEFAULT_HOST = "storage.googleapis.com"
 UPLOAD_METHODS = ("resumable", "composite")
 
 
-class GoogleStorageBase(TransferDownloads, HTTPDriver, StorageDriver):
+class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageDriver):
     """
     The requests of the Google Cloud Storage JSON API driver; its arguments
     are documented on
@@ -191,7 +191,7 @@ class GoogleStorageBase(TransferDownloads, HTTPDriver, StorageDriver):
             cls = ContainerAlreadyExistsError
         if cls is None:
             return default_error_mapper(response)
-        message = response.describe() + (f": {details.message}" if details.message else "")
+        message = response.describe(details.message)
         error = cls(
             message,
             response.driver,

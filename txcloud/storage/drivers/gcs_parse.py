@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import mimetypes
 import re
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from txcloud.errors import (
     MalformedResponseError,
 )
 from txcloud.storage.base import Container, Object
+from txcloud.storage.names import is_ipv4_address, utf8_size
 from txcloud.storage.transfer_digest import CRC32C, MD5, ExpectedDigest
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def check_bucket_name(name: object, *, new: bool = False) -> str:
         problem = "at most 63 characters between dots"
     elif ".." in name:
         problem = "free of '..'"
-    elif _is_ip_address(name):
+    elif is_ipv4_address(name):
         problem = "something else than an IP address"
     elif new and (name.startswith("goog") or _GOOGLE_LIKE.search(name)):
         problem = "free of a 'goog' prefix and of 'google'"
@@ -144,14 +144,6 @@ def check_bucket_name(name: object, *, new: bool = False) -> str:
     return str(name)
 
 
-def _is_ip_address(name: str) -> bool:
-    try:
-        ipaddress.IPv4Address(name)
-    except ValueError:
-        return False
-    return True
-
-
 def check_object_name(name: object) -> str:
     """
     Refuse an object name Cloud Storage cannot store, before any request.
@@ -159,10 +151,7 @@ def check_object_name(name: object) -> str:
     :raises InvalidObjectNameError: unless the name is 1 to 1024 bytes of
         UTF-8 without carriage returns or line feeds, and not ``.`` or ``..``.
     """
-    try:
-        size = len(name.encode("utf-8")) if isinstance(name, str) else 0
-    except UnicodeEncodeError:
-        size = 0
+    size = utf8_size(name)
     problem = None
     if not 0 < size <= MAX_OBJECT_NAME_BYTES:
         problem = f"1 to {MAX_OBJECT_NAME_BYTES} bytes of UTF-8"

@@ -36,10 +36,8 @@ from txcloud.storage.drivers.s3_parse import (
     check_object_name,
     create_bucket_xml,
     object_from_headers,
-    upload_headers,
 )
 from txcloud.storage.drivers.s3_upload import S3ObjectUpload
-from txcloud.storage.transfer_config import TransferConfig
 from txcloud.storage.transfer_multipart import UploadedPart
 from txcloud.storage.types import Provider
 
@@ -183,27 +181,13 @@ class GoogleStorageXMLDriver(S3StorageDriver):
         extra = {} if location is None else {"location": location}
         return Container(name=container_name, extra=extra, driver=self)
 
-    async def _get_object(self, container_name: str, object_name: str) -> Object:
-        check_bucket_name(container_name)
-        check_object_name(object_name)
-        response = await self._send("HEAD", self._object_url(container_name, object_name))
-        await response.content()
-        container = Container(name=container_name, extra={}, driver=self)
-        return object_from_headers(object_name, amz_metadata(response.headers), container)
+    _upload_steps = GCSXMLObjectUpload
 
-    async def _upload(
-        self,
-        container: Container,
-        object_name: str,
-        extra: dict[str, Any] | None,
-        verify_hash: bool,
-        file_path: str | None,
-        run: Any,
-        config: TransferConfig,
-    ) -> Object:
-        check_bucket_name(container.name)
-        check_object_name(object_name)
-        headers = upload_headers(extra, object_name, file_path)
-        target = GCSXMLObjectUpload(self, container, object_name, headers, verify_hash)
-        obj: Object = await run(target, config)
-        return obj
+    def _check_names(self, bucket: str, key: str) -> None:
+        # Google's bucket rules for an object fetched or uploaded; elsewhere
+        # S3's, which accept every existing bucket's name.
+        check_bucket_name(bucket)
+        check_object_name(key)
+
+    def _object_headers(self, headers: HeaderMap) -> HeaderMap:
+        return amz_metadata(headers)

@@ -40,10 +40,16 @@ import attrs
 from twisted.internet.defer import Deferred
 
 from txcloud.common.paging import collect
-from txcloud.errors import ContainerError, InvalidArgumentError
+from txcloud.errors import ContainerError
 from txcloud.http import Response, RetryPolicy
 from txcloud.storage import transfer
-from txcloud.storage.base import Container, Object, ProgressCallback
+from txcloud.storage.base import (
+    Container,
+    Object,
+    ProgressCallback,
+    check_page_size,
+    check_prefix,
+)
 from txcloud.storage.drivers.gcs_base import (
     DEFAULT_HOST,
     UPLOAD_METHODS,
@@ -68,7 +74,8 @@ from txcloud.storage.drivers.gcs_upload import (
 )
 from txcloud.storage.transfer_config import TransferConfig
 from txcloud.storage.transfer_digest import CRC32C, MD5, ExpectedDigest, hash_file_range, new_hash
-from txcloud.storage.transfer_multipart import upload_file, upload_stream
+from txcloud.storage.transfer_driver import UploadArguments
+from txcloud.storage.transfer_multipart import MultipartTarget
 
 __all__ = ["DEFAULT_HOST", "UPLOAD_METHODS", "GoogleStorageDriver"]
 
@@ -225,11 +232,8 @@ class GoogleStorageDriver(GoogleStorageBase):
         :param ex_page_size: objects per page, 1 to 1000 (1000 by default).
         """
         check_bucket_name(container.name)
-        if prefix is not None and not isinstance(prefix, str):
-            raise InvalidArgumentError(f"prefix must be a string, not {type(prefix).__name__}")
-        page_size = DEFAULT_PAGE_SIZE if ex_page_size is None else ex_page_size
-        if not isinstance(page_size, int) or not 1 <= page_size <= DEFAULT_PAGE_SIZE:
-            raise InvalidArgumentError(f"ex_page_size must be 1 to 1000, not {ex_page_size!r}")
+        check_prefix(prefix)
+        page_size = check_page_size(ex_page_size, DEFAULT_PAGE_SIZE)
         url = self._bucket_url(container.name) + "/o"
         token: str | None = None
         while True:
@@ -310,18 +314,8 @@ class GoogleStorageDriver(GoogleStorageBase):
             part_size=ex_part_size,
             max_concurrency=ex_max_concurrency,
         )
-        return Deferred.fromCoroutine(
-            self._upload(
-                container,
-                object_name,
-                extra,
-                verify_hash,
-                file_path,
-                lambda target, cfg: upload_file(self.reactor, target, file_path, cfg, ex_progress),
-                config,
-                ex_upload_method,
-            )
-        )
+        upload = UploadArguments(container, object_name, extra, verify_hash, ex_progress)
+        return self._upload_file(file_path, upload, config, method=ex_upload_method)
 
     def upload_object_via_stream(
         self,
@@ -352,41 +346,33 @@ class GoogleStorageDriver(GoogleStorageBase):
         config = self._transfer_config_for(
             kwargs, part_size=ex_part_size, max_concurrency=ex_max_concurrency
         )
-        return Deferred.fromCoroutine(
-            self._upload(
-                container,
-                object_name,
-                extra,
-                verify_hash,
-                None,
-                lambda target, cfg: upload_stream(
-                    self.reactor, target, transfer.as_chunk_stream(iterator), cfg, ex_progress
-                ),
-                config,
-                ex_upload_method,
-            )
-        )
+        upload = UploadArguments(container, object_name, extra, verify_hash, ex_progress)
+        return self._upload_stream(iterator, upload, config, method=ex_upload_method)
 
-    async def _upload(
+    def _upload_target(
         self,
-        container: Container,
-        object_name: str,
-        extra: dict[str, Any] | None,
-        verify_hash: bool,
+        upload: UploadArguments,
         file_path: str | None,
-        run: Callable[[Any, TransferConfig], Any],
         config: TransferConfig,
-        method: str | None,
-    ) -> Object:
+        *,
+        method: str | None = None,
+        **options: Any,
+    ) -> tuple[MultipartTarget, TransferConfig]:
+        container = upload.container
         check_bucket_name(container.name)
-        check_object_name(object_name)
+        check_object_name(upload.object_name)
         method = self.upload_method if method is None else check_upload_method(method)
-        resource = object_resource(object_name, extra, file_path)
-        acl = predefined_acl(extra)
+        resource = object_resource(upload.object_name, upload.extra, file_path)
+        acl = predefined_acl(upload.extra)
         target: ObjectUploader
         if method == "composite":
             target = CompositeUpload(
-                self, container, resource, acl, verify_hash, concurrency=config.max_concurrency
+                self,
+                container,
+                resource,
+                acl,
+                upload.verify_hash,
+                concurrency=config.max_concurrency,
             )
         else:
             # One part after another, each a multiple of 256 KiB.
@@ -398,13 +384,12 @@ class GoogleStorageDriver(GoogleStorageBase):
                 container,
                 resource,
                 acl,
-                verify_hash,
+                upload.verify_hash,
                 retry=self._retry or RetryPolicy(),
                 algorithm=algorithm,
                 whole_digest=None if file_path is None else self._file_digest(file_path, algorithm),
             )
-        obj: Object = await run(target, config)
-        return obj
+        return target, config
 
     def _file_digest(self, path: str, algorithm: str) -> Callable[[], Deferred[bytes]]:
         def digest() -> bytes:
@@ -450,8 +435,7 @@ class GoogleStorageDriver(GoogleStorageBase):
         return Deferred.fromCoroutine(self._delete_object(obj))
 
     async def _delete_object(self, obj: Object) -> bool:
-        check_bucket_name(obj.container.name)
-        check_object_name(obj.name)
+        self._check_object_names(obj)
         response = await self._send("DELETE", self._object_url(obj.container.name, obj.name))
         await response.content()
         return True

@@ -37,7 +37,9 @@ from txcloud.storage.base import (
     Object,
     ProgressCallback,
     StorageDriver,
+    check_prefix,
     check_range,
+    refuse_unexpected_arguments,
 )
 from txcloud.storage.transfer import run_blocking
 from txcloud.storage.types import Provider
@@ -144,8 +146,7 @@ class LocalStorageDriver(StorageDriver):
         time, and only when they changed since they were last hashed.
         """
         self._check_container_name(container.name)
-        if prefix is not None and not isinstance(prefix, str):
-            raise InvalidArgumentError(f"prefix must be a string, not {type(prefix).__name__}")
+        check_prefix(prefix)
         entries = await run_blocking(self.reactor, self._disk.list_objects, container.name, prefix)
         for name, path, stat in entries:
             try:
@@ -245,10 +246,7 @@ class LocalStorageDriver(StorageDriver):
         progress: ProgressCallback | None,
         unexpected: dict[str, Any],
     ) -> Object:
-        if unexpected:
-            raise InvalidArgumentError(
-                f"Unexpected arguments for {self.name}: {', '.join(sorted(unexpected))}", self
-            )
+        refuse_unexpected_arguments(self, unexpected)
         self._check_container_name(container.name)
         parts = self._object_parts(object_name)
         chunks = open_chunks()

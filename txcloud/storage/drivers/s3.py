@@ -40,9 +40,15 @@ from txcloud.errors import (
     ObjectError,
     TxCloudError,
 )
-from txcloud.http import ErrorResponse, Response, findall_local, findtext_local
-from txcloud.storage import transfer
-from txcloud.storage.base import Container, Object, ProgressCallback, StorageDriver
+from txcloud.http import ErrorResponse, HeaderMap, Response, findall_local, findtext_local
+from txcloud.storage.base import (
+    Container,
+    Object,
+    ProgressCallback,
+    StorageDriver,
+    check_page_size,
+    check_prefix,
+)
 from txcloud.storage.drivers.s3_download import expected_digest
 from txcloud.storage.drivers.s3_parse import (
     MultipartUpload,
@@ -59,8 +65,7 @@ from txcloud.storage.drivers.s3_parse import (
 from txcloud.storage.drivers.s3_upload import S3ObjectUpload
 from txcloud.storage.transfer_config import NEVER, TransferConfig
 from txcloud.storage.transfer_digest import ExpectedDigest
-from txcloud.storage.transfer_driver import TransferDownloads
-from txcloud.storage.transfer_multipart import upload_file, upload_stream
+from txcloud.storage.transfer_driver import TransferDownloads, TransferUploads, UploadArguments
 from txcloud.storage.types import Provider
 
 __all__ = ["S3StorageDriver"]
@@ -72,7 +77,7 @@ DEFAULT_PAGE_SIZE = 1000
 _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 
 
-class S3StorageDriver(TransferDownloads, AWSDriver, StorageDriver):
+class S3StorageDriver(TransferUploads, TransferDownloads, AWSDriver, StorageDriver):
     """
     Amazon S3 storage.
 
@@ -120,6 +125,8 @@ class S3StorageDriver(TransferDownloads, AWSDriver, StorageDriver):
         "InvalidBucketName": InvalidContainerNameError,
         "InvalidRange": InvalidArgumentError,
     }
+    #: The steps of an upload (a provider speaking S3 with differences swaps in its own).
+    _upload_steps = S3ObjectUpload
 
     def __init__(
         self,
@@ -290,11 +297,8 @@ class S3StorageDriver(TransferDownloads, AWSDriver, StorageDriver):
         :param ex_page_size: keys per page, 1 to 1000 (1000 by default).
         """
         check_bucket_name(container.name)
-        if prefix is not None and not isinstance(prefix, str):
-            raise InvalidArgumentError(f"prefix must be a string, not {type(prefix).__name__}")
-        page_size = DEFAULT_PAGE_SIZE if ex_page_size is None else ex_page_size
-        if not isinstance(page_size, int) or not 1 <= page_size <= DEFAULT_PAGE_SIZE:
-            raise InvalidArgumentError(f"ex_page_size must be 1 to 1000, not {ex_page_size!r}")
+        check_prefix(prefix)
+        page_size = check_page_size(ex_page_size, DEFAULT_PAGE_SIZE)
         url = self._bucket_url(container.name)
         token: str | None = None
         while True:
@@ -337,12 +341,20 @@ class S3StorageDriver(TransferDownloads, AWSDriver, StorageDriver):
         return Deferred.fromCoroutine(self._get_object(container_name, object_name))
 
     async def _get_object(self, container_name: str, object_name: str) -> Object:
-        check_bucket_name(container_name)
-        check_object_name(object_name)
+        self._check_names(container_name, object_name)
         response = await self._send("HEAD", self._object_url(container_name, object_name))
         await response.content()
         container = Container(name=container_name, extra={}, driver=self)
-        return object_from_headers(object_name, response.headers, container)
+        return object_from_headers(object_name, self._object_headers(response.headers), container)
+
+    def _check_names(self, bucket: str, key: str) -> None:
+        """Refuse the names of an object to fetch or upload, before any request."""
+        check_bucket_name(bucket)
+        check_object_name(key)
+
+    def _object_headers(self, headers: HeaderMap) -> HeaderMap:
+        """A HEAD answer's *headers* as :func:`object_from_headers` reads them."""
+        return headers
 
     def upload_object(
         self,
@@ -382,17 +394,8 @@ class S3StorageDriver(TransferDownloads, AWSDriver, StorageDriver):
             part_size=ex_part_size,
             max_concurrency=ex_max_concurrency,
         )
-        return Deferred.fromCoroutine(
-            self._upload(
-                container,
-                object_name,
-                extra,
-                verify_hash,
-                file_path,
-                lambda target, cfg: upload_file(self.reactor, target, file_path, cfg, ex_progress),
-                config,
-            )
-        )
+        upload = UploadArguments(container, object_name, extra, verify_hash, ex_progress)
+        return self._upload_file(file_path, upload, config)
 
     def upload_object_via_stream(
         self,
@@ -422,36 +425,18 @@ class S3StorageDriver(TransferDownloads, AWSDriver, StorageDriver):
         config = self._transfer_config_for(
             kwargs, part_size=ex_part_size, max_concurrency=ex_max_concurrency
         )
-        return Deferred.fromCoroutine(
-            self._upload(
-                container,
-                object_name,
-                extra,
-                verify_hash,
-                None,
-                lambda target, cfg: upload_stream(
-                    self.reactor, target, transfer.as_chunk_stream(iterator), cfg, ex_progress
-                ),
-                config,
-            )
-        )
+        upload = UploadArguments(container, object_name, extra, verify_hash, ex_progress)
+        return self._upload_stream(iterator, upload, config)
 
-    async def _upload(
-        self,
-        container: Container,
-        object_name: str,
-        extra: dict[str, Any] | None,
-        verify_hash: bool,
-        file_path: str | None,
-        run: Any,
-        config: TransferConfig,
-    ) -> Object:
-        check_bucket_name(container.name)
-        check_object_name(object_name)
-        headers = upload_headers(extra, object_name, file_path)
-        target = S3ObjectUpload(self, container, object_name, headers, verify_hash)
-        obj: Object = await run(target, config)
-        return obj
+    def _upload_target(
+        self, upload: UploadArguments, file_path: str | None, config: TransferConfig, **options: Any
+    ) -> tuple[S3ObjectUpload, TransferConfig]:
+        self._check_names(upload.container.name, upload.object_name)
+        headers = upload_headers(upload.extra, upload.object_name, file_path)
+        target = self._upload_steps(
+            self, upload.container, upload.object_name, headers, upload.verify_hash
+        )
+        return target, config
 
     def _check_object_names(self, obj: Object) -> None:
         check_bucket_name(obj.container.name)
@@ -488,8 +473,7 @@ class S3StorageDriver(TransferDownloads, AWSDriver, StorageDriver):
         return Deferred.fromCoroutine(self._delete_object(obj))
 
     async def _delete_object(self, obj: Object) -> bool:
-        check_bucket_name(obj.container.name)
-        check_object_name(obj.name)
+        self._check_object_names(obj)
         response = await self._send("DELETE", self._object_url(obj.container.name, obj.name))
         await response.content()
         return True

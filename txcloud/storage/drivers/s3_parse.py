@@ -8,7 +8,6 @@ txcloud's models.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from lxml import etree
 from txcloud.errors import InvalidArgumentError, InvalidContainerNameError, InvalidObjectNameError
 from txcloud.http import HeaderMap, findall_local, findtext_local
 from txcloud.storage.base import Container, Object
+from txcloud.storage.names import is_ipv4_address, utf8_size
 from txcloud.storage.transfer_digest import CRC32, ExpectedDigest, parse_etag
 from txcloud.storage.upload_options import (
     DEFAULT_CONTENT_TYPE,
@@ -116,7 +116,7 @@ def check_new_bucket_name(name: object) -> str:
         )
     elif ".." in name or ".-" in name or "-." in name:
         problem = "no '..', '.-' or '-.'"
-    elif _is_ip_address(name):
+    elif is_ipv4_address(name):
         problem = "not an IP address"
     elif name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):
         problem = "no reserved prefix or suffix"
@@ -127,14 +127,6 @@ def check_new_bucket_name(name: object) -> str:
     return str(name)
 
 
-def _is_ip_address(name: str) -> bool:
-    try:
-        ipaddress.IPv4Address(name)
-    except ValueError:
-        return False
-    return True
-
-
 def check_object_name(name: object) -> str:
     """
     Refuse a key S3 cannot store, before any request.
@@ -142,10 +134,7 @@ def check_object_name(name: object) -> str:
     :raises InvalidObjectNameError: unless the name is a non-empty string of
         at most 1024 bytes in UTF-8.
     """
-    try:
-        size = len(name.encode("utf-8")) if isinstance(name, str) else 0
-    except UnicodeEncodeError:
-        size = 0
+    size = utf8_size(name)
     if not 0 < size <= MAX_KEY_BYTES:
         raise InvalidObjectNameError(
             f"Invalid object name {name!r}: it must be 1 to {MAX_KEY_BYTES} bytes of UTF-8",

@@ -17,7 +17,6 @@ from typing import Any
 
 import treq
 from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults
-from twisted.trial.unittest import TestCase
 
 from txcloud.errors import (
     ContainerAlreadyExistsError,
@@ -33,30 +32,19 @@ from txcloud.http import Request, findall_local
 from txcloud.storage.base import Container, Object
 from txcloud.storage.drivers.azure_blobs import AzureBlobsStorageDriver
 from txcloud.test.azure_services import ACCOUNT, ACCOUNT_KEY, azurite
+from txcloud.test.storage._integration import (
+    MiB,
+    StorageEmulatorTestCase,
+    md5_of_file,
+    write_random,
+)
 
-MiB = 1024 * 1024
 # Another valid key: Azurite checks signatures, so it refuses this one.
 WRONG_KEY = "a2V5IG9mIGFub3RoZXIgYWNjb3VudCwgYmFzZTY0IGVuY29kZWQgKDY0IGJ5dGVzKSEhISE="
 
 
 def _md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
-
-
-def _md5_of_file(path: str) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as file:
-        while chunk := file.read(MiB):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _write_random(path: str, size: int) -> str:
-    with open(path, "wb") as file:
-        for _ in range(size // MiB):
-            file.write(os.urandom(MiB))
-        file.write(os.urandom(size % MiB))
-    return path
 
 
 async def _chunks_then_fail(data: bytes, chunk_size: int) -> AsyncIterator[bytes]:
@@ -75,23 +63,17 @@ class _ListingCounter(AzureBlobsStorageDriver):
         return await super()._xml(url, params)
 
 
-class AzuriteTests(TestCase):
+class AzuriteTests(StorageEmulatorTestCase):
     """Every driver method against Azurite, with its development account."""
 
     timeout = 240
+    service = azurite
 
-    def setUp(self) -> Deferred[None]:  # type: ignore[override]  # trial waits on it
-        return Deferred.fromCoroutine(self._set_up())
-
-    async def _set_up(self) -> None:
-        await azurite.ensure_started()
-        self.driver = self.make_driver()
+    async def make_container(self) -> Container:
         # Container names: lower case, digits and single hyphens, 63 at most.
         method = self._testMethodName.removeprefix("test_").replace("_", "-")[:50].strip("-")
         self.prefix = f"t{zlib.crc32(self.id().encode()):08x}"
-        self.container = await self.create(f"{self.prefix}-{method}")
-        self.folder = self.mktemp()
-        os.makedirs(self.folder)
+        return await self.create(f"{self.prefix}-{method}")
 
     def make_driver(
         self,
@@ -99,9 +81,7 @@ class AzuriteTests(TestCase):
         cls: type[AzureBlobsStorageDriver] = AzureBlobsStorageDriver,
         **options: Any,
     ) -> Any:
-        driver = cls(ACCOUNT, secret, host="127.0.0.1", port=azurite.port, secure=False, **options)
-        self.addCleanup(driver.close)
-        return driver
+        return self.connect(cls, ACCOUNT, secret, **options)
 
     async def create(self, name: str) -> Container:
         container: Container = await self.driver.create_container(name)
@@ -119,15 +99,6 @@ class AzuriteTests(TestCase):
         except ContainerDoesNotExistError:
             pass
         await driver.close()
-
-    def path(self, name: str) -> str:
-        return os.path.join(self.folder, name)
-
-    async def put(self, name: str, data: bytes, **kwargs: Any) -> Object:
-        obj: Object = await self.driver.upload_object_via_stream(
-            iter([data]), self.container, name, **kwargs
-        )
-        return obj
 
     async def block_count(self, name: str) -> int:
         url = self.driver._blob_url(self.container.name, name)
@@ -243,27 +214,27 @@ class AzuriteTests(TestCase):
         self.assertEqual(os.listdir(self.folder), [])
 
     async def test_a_40_mib_file_goes_in_parallel_blocks_and_comes_back_intact(self) -> None:
-        source = _write_random(self.path("source"), 40 * MiB + 123)
+        source = write_random(self.path("source"), 40 * MiB + 123)
         sent: list[int] = []
         obj = await self.driver.upload_object(
             source, self.container, "big.bin", ex_progress=sent.append
         )
-        expected = _md5_of_file(source)
+        expected = md5_of_file(source)
         self.assertEqual((obj.size, obj.extra["md5_hash"]), (40 * MiB + 123, expected))
         self.assertEqual(await self.block_count("big.bin"), 6)
         self.assertEqual(sent[-1], 40 * MiB + 123)
         fetched = await self.driver.get_object(self.container.name, "big.bin")
         self.assertEqual((fetched.hash, fetched.extra["md5_hash"]), (obj.hash, expected))
         await self.driver.download_object(fetched, self.path("copy"), ex_range_size=4 * MiB)
-        self.assertEqual(_md5_of_file(self.path("copy")), expected)
+        self.assertEqual(md5_of_file(self.path("copy")), expected)
 
     async def test_a_small_file_goes_in_one_put_blob(self) -> None:
-        source = _write_random(self.path("small"), 3 * MiB)
+        source = write_random(self.path("small"), 3 * MiB)
         obj = await self.driver.upload_object(source, self.container, "small.bin")
-        self.assertEqual(obj.extra["md5_hash"], _md5_of_file(source))
+        self.assertEqual(obj.extra["md5_hash"], md5_of_file(source))
         self.assertEqual(await self.block_count("small.bin"), 0)
         await self.driver.download_object(obj, self.path("copy"))
-        self.assertEqual(_md5_of_file(self.path("copy")), _md5_of_file(source))
+        self.assertEqual(md5_of_file(self.path("copy")), md5_of_file(source))
 
     async def test_a_stream_goes_up_in_blocks_and_comes_back_as_a_stream(self) -> None:
         data = os.urandom(10 * MiB + 7)

@@ -14,9 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from treq.testing import RequestTraversalAgent
 from twisted.internet.defer import Deferred
-from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Request as ServerRequest
 
 from txcloud.auth.azure import (
@@ -38,14 +36,13 @@ from txcloud.errors import (
     RateLimitReached,
     ResourceConflictError,
 )
-from txcloud.http import RetryPolicy
 from txcloud.storage.base import Container, Object
 from txcloud.storage.drivers.azure_blobs import DEFAULT_TRANSFER, AzureBlobsStorageDriver
 from txcloud.storage.providers import get_driver
 from txcloud.storage.transfer_multipart import PREHASH_LIMIT
 from txcloud.storage.types import Provider
-from txcloud.test.http._support import Answer, Received, ScriptedResource
-from txcloud.test.storage.test_s3 import InlineReactor
+from txcloud.test.http._support import Answer
+from txcloud.test.storage._scripted import ScriptedDriverTestCase, path_of, query_of, xml_answer
 
 ACCOUNT = "myaccount"
 # A made-up key (64 bytes, base64) for these tests only.
@@ -59,18 +56,6 @@ def _md5(data: bytes) -> str:
 
 def _b64md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
-
-
-def _query(received: Received) -> dict[str, str]:
-    return dict(parse_qsl(urlsplit(received.uri).query, keep_blank_values=True))
-
-
-def _path(received: Received) -> str:
-    return urlsplit(received.uri).path
-
-
-def _xml(body: str) -> Answer:
-    return (200, {"Content-Type": "application/xml"}, body.encode())
 
 
 def _error(status: int, code: str, message: str = "refused", head: bool = False) -> Answer:
@@ -108,45 +93,10 @@ async def _failing_after(chunks: list[bytes]) -> AsyncIterator[bytes]:
     raise ValueError("the source broke")
 
 
-class AzureTestCase(SynchronousTestCase):
+class AzureTestCase(ScriptedDriverTestCase[AzureBlobsStorageDriver]):
     def make(self, *answers: Answer, **options: Any) -> AzureBlobsStorageDriver:
-        self.reactor = InlineReactor()
-        self.server = ScriptedResource(*answers)
-        self.agent = RequestTraversalAgent(self.server)
-        options.setdefault("ex_retry", RetryPolicy(max_attempts=1))
         options.setdefault("secret", KEY)
-        self.driver = AzureBlobsStorageDriver(
-            ACCOUNT, reactor=self.reactor, ex_agent=self.agent, **options
-        )
-        return self.driver
-
-    def resolve(self, pending: Deferred[Any]) -> Deferred[Any]:
-        """Pump the in-memory connections until *pending* has fired."""
-        for _ in range(500):
-            if pending.called:
-                break
-            self.agent.flush()
-            self.reactor.advance(0)
-        return pending
-
-    def result(self, pending: Deferred[Any]) -> Any:
-        return self.successResultOf(self.resolve(pending))
-
-    def failure(self, pending: Deferred[Any], *errors: type[BaseException]) -> Any:
-        return self.failureResultOf(self.resolve(pending), *errors).value
-
-    def collect(self, items: Any) -> Deferred[list[Any]]:
-        async def gather() -> list[Any]:
-            return [item async for item in items]
-
-        return Deferred.fromCoroutine(gather())
-
-    @property
-    def received(self) -> list[Received]:
-        return self.server.received
-
-    def container(self, name: str = "photos") -> Container:
-        return Container(name=name, extra={}, driver=self.driver)
+        return self.connect(AzureBlobsStorageDriver, answers, ACCOUNT, **options)
 
     def object(
         self, name: str = "a.txt", size: int = 10, md5: str | None = None, etag: str = "0x8D1"
@@ -239,14 +189,14 @@ class SigningTests(AzureTestCase):
     def test_a_sas_token_goes_in_the_query_instead_of_a_signature(self) -> None:
         token = "?sv=2025-01-05&ss=b&srt=sco&sp=rl&se=2030-01-01T00%3A00%3A00Z&sig=c2ln%2Bx%3D"
         self.make(
-            _xml("<EnumerationResults><Containers/></EnumerationResults>"),
+            xml_answer("<EnumerationResults><Containers/></EnumerationResults>"),
             secret=None,
             ex_sas_token=token,
         )
         self.assertEqual(self.result(self.driver.list_containers()), [])
         [received] = self.received
         self.assertIsNone(received.header("Authorization"))
-        query = _query(received)
+        query = query_of(received)
         self.assertEqual((query["sig"], query["sp"], query["comp"]), ("c2ln+x=", "rl", "list"))
         self.assertEqual(received.header("x-ms-version"), STORAGE_API_VERSION)
 
@@ -273,14 +223,14 @@ CONTAINERS_PAGE_2 = """<EnumerationResults>
 
 class ContainerTests(AzureTestCase):
     def test_list_containers_follows_next_markers(self) -> None:
-        self.make(_xml(CONTAINERS_PAGE_1), _xml(CONTAINERS_PAGE_2))
+        self.make(xml_answer(CONTAINERS_PAGE_1), xml_answer(CONTAINERS_PAGE_2))
         containers = self.result(self.driver.list_containers())
         self.assertEqual([c.name for c in containers], ["alpha", "beta", "gamma"])
         first, second = self.received
         self.assertEqual(
-            _query(first), {"comp": "list", "maxresults": "5000", "include": "metadata"}
+            query_of(first), {"comp": "list", "maxresults": "5000", "include": "metadata"}
         )
-        self.assertEqual(_query(second)["marker"], "/myaccount/gamma")
+        self.assertEqual(query_of(second)["marker"], "/myaccount/gamma")
         alpha = containers[0]
         self.assertEqual(alpha.extra["etag"], "0x8DA")
         self.assertEqual(alpha.extra["meta_data"], {"team": "ops"})
@@ -288,7 +238,7 @@ class ContainerTests(AzureTestCase):
         self.assertEqual(alpha.extra["url"], "https://myaccount.blob.core.windows.net/alpha")
 
     def test_containers_are_fetched_lazily(self) -> None:
-        self.make(_xml(CONTAINERS_PAGE_1), _xml(CONTAINERS_PAGE_2))
+        self.make(xml_answer(CONTAINERS_PAGE_1), xml_answer(CONTAINERS_PAGE_2))
 
         async def first() -> Container:
             return await anext(self.driver.iterate_containers())
@@ -332,7 +282,7 @@ class ContainerTests(AzureTestCase):
 
     def test_a_non_empty_container_is_not_deleted(self) -> None:
         self.make(
-            _xml(
+            xml_answer(
                 "<EnumerationResults><Blobs><Blob><Name>a</Name></Blob></Blobs></EnumerationResults>"
             )
         )
@@ -342,13 +292,13 @@ class ContainerTests(AzureTestCase):
         self.assertEqual(error.container_name, "photos")
         [listing] = self.received
         self.assertEqual(listing.method, "GET")
-        self.assertEqual(_query(listing)["maxresults"], "1")
+        self.assertEqual(query_of(listing)["maxresults"], "1")
 
     def test_an_empty_container_is_deleted(self) -> None:
-        self.make(_xml("<EnumerationResults><Blobs/></EnumerationResults>"), (202, {}, b""))
+        self.make(xml_answer("<EnumerationResults><Blobs/></EnumerationResults>"), (202, {}, b""))
         self.assertIs(self.result(self.driver.delete_container(self.container())), True)
         delete = self.received[-1]
-        self.assertEqual((delete.method, _query(delete)), ("DELETE", {"restype": "container"}))
+        self.assertEqual((delete.method, query_of(delete)), ("DELETE", {"restype": "container"}))
 
 
 BLOBS_PAGE_1 = """<?xml version="1.0" encoding="utf-8"?>
@@ -373,7 +323,7 @@ BLOBS_PAGE_2 = """<EnumerationResults><Blobs><Blob><Name>2024/dog.jpg</Name>
 
 class ObjectListingTests(AzureTestCase):
     def test_pages_are_fetched_with_markers_and_parsed(self) -> None:
-        self.make(_xml(BLOBS_PAGE_1), _xml(BLOBS_PAGE_2))
+        self.make(xml_answer(BLOBS_PAGE_1), xml_answer(BLOBS_PAGE_2))
         listed = self.result(
             self.driver.list_container_objects(self.container(), prefix="2024/", ex_page_size=2)
         )
@@ -382,7 +332,7 @@ class ObjectListingTests(AzureTestCase):
         )
         first, second = self.received
         self.assertEqual(
-            _query(first),
+            query_of(first),
             {
                 "restype": "container",
                 "comp": "list",
@@ -391,7 +341,7 @@ class ObjectListingTests(AzureTestCase):
                 "prefix": "2024/",
             },
         )
-        self.assertEqual(_query(second)["marker"], "2!88!next")
+        self.assertEqual(query_of(second)["marker"], "2!88!next")
         cat = listed[0]
         self.assertEqual((cat.size, cat.hash, cat.meta_data), (11, "0x8DCAT", {"camera": "x100"}))
         self.assertEqual(cat.extra["md5_hash"], _md5(b"hello world"))
@@ -405,7 +355,7 @@ class ObjectListingTests(AzureTestCase):
         self.assertIsNone(listed[2].extra["md5_hash"])
 
     def test_a_bad_page_size_is_refused_before_any_request(self) -> None:
-        self.make(_xml(BLOBS_PAGE_2))
+        self.make(xml_answer(BLOBS_PAGE_2))
         for size in (0, 5001, "10", True):
             self.failure(
                 self.collect(self.driver.iterate_container_objects(self.container(), None, size)),  # type: ignore[arg-type]
@@ -435,7 +385,7 @@ class ObjectTests(AzureTestCase):
         }
         self.make((200, headers, b""))
         obj = self.result(self.driver.get_object("photos", "dir/hello world.txt"))
-        self.assertEqual(_path(self.received[0]), "/photos/dir/hello%20world.txt")
+        self.assertEqual(path_of(self.received[0]), "/photos/dir/hello%20world.txt")
         self.assertEqual((obj.name, obj.size, obj.hash), ("dir/hello world.txt", 11, "0x8DHELLO"))
         self.assertEqual(obj.meta_data, {"owner": "ops"})
         self.assertEqual(obj.extra["md5_hash"], _md5(b"hello world"))
@@ -495,7 +445,7 @@ class UploadTests(AzureTestCase):
         )
         [put] = self.received
         self.assertEqual(
-            (put.method, _path(put), put.body), ("PUT", "/photos/r.csv", b"a,b\n1,2\n")
+            (put.method, path_of(put), put.body), ("PUT", "/photos/r.csv", b"a,b\n1,2\n")
         )
         self.assertEqual(put.header("x-ms-blob-type"), "BlockBlob")
         self.assertEqual(put.header("Content-MD5"), _b64md5(b"a,b\n1,2\n"))
@@ -545,15 +495,15 @@ class UploadTests(AzureTestCase):
             )
         )
         *blocks, commit = self.received
-        self.assertEqual([_query(block)["comp"] for block in blocks], ["block"] * 3)
-        ids = [_query(block)["blockid"] for block in blocks]
+        self.assertEqual([query_of(block)["comp"] for block in blocks], ["block"] * 3)
+        ids = [query_of(block)["blockid"] for block in blocks]
         self.assertEqual(len(set(ids)), 3)
         self.assertEqual({len(block_id) for block_id in ids}, {len(ids[0])})
         self.assertEqual(b"".join(block.body for block in blocks), data)
         for block in blocks:
             self.assertEqual(block.header("Content-MD5"), _b64md5(block.body))
             self.assertIsNone(block.header("x-ms-meta-k"))
-        self.assertEqual((commit.method, _query(commit)), ("PUT", {"comp": "blocklist"}))
+        self.assertEqual((commit.method, query_of(commit)), ("PUT", {"comp": "blocklist"}))
         self.assertEqual(
             commit.body,
             (
@@ -574,7 +524,7 @@ class UploadTests(AzureTestCase):
             self.driver.upload_object_via_stream(source, self.container(), "big.bin"), ValueError
         )
         self.assertTrue(self.received)
-        self.assertEqual({_query(r).get("comp") for r in self.received}, {"block"})
+        self.assertEqual({query_of(r).get("comp") for r in self.received}, {"block"})
 
     def test_a_refused_block_stops_and_closes_the_source(self) -> None:
         self.make(_error(403, "AuthorizationPermissionMismatch"), ex_part_size=MiB)
@@ -592,7 +542,7 @@ class UploadTests(AzureTestCase):
             PermissionDeniedError,
         )
         self.assertEqual(closed, [True])
-        self.assertNotIn("blocklist", [_query(r).get("comp") for r in self.received])
+        self.assertNotIn("blocklist", [query_of(r).get("comp") for r in self.received])
 
     def test_a_large_file_goes_in_blocks_committed_with_the_file_md5(self) -> None:
         self.make(_blob_answer, ex_part_size=MiB, ex_multipart_threshold=MiB)
@@ -623,7 +573,7 @@ class UploadTests(AzureTestCase):
         )
         put, delete = self.received
         self.assertIsNone(put.header("Content-MD5"))
-        self.assertEqual((delete.method, _path(delete)), ("DELETE", "/photos/f.bin"))
+        self.assertEqual((delete.method, path_of(delete)), ("DELETE", "/photos/f.bin"))
 
 
 class DownloadTests(AzureTestCase):

@@ -16,7 +16,6 @@ import treq
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred, DeferredSemaphore, gatherResults
 from twisted.internet.task import deferLater
-from twisted.trial.unittest import TestCase
 
 from txcloud.errors import (
     ContainerAlreadyExistsError,
@@ -31,28 +30,13 @@ from txcloud.storage.drivers.google_storage import GoogleStorageDriver
 from txcloud.storage.providers import get_driver
 from txcloud.storage.types import Provider
 from txcloud.test.gcs_services import PROJECT, fake_gcs
-
-MiB = 1024 * 1024
-
-
-def _md5_of_file(path: str) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as file:
-        while chunk := file.read(MiB):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _write_random(path: str, size: int) -> str:
-    with open(path, "wb") as file:
-        for _ in range(size // MiB):
-            file.write(os.urandom(MiB))
-        file.write(os.urandom(size % MiB))
-    return path
-
-
-async def _collect(items: Any) -> list[Any]:
-    return [item async for item in items]
+from txcloud.test.storage._integration import (
+    MiB,
+    StorageEmulatorTestCase,
+    collect,
+    md5_of_file,
+    write_random,
+)
 
 
 class SourceFailed(Exception):
@@ -67,46 +51,25 @@ def _failing_source(good_bytes: int) -> Iterator[bytes]:
     raise SourceFailed("the source broke")
 
 
-class FakeGCSTests(TestCase):
+class FakeGCSTests(StorageEmulatorTestCase):
     """Every driver method against fake-gcs-server."""
 
     timeout = 240
+    service = fake_gcs
+    driver: GoogleStorageDriver
 
-    def setUp(self) -> Deferred[None]:  # type: ignore[override]  # trial waits on it
-        return Deferred.fromCoroutine(self._set_up())
-
-    async def _set_up(self) -> None:
-        await fake_gcs.ensure_started()
-        self.driver = self.make_driver()
-        self.bucket = await self.driver.create_container(f"txcloud-{secrets.token_hex(6)}")
-        self.folder = self.mktemp()
-        os.makedirs(self.folder)
+    async def make_container(self) -> Container:
+        bucket: Container = await self.driver.create_container(f"txcloud-{secrets.token_hex(6)}")
+        return bucket
 
     def make_driver(self, **options: Any) -> GoogleStorageDriver:
-        cls: Any = get_driver(Provider.GOOGLE_STORAGE)
-        driver: GoogleStorageDriver = cls(
-            "",
-            None,
-            host="127.0.0.1",
-            port=fake_gcs.port,
-            secure=False,
-            ex_project=PROJECT,
-            **options,
+        driver: GoogleStorageDriver = self.connect(
+            get_driver(Provider.GOOGLE_STORAGE), "", None, ex_project=PROJECT, **options
         )
-        self.addCleanup(driver.close)
         return driver
 
-    def path(self, name: str) -> str:
-        return os.path.join(self.folder, name)
-
-    async def put(self, name: str, data: bytes, **kwargs: Any) -> Object:
-        obj: Object = await self.driver.upload_object_via_stream(
-            iter([data]), self.bucket, name, **kwargs
-        )
-        return obj
-
     async def names(self) -> list[str]:
-        return [obj.name for obj in await self.driver.list_container_objects(self.bucket)]
+        return [obj.name for obj in await self.driver.list_container_objects(self.container)]
 
     # Containers
 
@@ -117,7 +80,7 @@ class FakeGCSTests(TestCase):
         self.assertIn("location", created.extra)
         names = [c.name for c in await self.driver.list_containers()]
         self.assertIn(name, names)
-        self.assertIn(self.bucket.name, names)
+        self.assertIn(self.container.name, names)
         fetched = await self.driver.get_container(name)
         self.assertEqual((fetched.name, fetched.extra["storage_class"]), (name, "STANDARD"))
         self.assertIs(await self.driver.delete_container(fetched), True)
@@ -127,16 +90,16 @@ class FakeGCSTests(TestCase):
 
     async def test_an_existing_bucket_cannot_be_created_again(self) -> None:
         with self.assertRaises(ContainerAlreadyExistsError) as caught:
-            await self.driver.create_container(self.bucket.name)
+            await self.driver.create_container(self.container.name)
         self.assertEqual(
-            (caught.exception.container_name, caught.exception.status), (self.bucket.name, 409)
+            (caught.exception.container_name, caught.exception.status), (self.container.name, 409)
         )
 
     async def test_a_non_empty_bucket_cannot_be_deleted(self) -> None:
         await self.put("keep.txt", b"x")
         with self.assertRaises(ContainerIsNotEmptyError) as caught:
-            await self.driver.delete_container(self.bucket)
-        self.assertEqual(caught.exception.container_name, self.bucket.name)
+            await self.driver.delete_container(self.container)
+        self.assertEqual(caught.exception.container_name, self.container.name)
         self.assertEqual(await self.names(), ["keep.txt"])
 
     async def test_a_missing_bucket_gives_container_does_not_exist(self) -> None:
@@ -162,40 +125,40 @@ class FakeGCSTests(TestCase):
         data = b"id,name\n1,alpha\n"
         uploaded = await self.put("reports/2024 q1+.csv", data, extra=extra)
         self.assertEqual((uploaded.size, uploaded.hash), (len(data), hashlib.md5(data).hexdigest()))
-        fetched = await self.driver.get_object(self.bucket.name, "reports/2024 q1+.csv")
+        fetched = await self.driver.get_object(self.container.name, "reports/2024 q1+.csv")
         self.assertEqual(fetched.meta_data, {"owner": "ops", "build": "42"})
         self.assertEqual(fetched.extra["content_type"], "text/csv")
         self.assertEqual((fetched.size, fetched.hash), (uploaded.size, uploaded.hash))
         self.assertEqual(fetched.extra["generation"], uploaded.extra["generation"])
         self.assertTrue(fetched.extra["crc32c"])
-        [listed] = await self.driver.list_container_objects(self.bucket, prefix="reports/")
+        [listed] = await self.driver.list_container_objects(self.container, prefix="reports/")
         self.assertEqual(
             (listed.name, listed.size, listed.hash), (fetched.name, len(data), fetched.hash)
         )
-        content = b"".join(await _collect(self.driver.download_object_as_stream(listed)))
+        content = b"".join(await collect(self.driver.download_object_as_stream(listed)))
         self.assertEqual(content, data)
-        ranged = b"".join(await _collect(self.driver.download_object_range_as_stream(listed, 3, 7)))
+        ranged = b"".join(await collect(self.driver.download_object_range_as_stream(listed, 3, 7)))
         self.assertEqual(ranged, data[3:7])
 
     async def test_names_with_special_characters_round_trip(self) -> None:
         names = ["a//b", "/leading", "sp ace+plus/é", "x?y#z%", "tab\tx"]
         for name in names:
             await self.put(name, name.encode())
-        listed = await self.driver.list_container_objects(self.bucket)
+        listed = await self.driver.list_container_objects(self.container)
         self.assertEqual(sorted(obj.name for obj in listed), sorted(names))
         for obj in listed:
-            content = b"".join(await _collect(self.driver.download_object_as_stream(obj)))
+            content = b"".join(await collect(self.driver.download_object_as_stream(obj)))
             self.assertEqual(content, obj.name.encode())
 
     async def test_a_missing_object_gives_object_does_not_exist(self) -> None:
         with self.assertRaises(ObjectDoesNotExistError) as caught:
-            await self.driver.get_object(self.bucket.name, "missing.txt")
+            await self.driver.get_object(self.container.name, "missing.txt")
         self.assertEqual(
             (caught.exception.object_name, caught.exception.status), ("missing.txt", 404)
         )
-        missing = Object("missing.txt", 1, None, {}, {}, self.bucket, self.driver)
+        missing = Object("missing.txt", 1, None, {}, {}, self.container, self.driver)
         with self.assertRaises(ObjectDoesNotExistError):
-            await _collect(self.driver.download_object_as_stream(missing))
+            await collect(self.driver.download_object_as_stream(missing))
         with self.assertRaises(ObjectDoesNotExistError):
             await self.driver.download_object(missing, self.path("out"))
         with self.assertRaises(ObjectDoesNotExistError):
@@ -226,7 +189,7 @@ class FakeGCSTests(TestCase):
             return page
 
         self.driver._json = counting  # type: ignore[method-assign]
-        listed = await self.driver.list_container_objects(self.bucket, "many/", ex_page_size=250)
+        listed = await self.driver.list_container_objects(self.container, "many/", ex_page_size=250)
         self.assertEqual([obj.name for obj in listed], names)
         self.assertEqual(pages, [250, 250, 250, 250, 200])
         self.assertEqual({obj.size for obj in listed}, {10})
@@ -234,11 +197,11 @@ class FakeGCSTests(TestCase):
     # Large transfers
 
     async def _round_trip_40_mib(self, method: str) -> Object:
-        source = _write_random(self.path("source.bin"), 40 * MiB + 12345)
+        source = write_random(self.path("source.bin"), 40 * MiB + 12345)
         progress: list[int] = []
         obj = await self.driver.upload_object(
             source,
-            self.bucket,
+            self.container,
             f"big-{method}.bin",
             ex_upload_method=method,
             ex_progress=progress.append,
@@ -254,14 +217,14 @@ class FakeGCSTests(TestCase):
             return original(obj, start, end, *args)
 
         self.driver._stream = recording  # type: ignore[method-assign, assignment]
-        fetched = await self.driver.get_object(self.bucket.name, obj.name)
+        fetched = await self.driver.get_object(self.container.name, obj.name)
         self.assertIs(
             await self.driver.download_object(
                 fetched, target, ex_download_threshold=8 * MiB, ex_range_size=8 * MiB
             ),
             True,
         )
-        self.assertEqual(_md5_of_file(target), _md5_of_file(source))
+        self.assertEqual(md5_of_file(target), md5_of_file(source))
         self.assertEqual(len(ranges), 6)
         self.assertEqual(await self.names(), [obj.name])
         return obj
@@ -281,14 +244,18 @@ class FakeGCSTests(TestCase):
 
     async def test_a_40_mib_file_goes_up_in_a_resumable_session_and_comes_back(self) -> None:
         obj = await self._round_trip_40_mib("resumable")
-        self.assertEqual(obj.hash, _md5_of_file(self.path("source.bin")))
+        self.assertEqual(obj.hash, md5_of_file(self.path("source.bin")))
 
     async def test_more_than_32_parts_are_composed_in_a_tree(self) -> None:
         data = os.urandom(40 * 256 * 1024 + 7)
         obj = await self.driver.upload_object_via_stream(
-            iter([data]), self.bucket, "tree", ex_upload_method="composite", ex_part_size=256 * 1024
+            iter([data]),
+            self.container,
+            "tree",
+            ex_upload_method="composite",
+            ex_part_size=256 * 1024,
         )
-        content = b"".join(await _collect(self.driver.download_object_as_stream(obj)))
+        content = b"".join(await collect(self.driver.download_object_as_stream(obj)))
         self.assertEqual(content, data)
         self.assertEqual(await self.names(), ["tree"])
 
@@ -298,10 +265,10 @@ class FakeGCSTests(TestCase):
         for method in ("resumable", "composite"):
             chunks = [os.urandom(MiB // 3) for _ in range(60)]
             obj = await self.driver.upload_object_via_stream(
-                iter(chunks), self.bucket, f"stream-{method}", ex_upload_method=method
+                iter(chunks), self.container, f"stream-{method}", ex_upload_method=method
             )
             self.assertEqual(obj.size, sum(map(len, chunks)))
-            received = await _collect(self.driver.download_object_as_stream(obj, chunk_size=MiB))
+            received = await collect(self.driver.download_object_as_stream(obj, chunk_size=MiB))
             self.assertEqual(b"".join(received), b"".join(chunks))
             self.assertEqual({len(chunk) for chunk in received[:-1]}, {MiB})
         self.assertEqual(await self.names(), ["stream-composite", "stream-resumable"])
@@ -310,7 +277,7 @@ class FakeGCSTests(TestCase):
         data = os.urandom(16 * MiB)
         obj = await self.driver.upload_object_via_stream(
             iter([data[: 5 * MiB], data[5 * MiB :]]),
-            self.bucket,
+            self.container,
             "whole-parts",
             ex_part_size=8 * MiB,
         )
@@ -321,7 +288,7 @@ class FakeGCSTests(TestCase):
             with self.assertRaises(SourceFailed):
                 await self.driver.upload_object_via_stream(
                     _failing_source(20 * MiB),
-                    self.bucket,
+                    self.container,
                     f"broken-{method}",
                     ex_upload_method=method,
                 )
@@ -339,7 +306,7 @@ class FakeGCSTests(TestCase):
 
         uploading = self.driver.upload_object_via_stream(
             source(),
-            self.bucket,
+            self.container,
             "cancelled",
             ex_upload_method="composite",
             ex_part_size=256 * 1024,
@@ -359,7 +326,7 @@ class FakeGCSTests(TestCase):
     async def test_leftover_temporaries_are_cleaned_up(self) -> None:
         await self.put(f"{TEMPORARY_PREFIX}dead/00001", b"left")
         await self.put("kept", b"kept")
-        self.assertEqual(await self.driver.ex_cleanup_composite_temporaries(self.bucket), 1)
+        self.assertEqual(await self.driver.ex_cleanup_composite_temporaries(self.container), 1)
         self.assertEqual(await self.names(), ["kept"])
 
     async def test_the_server_is_reached_without_credentials(self) -> None:
@@ -374,6 +341,6 @@ class FakeGCSTests(TestCase):
         await self.put("anonymous", b"x")
         self.assertEqual(seen, [None])
         listing = await treq.get(
-            f"{fake_gcs.url}/storage/v1/b/{self.bucket.name}/o", persistent=False
+            f"{fake_gcs.url}/storage/v1/b/{self.container.name}/o", persistent=False
         )
         self.assertEqual([item["name"] for item in (await listing.json())["items"]], ["anonymous"])

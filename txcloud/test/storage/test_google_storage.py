@@ -15,11 +15,9 @@ from collections.abc import Callable
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
-from treq.testing import RequestTraversalAgent
 from twisted.internet.defer import Deferred
-from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Request as ServerRequest
 
 from txcloud.errors import (
@@ -36,7 +34,7 @@ from txcloud.errors import (
     RateLimitReached,
 )
 from txcloud.http import RetryPolicy
-from txcloud.storage.base import Container, Object
+from txcloud.storage.base import Object
 from txcloud.storage.drivers.gcs_upload import TEMPORARY_PREFIX
 from txcloud.storage.drivers.gcs_xml import GoogleStorageXMLDriver
 from txcloud.storage.drivers.google_storage import GoogleStorageDriver
@@ -44,8 +42,8 @@ from txcloud.storage.providers import get_driver
 from txcloud.storage.transfer_digest import CRC32C, MD5, CRC32CHash, crc32c_available
 from txcloud.storage.types import Provider
 from txcloud.test.auth.test_google import EMAIL, key_document, token_answer
-from txcloud.test.http._support import Answer, Received, ScriptedResource
-from txcloud.test.storage.test_s3 import InlineReactor
+from txcloud.test.http._support import Answer, Received
+from txcloud.test.storage._scripted import ScriptedDriverTestCase, path_of, query_of
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -103,14 +101,6 @@ def resource(name: str, data: bytes, **fields: Any) -> dict[str, Any]:
     return {k: v for k, v in document.items() if v is not None}
 
 
-def _query(received: Received) -> dict[str, str]:
-    return dict(parse_qsl(urlsplit(received.uri).query, keep_blank_values=True))
-
-
-def _path(received: Received) -> str:
-    return urlsplit(received.uri).path
-
-
 def _multipart(received: Received) -> tuple[dict[str, Any], bytes]:
     """The object resource and the data of a ``multipart/related`` upload."""
     head = f"Content-Type: {received.header('content-type')}\r\n\r\n".encode()
@@ -120,45 +110,11 @@ def _multipart(received: Received) -> tuple[dict[str, Any], bytes]:
     return json.loads(metadata), media
 
 
-class GCSTestCase(SynchronousTestCase):
+class GCSTestCase(ScriptedDriverTestCase[GoogleStorageDriver]):
     def make(self, *answers: Answer, **options: Any) -> GoogleStorageDriver:
-        self.reactor = InlineReactor()
-        self.server = ScriptedResource(*answers)
-        self.agent = RequestTraversalAgent(self.server)
-        options.setdefault("ex_retry", RetryPolicy(max_attempts=1))
         options.setdefault("ex_project", "project-1")
         key, secret = options.pop("credentials", ("", None))
-        self.driver = GoogleStorageDriver(
-            key, secret, reactor=self.reactor, ex_agent=self.agent, **options
-        )
-        return self.driver
-
-    def resolve(self, pending: Deferred[Any]) -> Deferred[Any]:
-        for _ in range(500):
-            if pending.called:
-                break
-            self.agent.flush()
-            self.reactor.advance(0)
-        return pending
-
-    def result(self, pending: Deferred[Any]) -> Any:
-        return self.successResultOf(self.resolve(pending))
-
-    def failure(self, pending: Deferred[Any], *errors: type[BaseException]) -> Any:
-        return self.failureResultOf(self.resolve(pending), *errors).value
-
-    def collect(self, items: Any) -> Deferred[list[Any]]:
-        async def gather() -> list[Any]:
-            return [item async for item in items]
-
-        return Deferred.fromCoroutine(gather())
-
-    @property
-    def received(self) -> list[Received]:
-        return self.server.received
-
-    def container(self, name: str = "photos") -> Container:
-        return Container(name=name, extra={}, driver=self.driver)
+        return self.connect(GoogleStorageDriver, answers, key, secret, **options)
 
     def stored(self, name: str, data: bytes, **fields: Any) -> Object:
         from txcloud.storage.drivers.gcs_parse import object_from_resource
@@ -226,7 +182,7 @@ class AuthenticationTests(GCSTestCase):
         self.result(self.driver.list_containers())
         self.result(self.driver.list_containers())
         token, first, second = self.received
-        self.assertEqual(_path(token), "/token")
+        self.assertEqual(path_of(token), "/token")
         self.assertIsNone(token.header("authorization"))
         self.assertEqual(
             [first.header("authorization"), second.header("authorization")],
@@ -262,7 +218,7 @@ class ContainerTests(GCSTestCase):
             [(c.name, c.extra.get("location")) for c in containers], [("a", "EU"), ("b", None)]
         )
         self.assertEqual(
-            [_query(r) for r in self.received],
+            [query_of(r) for r in self.received],
             [
                 {"project": "project-1", "maxResults": "1000"},
                 {"project": "project-1", "maxResults": "1000", "pageToken": "t1"},
@@ -285,7 +241,7 @@ class ContainerTests(GCSTestCase):
         self.assertEqual((created.name, created.extra["location"]), ("new-bucket", "EU"))
         [request] = self.received
         self.assertEqual(
-            (request.method, _path(request), _query(request)),
+            (request.method, path_of(request), query_of(request)),
             ("POST", "/storage/v1/b", {"project": "project-1"}),
         )
         self.assertEqual(
@@ -354,7 +310,7 @@ class ObjectTests(GCSTestCase):
         self.assertEqual(objects[0].hash, hashlib.md5(b"a").hexdigest())
         self.assertEqual((objects[1].hash, objects[1].extra["component_count"]), (None, 2))
         self.assertEqual(
-            [(_path(r), _query(r)) for r in self.received],
+            [(path_of(r), query_of(r)) for r in self.received],
             [
                 ("/storage/v1/b/photos/o", {"maxResults": "1", "prefix": "p/"}),
                 ("/storage/v1/b/photos/o", {"maxResults": "1", "prefix": "p/", "pageToken": "n1"}),
@@ -435,10 +391,10 @@ class SmallUploadTests(GCSTestCase):
         )
         [request] = self.received
         self.assertEqual(
-            (request.method, _path(request)), ("POST", "/upload/storage/v1/b/photos/o")
+            (request.method, path_of(request)), ("POST", "/upload/storage/v1/b/photos/o")
         )
         self.assertEqual(
-            _query(request), {"uploadType": "multipart", "predefinedAcl": "publicRead"}
+            query_of(request), {"uploadType": "multipart", "predefinedAcl": "publicRead"}
         )
         metadata, media = _multipart(request)
         self.assertEqual(media, data)
@@ -472,7 +428,7 @@ class SmallUploadTests(GCSTestCase):
         )
         self.assertEqual(error.object_name, "k")
         self.assertEqual(
-            (self.received[-1].method, _path(self.received[-1])),
+            (self.received[-1].method, path_of(self.received[-1])),
             ("DELETE", "/storage/v1/b/photos/o/k"),
         )
 
@@ -529,7 +485,7 @@ class ResumableUploadTests(GCSTestCase):
         )
         obj = self.result(self.stream(data))
         opened, *chunks = self.received
-        self.assertEqual((opened.method, _query(opened)), ("POST", {"uploadType": "resumable"}))
+        self.assertEqual((opened.method, query_of(opened)), ("POST", {"uploadType": "resumable"}))
         self.assertEqual(json.loads(opened.body)["name"], "big.bin")
         self.assertEqual(opened.header("x-upload-content-type"), "application/octet-stream")
         self.assertEqual(
@@ -633,7 +589,7 @@ class ResumableUploadTests(GCSTestCase):
         error = self.failure(self.stream(os.urandom(600 * KiB)), ProviderError)
         self.assertNotIn("SESSION-1", str(error))
         cancel = self.received[-1]
-        self.assertEqual((cancel.method, _query(cancel)["upload_id"]), ("DELETE", "SESSION-1"))
+        self.assertEqual((cancel.method, query_of(cancel)["upload_id"]), ("DELETE", "SESSION-1"))
 
     def test_a_result_with_another_checksum_is_deleted(self) -> None:
         data = os.urandom(300 * KiB)
@@ -646,7 +602,7 @@ class ResumableUploadTests(GCSTestCase):
         self.failure(self.stream(data), ObjectHashMismatchError)
         self.assertIn(
             ("DELETE", "/storage/v1/b/photos/o/big.bin"),
-            [(r.method, _path(r)) for r in self.received],
+            [(r.method, path_of(r)) for r in self.received],
         )
 
 
@@ -688,9 +644,9 @@ class CompositeUploadTests(GCSTestCase):
         names = [_multipart(p)[0]["name"] for p in parts]
         self.assertTrue(all(name.startswith(TEMPORARY_PREFIX) for name in names))
         self.assertEqual(b"".join(_multipart(p)[1] for p in parts), data)
-        self.assertEqual([_query(p) for p in parts], [{"uploadType": "multipart"}] * 3)
+        self.assertEqual([query_of(p) for p in parts], [{"uploadType": "multipart"}] * 3)
         self.assertEqual(
-            (compose.method, _path(compose), _query(compose)),
+            (compose.method, path_of(compose), query_of(compose)),
             (
                 "POST",
                 "/storage/v1/b/photos/o/big.bin/compose",
@@ -717,7 +673,7 @@ class CompositeUploadTests(GCSTestCase):
         part = self.part_answer()
 
         def composed(request: ServerRequest) -> bytes:
-            name = _path(self.received[-1]).split("/o/")[1].rsplit("/compose", 1)[0]
+            name = path_of(self.received[-1]).split("/o/")[1].rsplit("/compose", 1)[0]
             name = name.replace("%2F", "/")
             size = len(data) if name == "big.bin" else 0
             request.setHeader("Content-Type", "application/json")
@@ -726,9 +682,9 @@ class CompositeUploadTests(GCSTestCase):
         self.make(*[part] * 34, composed, composed, composed, (204, {}, b""))
         self.result(self.upload(data))
         composes = [
-            (_path(r), json.loads(r.body)["sourceObjects"])
+            (path_of(r), json.loads(r.body)["sourceObjects"])
             for r in self.received
-            if _path(r).endswith("/compose")
+            if path_of(r).endswith("/compose")
         ]
         self.assertEqual([len(sources) for _, sources in composes], [32, 2, 2])
         final_path, final_sources = composes[2]
@@ -770,7 +726,8 @@ class DownloadTests(GCSTestCase):
         self.assertEqual(b"".join(chunks), b"lo w")
         [request] = self.received
         self.assertEqual(
-            (_path(request), _query(request)), ("/storage/v1/b/photos/o/a.txt", {"alt": "media"})
+            (path_of(request), query_of(request)),
+            ("/storage/v1/b/photos/o/a.txt", {"alt": "media"}),
         )
         self.assertEqual(
             (request.header("range"), request.header("accept-encoding")), ("bytes=3-6", "gzip")
@@ -790,7 +747,7 @@ class DownloadTests(GCSTestCase):
             self.result(self.driver.download_object(self.stored("a.txt", data), target)), True
         )
         self.assertEqual(
-            _query(self.received[0]), {"alt": "media", "generation": "1700000000000001"}
+            query_of(self.received[0]), {"alt": "media", "generation": "1700000000000001"}
         )
         with open(target, "rb") as file:
             self.assertEqual(file.read(), data)

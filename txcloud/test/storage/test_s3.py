@@ -16,11 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from treq.testing import RequestTraversalAgent
 from twisted.internet.defer import Deferred
-from twisted.internet.task import Clock
-from twisted.python.failure import Failure
-from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Request as ServerRequest
 
 from txcloud.errors import (
@@ -36,13 +32,18 @@ from txcloud.errors import (
     ServiceUnavailableError,
 )
 from txcloud.http import RetryPolicy
-from txcloud.storage.base import Container, Object
+from txcloud.storage.base import Object
 from txcloud.storage.drivers.s3 import S3StorageDriver
 from txcloud.storage.providers import get_driver
 from txcloud.storage.transfer_config import NEVER
 from txcloud.storage.transfer_digest import multipart_etag
 from txcloud.storage.types import Provider
-from txcloud.test.http._support import Answer, Received, ScriptedResource
+from txcloud.test.http._support import Answer, Received
+from txcloud.test.storage._scripted import (
+    ScriptedDriverTestCase,
+    query_of,
+    xml_answer,
+)
 
 KEY = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -52,10 +53,6 @@ MiB = 1024 * 1024
 
 def _md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
-
-
-def _xml(body: str) -> Answer:
-    return (200, {"Content-Type": "application/xml"}, body.encode())
 
 
 def _error(status: int, code: str, message: str = "refused") -> Answer:
@@ -69,79 +66,12 @@ async def _first(items: AsyncIterator[Any]) -> Any:
     return await anext(items)
 
 
-def _query(received: Received) -> dict[str, str]:
-    return dict(parse_qsl(urlsplit(received.uri).query, keep_blank_values=True))
-
-
-def _path(received: Received) -> str:
-    return urlsplit(received.uri).path
-
-
-class _InlineThreadPool:
-    """Runs "threaded" work at once, so tests stay on the Clock."""
-
-    def callInThreadWithCallback(
-        self, on_result: Callable[[bool, Any], None], func: Callable[..., Any], *a: Any, **kw: Any
-    ) -> None:
-        try:
-            result = func(*a, **kw)
-        except BaseException:
-            on_result(False, Failure())
-        else:
-            on_result(True, result)
-
-
-class InlineReactor(Clock):
-    """A Clock whose thread pool runs work at once."""
-
-    def getThreadPool(self) -> _InlineThreadPool:
-        return _InlineThreadPool()
-
-    def callFromThread(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        func(*args, **kwargs)
-
-
-class S3TestCase(SynchronousTestCase):
+class S3TestCase(ScriptedDriverTestCase[S3StorageDriver]):
     region = "eu-west-1"
 
     def make(self, *answers: Answer, **options: Any) -> S3StorageDriver:
-        self.reactor = InlineReactor()
-        self.server = ScriptedResource(*answers)
-        self.agent = RequestTraversalAgent(self.server)
         options.setdefault("region", self.region)
-        options.setdefault("ex_retry", RetryPolicy(max_attempts=1))
-        self.driver = S3StorageDriver(
-            KEY, SECRET, reactor=self.reactor, ex_agent=self.agent, **options
-        )
-        return self.driver
-
-    def resolve(self, pending: Deferred[Any]) -> Deferred[Any]:
-        """Pump the in-memory connections until *pending* has fired."""
-        for _ in range(200):
-            if pending.called:
-                break
-            self.agent.flush()
-            self.reactor.advance(0)
-        return pending
-
-    def result(self, pending: Deferred[Any]) -> Any:
-        return self.successResultOf(self.resolve(pending))
-
-    def failure(self, pending: Deferred[Any], *errors: type[BaseException]) -> Any:
-        return self.failureResultOf(self.resolve(pending), *errors).value
-
-    def collect(self, items: Any) -> Any:
-        async def gather() -> list[Any]:
-            return [item async for item in items]
-
-        return Deferred.fromCoroutine(gather())
-
-    @property
-    def received(self) -> list[Received]:
-        return self.server.received
-
-    def container(self, name: str = "photos") -> Container:
-        return Container(name=name, extra={}, driver=self.driver)
+        return self.connect(S3StorageDriver, answers, KEY, SECRET, **options)
 
     def object(self, name: str = "a.txt", size: int = 10, etag: str | None = None) -> Object:
         extra: dict[str, Any] = {}
@@ -237,7 +167,7 @@ BUCKETS_PAGE_2 = f"""<ListAllMyBucketsResult xmlns="{NAMESPACE}">
 
 class ContainerTests(S3TestCase):
     def test_list_containers_follows_continuation_tokens(self) -> None:
-        self.make(_xml(BUCKETS_PAGE_1), _xml(BUCKETS_PAGE_2))
+        self.make(xml_answer(BUCKETS_PAGE_1), xml_answer(BUCKETS_PAGE_2))
         containers = self.result(self.driver.list_containers())
         self.assertEqual([c.name for c in containers], ["alpha", "beta", "gamma"])
         self.assertEqual(
@@ -245,7 +175,7 @@ class ContainerTests(S3TestCase):
             {"creation_date": "2024-01-02T03:04:05.000Z", "region": "eu-west-1"},
         )
         self.assertEqual(self.received[0].header("Host"), "s3.eu-west-1.amazonaws.com")
-        self.assertEqual(_query(self.received[1]), {"continuation-token": "next-buckets"})
+        self.assertEqual(query_of(self.received[1]), {"continuation-token": "next-buckets"})
 
     def test_create_container_names_the_region_outside_us_east_1(self) -> None:
         self.make((200, {}, b""))
@@ -338,7 +268,7 @@ def _listing(keys: list[str], token: str | None, encoded: bool = True) -> str:
 
 class ObjectListingTests(S3TestCase):
     def test_pages_are_fetched_lazily_with_continuation_tokens(self) -> None:
-        self.make(_xml(_listing(["a", "b"], "page-2")), _xml(_listing(["c"], None)))
+        self.make(xml_answer(_listing(["a", "b"], "page-2")), xml_answer(_listing(["c"], None)))
         iterator = self.driver.iterate_container_objects(
             self.container(), prefix="", ex_page_size=2
         )
@@ -348,27 +278,27 @@ class ObjectListingTests(S3TestCase):
         rest = self.result(self.collect(iterator))
         self.assertEqual([obj.name for obj in rest], ["b", "c"])
         self.assertEqual(
-            _query(self.received[0]), {"list-type": "2", "encoding-type": "url", "max-keys": "2"}
+            query_of(self.received[0]), {"list-type": "2", "encoding-type": "url", "max-keys": "2"}
         )
-        self.assertEqual(_query(self.received[1])["continuation-token"], "page-2")
+        self.assertEqual(query_of(self.received[1])["continuation-token"], "page-2")
 
     def test_listed_objects_carry_libcloud_fields(self) -> None:
-        self.make(_xml(_listing(["dir/photo%201%2B2.jpg"], None)))
+        self.make(xml_answer(_listing(["dir/photo%201%2B2.jpg"], None)))
         [obj] = self.result(self.driver.list_container_objects(self.container(), prefix="dir/"))
         self.assertEqual(obj.name, "dir/photo 1+2.jpg")
         self.assertEqual(obj.hash, _md5(b"dir/photo%201%2B2.jpg"))
         self.assertEqual(obj.extra["last_modified"], "2024-05-06T07:08:09.000Z")
         self.assertEqual(obj.extra["storage_class"], "STANDARD")
         self.assertEqual(obj.container.name, "photos")
-        self.assertEqual(_query(self.received[0])["prefix"], "dir/")
+        self.assertEqual(query_of(self.received[0])["prefix"], "dir/")
 
     def test_keys_are_read_as_is_without_url_encoding(self) -> None:
-        self.make(_xml(_listing(["a%20b"], None, encoded=False)))
+        self.make(xml_answer(_listing(["a%20b"], None, encoded=False)))
         [obj] = self.result(self.driver.list_container_objects(self.container()))
         self.assertEqual(obj.name, "a%20b")
 
     def test_page_size_out_of_range_is_refused_before_any_request(self) -> None:
-        self.make(_xml(_listing([], None)))
+        self.make(xml_answer(_listing([], None)))
         for bad in (0, 1001, "10"):
             self.failure(
                 self.driver.list_container_objects(self.container(), ex_page_size=bad),  # type: ignore[arg-type]
@@ -537,7 +467,7 @@ class UploadTests(S3TestCase):
         self.assertEqual(self.received, [])
 
     def multipart_answers(self, complete: Answer) -> list[Answer]:
-        start = _xml(
+        start = xml_answer(
             f'<InitiateMultipartUploadResult xmlns="{NAMESPACE}"><Bucket>photos</Bucket>'
             "<Key>big.bin</Key><UploadId>upload-7</UploadId></InitiateMultipartUploadResult>"
         )
@@ -548,7 +478,7 @@ class UploadTests(S3TestCase):
         etag = multipart_etag(
             [hashlib.md5(data[: 5 * MiB]).digest(), hashlib.md5(data[5 * MiB :]).digest()]
         )
-        complete = _xml(
+        complete = xml_answer(
             f'<CompleteMultipartUploadResult xmlns="{NAMESPACE}"><Location>x</Location>'
             f'<Bucket>photos</Bucket><Key>big.bin</Key><ETag>"{etag}"</ETag>'
             "</CompleteMultipartUploadResult>"
@@ -558,11 +488,11 @@ class UploadTests(S3TestCase):
             self.driver.upload_object_via_stream(iter([data]), self.container(), "big.bin")
         )
         start, first, second, done = self.received
-        self.assertEqual((start.method, _query(start)), ("POST", {"uploads": ""}))
+        self.assertEqual((start.method, query_of(start)), ("POST", {"uploads": ""}))
         self.assertEqual(start.header("x-amz-checksum-algorithm"), "CRC32")
-        parts = sorted([first, second], key=lambda r: _query(r)["partNumber"])
+        parts = sorted([first, second], key=lambda r: query_of(r)["partNumber"])
         self.assertEqual(
-            [_query(r) for r in parts],
+            [query_of(r) for r in parts],
             [
                 {"partNumber": "1", "uploadId": "upload-7"},
                 {"partNumber": "2", "uploadId": "upload-7"},
@@ -572,7 +502,7 @@ class UploadTests(S3TestCase):
         crc32 = base64.b64encode(zlib.crc32(data[5 * MiB :]).to_bytes(4, "big")).decode()
         self.assertEqual(parts[1].header("x-amz-checksum-crc32"), crc32)
         self.assertIn(f"<ChecksumCRC32>{crc32}</ChecksumCRC32>".encode(), done.body)
-        self.assertEqual((done.method, _query(done)), ("POST", {"uploadId": "upload-7"}))
+        self.assertEqual((done.method, query_of(done)), ("POST", {"uploadId": "upload-7"}))
         self.assertIn(b"<PartNumber>2</PartNumber>", done.body)
         self.assertEqual((obj.hash, obj.size), (etag, 6 * MiB))
 
@@ -590,7 +520,7 @@ class UploadTests(S3TestCase):
         etag = multipart_etag(
             [hashlib.md5(data[: 5 * MiB]).digest(), hashlib.md5(data[5 * MiB :]).digest()]
         )
-        complete = _xml(
+        complete = xml_answer(
             f'<CompleteMultipartUploadResult><ETag>"{etag}"</ETag></CompleteMultipartUploadResult>'
         )
         start = self.multipart_answers(complete)[0]
@@ -606,12 +536,14 @@ class UploadTests(S3TestCase):
         obj = self.result(
             self.driver.upload_object_via_stream(iter([data]), self.container(), "big.bin")
         )
-        parts = [_query(r)["partNumber"] for r in self.received if r.method == "PUT"]
+        parts = [query_of(r)["partNumber"] for r in self.received if r.method == "PUT"]
         self.assertEqual(sorted(parts), sorted(["1", "2", failed[0]]))
         self.assertEqual(obj.hash, etag)
 
     def test_an_error_inside_a_200_completion_aborts_the_upload(self) -> None:
-        complete = _xml("<Error><Code>InternalError</Code><Message>try again</Message></Error>")
+        complete = xml_answer(
+            "<Error><Code>InternalError</Code><Message>try again</Message></Error>"
+        )
         self.make(*self.multipart_answers(complete), ex_part_size=5 * MiB)
         self.failure(
             self.driver.upload_object_via_stream(
@@ -620,10 +552,10 @@ class UploadTests(S3TestCase):
             ServiceUnavailableError,
         )
         abort = self.received[-1]
-        self.assertEqual((abort.method, _query(abort)), ("DELETE", {"uploadId": "upload-7"}))
+        self.assertEqual((abort.method, query_of(abort)), ("DELETE", {"uploadId": "upload-7"}))
 
     def test_a_failing_part_aborts_the_upload(self) -> None:
-        start, _, _, _, abort = self.multipart_answers(_xml("<unused/>"))
+        start, _, _, _, abort = self.multipart_answers(xml_answer("<unused/>"))
         self.make(
             start,
             _error(403, "AccessDenied"),
@@ -719,10 +651,10 @@ class DownloadTests(S3TestCase):
         self.result(self.driver.download_object(self.object(size=len(data), etag=etag), path))
         head, part_head, get = self.received
         self.assertEqual(
-            (head.method, head.header("x-amz-checksum-mode"), _query(head)),
+            (head.method, head.header("x-amz-checksum-mode"), query_of(head)),
             ("HEAD", "ENABLED", {}),
         )
-        self.assertEqual((part_head.method, _query(part_head)), ("HEAD", {"partNumber": "1"}))
+        self.assertEqual((part_head.method, query_of(part_head)), ("HEAD", {"partNumber": "1"}))
         self.assertEqual((get.method, get.header("Range")), ("GET", None))
         self.assertEqual(get.header("If-Match"), f'"{etag}"')
 
@@ -829,7 +761,7 @@ UPLOADS_LAST = f"""<ListMultipartUploadsResult xmlns="{NAMESPACE}">
 
 class MultipartUploadListingTests(S3TestCase):
     def test_uploads_in_progress_are_listed_over_pages(self) -> None:
-        self.make(_xml(UPLOADS_PAGE), _xml(UPLOADS_LAST))
+        self.make(xml_answer(UPLOADS_PAGE), xml_answer(UPLOADS_LAST))
         uploads = self.result(
             self.collect(self.driver.ex_iterate_multipart_uploads(self.container()))
         )
@@ -838,12 +770,12 @@ class MultipartUploadListingTests(S3TestCase):
         )
         self.assertEqual(uploads[0].initiated, "2024-01-01T00:00:00.000Z")
         self.assertEqual(
-            _query(self.received[1]),
+            query_of(self.received[1]),
             {"uploads": "", "encoding-type": "url", "key-marker": "b", "upload-id-marker": "u2"},
         )
 
     def test_cleanup_aborts_every_upload(self) -> None:
-        self.make(_xml(UPLOADS_LAST), (204, {}, b""))
+        self.make(xml_answer(UPLOADS_LAST), (204, {}, b""))
         self.assertEqual(
             self.result(self.driver.ex_cleanup_all_multipart_uploads(self.container())), 1
         )

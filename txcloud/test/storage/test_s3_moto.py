@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -31,31 +30,17 @@ from txcloud.errors import (
 from txcloud.http import Request
 from txcloud.storage.base import Container, Object
 from txcloud.storage.drivers.s3 import S3StorageDriver
-from txcloud.test.emulators import LocalService, moto, reset_moto
+from txcloud.test.emulators import checking_moto, moto, reset_moto
+from txcloud.test.storage._integration import (
+    MiB,
+    StorageEmulatorTestCase,
+    collect,
+    md5_of_file,
+    write_random,
+)
 
 KEY = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-MiB = 1024 * 1024
-
-
-def _md5_of_file(path: str) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as file:
-        while chunk := file.read(MiB):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _write_random(path: str, size: int) -> str:
-    with open(path, "wb") as file:
-        for _ in range(size // MiB):
-            file.write(os.urandom(MiB))
-        file.write(os.urandom(size % MiB))
-    return path
-
-
-async def _collect(items: Any) -> list[Any]:
-    return [item async for item in items]
 
 
 class _OtherAccountDriver(S3StorageDriver):
@@ -65,44 +50,20 @@ class _OtherAccountDriver(S3StorageDriver):
         return super()._sign(request.with_headers({"x-moto-account-id": "111122223333"}))
 
 
-class S3MotoTests(TestCase):
+class S3MotoTests(StorageEmulatorTestCase):
     """Every driver method against moto, in :attr:`region`."""
 
     timeout = 180
     region = "us-east-1"
+    service = moto
 
-    def setUp(self) -> Deferred[None]:  # type: ignore[override]  # trial waits on it
-        return Deferred.fromCoroutine(self._set_up())
-
-    async def _set_up(self) -> None:
-        await moto.ensure_started()
+    async def make_container(self) -> Container:
         await reset_moto()
-        self.driver = self.make_driver()
-        self.bucket = await self.driver.create_container(f"txcloud-{self.region}")
-        self.folder = self.mktemp()
-        os.makedirs(self.folder)
+        bucket: Container = await self.driver.create_container(f"txcloud-{self.region}")
+        return bucket
 
     def make_driver(self, cls: type[S3StorageDriver] = S3StorageDriver, **options: Any) -> Any:
-        driver = cls(
-            KEY,
-            SECRET,
-            host="127.0.0.1",
-            port=moto.port,
-            secure=False,
-            region=self.region,
-            **options,
-        )
-        self.addCleanup(driver.close)
-        return driver
-
-    def path(self, name: str) -> str:
-        return os.path.join(self.folder, name)
-
-    async def put(self, name: str, data: bytes, **kwargs: Any) -> Object:
-        obj: Object = await self.driver.upload_object_via_stream(
-            iter([data]), self.bucket, name, **kwargs
-        )
-        return obj
+        return self.connect(cls, KEY, SECRET, region=self.region, **options)
 
     # Containers
 
@@ -111,7 +72,7 @@ class S3MotoTests(TestCase):
         created = await self.driver.create_container(name)
         self.assertEqual((created.name, created.extra["region"]), (name, self.region))
         names = [c.name for c in await self.driver.list_containers()]
-        self.assertEqual(sorted(names), sorted([name, self.bucket.name]))
+        self.assertEqual(sorted(names), sorted([name, self.container.name]))
         fetched = await self.driver.get_container(name)
         self.assertEqual(fetched.extra["region"], self.region)
         self.assertIs(await self.driver.delete_container(fetched), True)
@@ -142,8 +103,8 @@ class S3MotoTests(TestCase):
     async def test_a_non_empty_bucket_cannot_be_deleted(self) -> None:
         await self.put("keep.txt", b"x")
         with self.assertRaises(ContainerIsNotEmptyError) as caught:
-            await self.driver.delete_container(self.bucket)
-        self.assertEqual(caught.exception.container_name, self.bucket.name)
+            await self.driver.delete_container(self.container)
+        self.assertEqual(caught.exception.container_name, self.container.name)
 
     # Objects
 
@@ -156,18 +117,18 @@ class S3MotoTests(TestCase):
         data = b"id,name\n1,alpha\n"
         uploaded = await self.put("reports/2024 q1+.csv", data, extra=extra)
         self.assertEqual((uploaded.size, uploaded.hash), (len(data), hashlib.md5(data).hexdigest()))
-        fetched = await self.driver.get_object(self.bucket.name, "reports/2024 q1+.csv")
+        fetched = await self.driver.get_object(self.container.name, "reports/2024 q1+.csv")
         self.assertEqual(fetched.meta_data, {"owner": "ops", "build": "42"})
         self.assertEqual(fetched.extra["content_type"], "text/csv")
         self.assertEqual((fetched.size, fetched.hash), (uploaded.size, uploaded.hash))
         self.assertIs(fetched.extra["hash_is_md5"], True)
         self.assertTrue(fetched.extra["last_modified"])
-        [listed] = await self.driver.list_container_objects(self.bucket, prefix="reports/")
+        [listed] = await self.driver.list_container_objects(self.container, prefix="reports/")
         self.assertEqual(
             (listed.name, listed.size, listed.hash), (fetched.name, len(data), fetched.hash)
         )
         self.assertEqual(
-            b"".join(await _collect(self.driver.download_object_as_stream(listed))), data
+            b"".join(await collect(self.driver.download_object_as_stream(listed))), data
         )
 
     async def test_an_empty_object_round_trips(self) -> None:
@@ -180,19 +141,19 @@ class S3MotoTests(TestCase):
         names = ["a//b", "/leading", "sp ace+plus/é", "a/./b", "a/../b", "x?y#z%", "tab\tx"]
         for name in names:
             await self.put(name, name.encode())
-        listed = await self.driver.list_container_objects(self.bucket)
+        listed = await self.driver.list_container_objects(self.container)
         self.assertEqual([obj.name for obj in listed], sorted(names))
         for obj in listed:
-            content = b"".join(await _collect(self.driver.download_object_as_stream(obj)))
+            content = b"".join(await collect(self.driver.download_object_as_stream(obj)))
             self.assertEqual(content, obj.name.encode())
 
     async def test_a_missing_object_gives_object_does_not_exist(self) -> None:
         with self.assertRaises(ObjectDoesNotExistError) as caught:
-            await self.driver.get_object(self.bucket.name, "missing.txt")
+            await self.driver.get_object(self.container.name, "missing.txt")
         self.assertEqual(caught.exception.object_name, "missing.txt")
-        missing = Object("missing.txt", 1, None, {}, {}, self.bucket, self.driver)
+        missing = Object("missing.txt", 1, None, {}, {}, self.container, self.driver)
         with self.assertRaises(ObjectDoesNotExistError) as caught:
-            await _collect(self.driver.download_object_as_stream(missing))
+            await collect(self.driver.download_object_as_stream(missing))
         self.assertEqual(caught.exception.code, "NoSuchKey")
         with self.assertRaises(ObjectDoesNotExistError):
             await self.driver.download_object(missing, self.path("out"))
@@ -202,13 +163,13 @@ class S3MotoTests(TestCase):
         obj = await self.put("temporary", b"x")
         self.assertIs(await self.driver.delete_object(obj), True)
         with self.assertRaises(ObjectDoesNotExistError):
-            await self.driver.get_object(self.bucket.name, "temporary")
+            await self.driver.get_object(self.container.name, "temporary")
 
     async def test_ranges_download_as_streams_and_files(self) -> None:
         data = bytes(range(256)) * 4
         obj = await self.put("ranges.bin", data)
         stream = self.driver.download_object_range_as_stream(obj, 10, 300, chunk_size=100)
-        chunks = await _collect(stream)
+        chunks = await collect(stream)
         self.assertEqual([len(c) for c in chunks], [100, 100, 90])
         self.assertEqual(b"".join(chunks), data[10:300])
         await self.driver.download_object_range(obj, self.path("tail"), 1000)
@@ -219,10 +180,10 @@ class S3MotoTests(TestCase):
         stored = gzip.compress(b"compressible text " * 1000)
         extra = {"content_encoding": "gzip", "content_type": "text/plain"}
         obj = await self.put("page.html.gz", stored, extra=extra)
-        fetched = await self.driver.get_object(self.bucket.name, "page.html.gz")
+        fetched = await self.driver.get_object(self.container.name, "page.html.gz")
         self.assertEqual(fetched.extra["content_encoding"], "gzip")
         self.assertEqual(
-            b"".join(await _collect(self.driver.download_object_as_stream(obj))), stored
+            b"".join(await collect(self.driver.download_object_as_stream(obj))), stored
         )
         await self.driver.download_object(fetched, self.path("page.gz"))
         with open(self.path("page.gz"), "rb") as file:
@@ -230,48 +191,52 @@ class S3MotoTests(TestCase):
 
     async def test_presigned_urls_work_without_credentials(self) -> None:
         await self.put("shared.txt", b"for anyone with the link")
-        url = self.driver.ex_presigned_url((self.bucket.name, "shared.txt"), expires=300)
+        url = self.driver.ex_presigned_url((self.container.name, "shared.txt"), expires=300)
         response = await treq.get(url, persistent=False)
         self.assertEqual(
             (response.code, await response.content()), (200, b"for anyone with the link")
         )
-        upload_url = self.driver.ex_presigned_url((self.bucket.name, "dropped.txt"), method="PUT")
+        upload_url = self.driver.ex_presigned_url(
+            (self.container.name, "dropped.txt"), method="PUT"
+        )
         response = await treq.put(upload_url, b"dropped in", persistent=False)
         await response.content()
         self.assertEqual(response.code, 200)
-        dropped = await self.driver.get_object(self.bucket.name, "dropped.txt")
+        dropped = await self.driver.get_object(self.container.name, "dropped.txt")
         self.assertEqual(dropped.size, len(b"dropped in"))
 
     # Large transfers
 
     async def test_a_40_mib_file_goes_multipart_and_comes_back_intact(self) -> None:
-        source = _write_random(self.path("source"), 40 * MiB)
+        source = write_random(self.path("source"), 40 * MiB)
         progress: list[int] = []
         obj = await self.driver.upload_object(
-            source, self.bucket, "big.bin", ex_progress=progress.append
+            source, self.container, "big.bin", ex_progress=progress.append
         )
         self.assertEqual(obj.size, 40 * MiB)
         self.assertTrue(obj.hash.endswith("-5"), obj.hash)
         self.assertEqual(progress[-1], 40 * MiB)
-        self.assertEqual(await _collect(self.driver.ex_iterate_multipart_uploads(self.bucket)), [])
-        fetched = await self.driver.get_object(self.bucket.name, "big.bin")
+        self.assertEqual(
+            await collect(self.driver.ex_iterate_multipart_uploads(self.container)), []
+        )
+        fetched = await self.driver.get_object(self.container.name, "big.bin")
         self.assertEqual((fetched.size, fetched.hash), (obj.size, obj.hash))
         await self.driver.download_object(fetched, self.path("streamed"))
         await self.driver.download_object(
             fetched, self.path("ranged"), ex_download_threshold=8 * MiB, ex_range_size=8 * MiB
         )
-        expected = _md5_of_file(source)
-        self.assertEqual(_md5_of_file(self.path("streamed")), expected)
-        self.assertEqual(_md5_of_file(self.path("ranged")), expected)
+        expected = md5_of_file(source)
+        self.assertEqual(md5_of_file(self.path("streamed")), expected)
+        self.assertEqual(md5_of_file(self.path("ranged")), expected)
 
     async def test_a_large_file_below_the_threshold_goes_in_one_checked_put(self) -> None:
-        source = _write_random(self.path("source"), 12 * MiB)
+        source = write_random(self.path("source"), 12 * MiB)
         obj = await self.driver.upload_object(
-            source, self.bucket, "single.bin", ex_multipart_threshold=16 * MiB
+            source, self.container, "single.bin", ex_multipart_threshold=16 * MiB
         )
-        self.assertEqual((obj.hash, obj.extra["hash_is_md5"]), (_md5_of_file(source), True))
+        self.assertEqual((obj.hash, obj.extra["hash_is_md5"]), (md5_of_file(source), True))
         await self.driver.download_object(obj, self.path("copy"))
-        self.assertEqual(_md5_of_file(self.path("copy")), obj.hash)
+        self.assertEqual(md5_of_file(self.path("copy")), obj.hash)
 
     async def test_a_stream_of_unknown_size_goes_multipart(self) -> None:
         blocks = [os.urandom(MiB) for _ in range(12)]
@@ -280,10 +245,10 @@ class S3MotoTests(TestCase):
             for block in blocks:
                 yield block
 
-        obj = await self.driver.upload_object_via_stream(source(), self.bucket, "stream.bin")
+        obj = await self.driver.upload_object_via_stream(source(), self.container, "stream.bin")
         self.assertEqual(obj.size, 12 * MiB)
         self.assertTrue(obj.hash.endswith("-2"), obj.hash)
-        downloaded = b"".join(await _collect(self.driver.download_object_as_stream(obj)))
+        downloaded = b"".join(await collect(self.driver.download_object_as_stream(obj)))
         self.assertEqual(downloaded, b"".join(blocks))
 
     async def test_a_stream_failing_midway_leaves_no_upload_and_no_object(self) -> None:
@@ -296,19 +261,21 @@ class S3MotoTests(TestCase):
 
         with self.assertRaises(OSError) as caught:
             await self.driver.upload_object_via_stream(
-                source(), self.bucket, "half.bin", ex_part_size=5 * MiB
+                source(), self.container, "half.bin", ex_part_size=5 * MiB
             )
         self.assertIs(caught.exception, broken)
-        self.assertEqual(await _collect(self.driver.ex_iterate_multipart_uploads(self.bucket)), [])
+        self.assertEqual(
+            await collect(self.driver.ex_iterate_multipart_uploads(self.container)), []
+        )
         with self.assertRaises(ObjectDoesNotExistError):
-            await self.driver.get_object(self.bucket.name, "half.bin")
+            await self.driver.get_object(self.container.name, "half.bin")
 
     async def test_a_cancelled_multipart_upload_leaves_no_parts(self) -> None:
-        source = _write_random(self.path("source"), 30 * MiB)
+        source = write_random(self.path("source"), 30 * MiB)
         first_part: Deferred[int] = Deferred()
         uploading = self.driver.upload_object(
             source,
-            self.bucket,
+            self.container,
             "cancelled.bin",
             ex_part_size=5 * MiB,
             ex_max_concurrency=2,
@@ -318,9 +285,11 @@ class S3MotoTests(TestCase):
         uploading.cancel()
         with self.assertRaises(CancelledError):
             await uploading
-        self.assertEqual(await _collect(self.driver.ex_iterate_multipart_uploads(self.bucket)), [])
+        self.assertEqual(
+            await collect(self.driver.ex_iterate_multipart_uploads(self.container)), []
+        )
         with self.assertRaises(ObjectDoesNotExistError):
-            await self.driver.get_object(self.bucket.name, "cancelled.bin")
+            await self.driver.get_object(self.container.name, "cancelled.bin")
 
     async def test_1200_objects_are_listed_over_several_pages(self) -> None:
         limit = DeferredSemaphore(50)
@@ -336,12 +305,12 @@ class S3MotoTests(TestCase):
             return send(request)
 
         self.patch(self.driver.http, "send", counting_send)
-        listed = await self.driver.list_container_objects(self.bucket)
+        listed = await self.driver.list_container_objects(self.container)
         self.assertEqual([obj.name for obj in listed], [f"item/{n:04d}" for n in range(1200)])
         self.assertEqual(len(pages), 2)
         del pages[:]
         small = await self.driver.list_container_objects(
-            self.bucket, prefix="item/00", ex_page_size=30
+            self.container, prefix="item/00", ex_page_size=30
         )
         self.assertEqual(len(small), 100)
         self.assertEqual(len(pages), 4)
@@ -355,23 +324,8 @@ class S3MotoEuWest1Tests(S3MotoTests):
 
     async def test_our_own_bucket_already_exists(self) -> None:
         with self.assertRaises(ContainerAlreadyExistsError) as caught:
-            await self.driver.create_container(self.bucket.name)
+            await self.driver.create_container(self.container.name)
         self.assertEqual(caught.exception.code, "BucketAlreadyOwnedByYou")
-
-
-def _checking_moto_program() -> list[str] | None:
-    program = shutil.which("moto_server")
-    env = shutil.which("env")
-    return [env, "INITIAL_NO_AUTH_ACTION_COUNT=0", program] if program and env else None
-
-
-#: A moto that checks credentials against its IAM users (it has none).
-checking_moto = LocalService(
-    "moto server checking credentials",
-    _checking_moto_program,
-    lambda port, folder: ["-H", "127.0.0.1", "-p", str(port)],
-    ready_path="/moto-api/",
-)
 
 
 class S3MotoCredentialTests(TestCase):

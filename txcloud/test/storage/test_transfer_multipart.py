@@ -194,6 +194,17 @@ class FileUploadTests(TestCase):
             file.write(data)
         return self.path
 
+    async def start_held_upload(self, target: MemoryTarget, max_concurrency: int) -> Deferred[Any]:
+        """Upload 40 bytes in parts of 4; returns once *max_concurrency* parts wait at the gate."""
+        target.holding = True
+        config = TransferConfig(multipart_threshold=4, part_size=4, max_concurrency=max_concurrency)
+        uploading = Deferred.fromCoroutine(
+            upload_file(reactor, target, self.write(_data(40)), config)
+        )
+        while len(target.waiting) < max_concurrency:
+            await _turn()
+        return uploading
+
     async def test_a_file_below_the_threshold_goes_in_one_request_with_its_md5(self) -> None:
         target = MemoryTarget()
         data = _data(15)
@@ -234,13 +245,7 @@ class FileUploadTests(TestCase):
 
     async def test_at_most_max_concurrency_parts_are_in_flight(self) -> None:
         target = MemoryTarget()
-        target.holding = True
-        config = TransferConfig(multipart_threshold=4, part_size=4, max_concurrency=3)
-        uploading = Deferred.fromCoroutine(
-            upload_file(reactor, target, self.write(_data(40)), config)
-        )
-        while len(target.waiting) < 3:
-            await _turn()
+        uploading = await self.start_held_upload(target, max_concurrency=3)
         for _ in range(5):
             await _turn()
         self.assertEqual(target.in_flight, 3)
@@ -251,13 +256,7 @@ class FileUploadTests(TestCase):
 
     async def test_a_failing_part_aborts_the_upload_and_cancels_the_others(self) -> None:
         target = MemoryTarget(fail_part=1)
-        target.holding = True
-        config = TransferConfig(multipart_threshold=4, part_size=4, max_concurrency=3)
-        uploading = Deferred.fromCoroutine(
-            upload_file(reactor, target, self.write(_data(40)), config)
-        )
-        while len(target.waiting) < 3:
-            await _turn()
+        uploading = await self.start_held_upload(target, max_concurrency=3)
         # Release part 1 only: it fails while parts 2 and 3 still wait.
         self.assertEqual(sorted(target.waiting), [1, 2, 3])
         target.release(1)
@@ -269,13 +268,7 @@ class FileUploadTests(TestCase):
 
     async def test_cancelling_aborts_the_upload_after_the_parts_stop(self) -> None:
         target = MemoryTarget()
-        target.holding = True
-        config = TransferConfig(multipart_threshold=4, part_size=4, max_concurrency=2)
-        uploading = Deferred.fromCoroutine(
-            upload_file(reactor, target, self.write(_data(40)), config)
-        )
-        while len(target.waiting) < 2:
-            await _turn()
+        uploading = await self.start_held_upload(target, max_concurrency=2)
         uploading.cancel()
         await self.assertFailure(uploading, CancelledError)
         self.assertEqual(target.cancelled, 2)
@@ -611,15 +604,14 @@ class RangedDownloadTests(TestCase):
         with open(self.destination, "rb") as file:
             return file.read()
 
+    def download(self, **options: Any) -> Deferred[bool]:
+        """Download the driver's object to :attr:`destination`, with :attr:`config` unless given."""
+        options.setdefault("config", self.config)
+        return download_to_file(self.driver, self.driver.object(), self.destination, **options)
+
     async def test_a_large_object_comes_in_parallel_ranges(self) -> None:
         progress: list[int] = []
-        await download_to_file(
-            self.driver,
-            self.driver.object(),
-            self.destination,
-            progress=progress.append,
-            config=self.config,
-        )
+        await self.download(progress=progress.append)
         self.assertEqual(self.read(), self.data)
         self.assertEqual(
             sorted(self.driver.requests), [(0, 20), (20, 40), (40, 60), (60, 80), (80, 90)]
@@ -629,18 +621,12 @@ class RangedDownloadTests(TestCase):
 
     async def test_a_small_object_comes_in_one_stream(self) -> None:
         config = self.config.with_overrides(download_threshold=91)
-        await download_to_file(self.driver, self.driver.object(), self.destination, config=config)
+        await self.download(config=config)
         self.assertEqual(self.driver.requests, [(0, None)])
         self.assertEqual(self.read(), self.data)
 
     async def test_a_byte_range_is_cut_into_ranges_too(self) -> None:
-        await download_to_file(
-            self.driver,
-            self.driver.object(),
-            self.destination,
-            byte_range=(5, 85),
-            config=self.config,
-        )
+        await self.download(byte_range=(5, 85))
         self.assertEqual(self.read(), self.data[5:85])
         self.assertEqual(sorted(self.driver.requests)[0], (5, 25))
 
@@ -648,92 +634,50 @@ class RangedDownloadTests(TestCase):
         parts = [_md5(self.data[offset : offset + 10]) for offset in range(0, 90, 10)]
         digest, count = multipart_etag(parts).split("-")
         expected = ExpectedDigest.multipart_etag(digest, part_size=10, parts=int(count))
-        await download_to_file(
-            self.driver,
-            self.driver.object(),
-            self.destination,
-            config=self.config,
-            expected=expected,
-        )
+        await self.download(expected=expected)
         self.assertEqual(self.read(), self.data)
 
     async def test_a_wrong_multipart_etag_fails_and_leaves_no_file(self) -> None:
         expected = ExpectedDigest.multipart_etag("0" * 32, part_size=10, parts=9)
         with self.assertRaises(ObjectHashMismatchError):
-            await download_to_file(
-                self.driver,
-                self.driver.object(),
-                self.destination,
-                config=self.config,
-                expected=expected,
-            )
+            await self.download(expected=expected)
         self.assertEqual(os.listdir(self.folder), [])
 
     async def test_the_content_md5_is_checked_across_ranges(self) -> None:
         good = ExpectedDigest.md5(hashlib.md5(self.data).hexdigest())
-        await download_to_file(
-            self.driver,
-            self.driver.object(),
-            self.destination,
-            config=self.config,
-            expected=good,
-        )
+        await self.download(expected=good)
         self.assertEqual(self.read(), self.data)
         os.remove(self.destination)
         with self.assertRaises(ObjectHashMismatchError):
-            await download_to_file(
-                self.driver,
-                self.driver.object(),
-                self.destination,
-                config=self.config,
-                expected=ExpectedDigest.md5("0" * 32),
-            )
+            await self.download(expected=ExpectedDigest.md5("0" * 32))
         self.assertEqual(os.listdir(self.folder), [])
 
     async def test_a_whole_crc32_is_checked_in_one_stream_and_across_ranges(self) -> None:
         expected = ExpectedDigest(CRC32, whole=zlib.crc32(self.data).to_bytes(4, "big"))
         for threshold in (50, 91):
             config = self.config.with_overrides(download_threshold=threshold)
-            await download_to_file(
-                self.driver,
-                self.driver.object(),
-                self.destination,
-                config=config,
-                expected=expected,
-            )
+            await self.download(config=config, expected=expected)
             self.assertEqual(self.read(), self.data)
             os.remove(self.destination)
         wrong = ExpectedDigest(CRC32, whole=b"0000")
         with self.assertRaises(ObjectHashMismatchError):
-            await download_to_file(
-                self.driver,
-                self.driver.object(),
-                self.destination,
-                config=self.config,
-                expected=wrong,
-            )
+            await self.download(expected=wrong)
 
     async def test_a_failing_range_fails_the_download_and_leaves_no_file(self) -> None:
         self.driver.fail_at = 20
         with self.assertRaises(ProviderError):
-            await download_to_file(
-                self.driver, self.driver.object(), self.destination, config=self.config
-            )
+            await self.download()
         self.assertEqual(os.listdir(self.folder), [])
         self.assertEqual(self.driver.in_flight, 0)
 
     async def test_a_short_range_is_refused(self) -> None:
         self.driver.short_at = 40
         with self.assertRaises(MalformedResponseError):
-            await download_to_file(
-                self.driver, self.driver.object(), self.destination, config=self.config
-            )
+            await self.download()
         self.assertEqual(os.listdir(self.folder), [])
 
     async def test_cancelling_leaves_no_file(self) -> None:
-        downloading = download_to_file(
-            self.driver, self.driver.object(), self.destination, config=self.config
-        )
+        downloading = self.download()
         while not self.driver.in_flight:
             await _turn()
         downloading.cancel()

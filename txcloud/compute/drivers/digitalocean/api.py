@@ -156,7 +156,7 @@ class DigitalOceanAPIDriver(HTTPDriver, NodeDriver):
         self.ex_rate_limit.observe(response.headers)
         details = error_details(response)
         request_id = details.request_id or _body_request_id(response.body)
-        message = response.describe() + (f": {details.message}" if details.message else "")
+        message = response.describe(details.message)
         fields: dict[str, Any] = {
             "status": response.status,
             "code": details.code,
@@ -208,12 +208,7 @@ class DigitalOceanAPIDriver(HTTPDriver, NodeDriver):
         response = await self._send(request)
         if not (await response.content()).strip():
             return None
-        document = await response.json()
-        if not isinstance(document, dict):
-            raise MalformedResponseError(
-                f"the answer to {method} {path} is not a JSON object", self
-            )
-        return document
+        return await response.json_object(f"the answer to {method} {path} is not a JSON object")
 
     async def _get_object(self, path: str, key: str) -> dict[str, Any]:
         """``GET path`` and the object under *key* of its answer."""

@@ -31,6 +31,7 @@ from txcloud.compute.drivers.ec2.query import (
     filter_params,
     flatten,
     indexed,
+    selection_params,
     tag_specification,
     text_list,
 )
@@ -116,11 +117,7 @@ class EC2NodeDriver(EC2SecurityGroupsMixin):
         :returns: an async iterator of :class:`~txcloud.compute.base.Node`.
         :raises InvalidArgumentError: for bad arguments, before any request.
         """
-        params: Params = {}
-        if ex_node_ids is not None:
-            params.update(indexed("InstanceId", text_list(ex_node_ids, "ex_node_ids")))
-        if ex_filters is not None:
-            params.update(filter_params(ex_filters))
+        params = selection_params([("InstanceId", ex_node_ids, "ex_node_ids")], ex_filters)
         if ex_page_size is not None:
             if ex_node_ids is not None:
                 raise InvalidArgumentError("ex_page_size cannot be used with ex_node_ids", self)
@@ -373,13 +370,8 @@ class EC2NodeDriver(EC2SecurityGroupsMixin):
         :param ex_filters: EC2 filters, ``{"architecture": "arm64"}``.
         :returns: an async iterator of :class:`~txcloud.compute.base.NodeImage`.
         """
-        params: Params = {}
-        if ex_image_ids is not None:
-            params.update(indexed("ImageId", text_list(ex_image_ids, "ex_image_ids")))
-        if ex_owner is not None:
-            params.update(indexed("Owner", text_list(ex_owner, "ex_owner")))
-        if ex_filters is not None:
-            params.update(filter_params(ex_filters))
+        lists = [("ImageId", ex_image_ids, "ex_image_ids"), ("Owner", ex_owner, "ex_owner")]
+        params = selection_params(lists, ex_filters)
         return self._iterate("DescribeImages", params, "imagesSet", parse_image)
 
     def list_images(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from txcloud.common.checks import check_text
 from txcloud.errors import InvalidArgumentError
 
 __all__ = [
@@ -21,23 +22,13 @@ __all__ = [
     "filter_params",
     "flatten",
     "indexed",
+    "selection_params",
     "tag_specification",
     "text_list",
 ]
 
 #: Query parameters as the driver builds them (ordered, text values).
 Params = dict[str, str]
-
-
-def check_text(value: object, what: str) -> str:
-    """
-    *value* if it is a non-empty string.
-
-    :raises InvalidArgumentError: otherwise.
-    """
-    if not isinstance(value, str) or not value:
-        raise InvalidArgumentError(f"{what} must be a non-empty string, not {value!r}")
-    return value
 
 
 def text_list(values: object, what: str) -> list[str]:
@@ -75,6 +66,23 @@ def filter_params(filters: object) -> Params:
     for number, (name, values) in enumerate(filters.items(), 1):
         params[f"Filter.{number}.Name"] = check_text(name, "a filter name")
         params.update(indexed(f"Filter.{number}.Value", text_list(values, f"filter {name!r}")))
+    return params
+
+
+def selection_params(lists: Iterable[tuple[str, object, str]], filters: object = None) -> Params:
+    """
+    What narrows a ``Describe*`` call: for each ``(prefix, values, what)``
+    whose *values* are not ``None``, the numbered list (``ImageId.1``...),
+    then the :func:`filter_params` of *filters* unless it is ``None``.
+
+    :raises InvalidArgumentError: for a bad list (named by *what*) or bad filters.
+    """
+    params: Params = {}
+    for prefix, values, what in lists:
+        if values is not None:
+            params.update(indexed(prefix, text_list(values, what)))
+    if filters is not None:
+        params.update(filter_params(filters))
     return params
 
 

@@ -17,8 +17,7 @@ from txcloud.compute.drivers.ec2.parse import parse_security_group
 from txcloud.compute.drivers.ec2.query import (
     Params,
     check_text,
-    filter_params,
-    indexed,
+    selection_params,
     text_list,
 )
 from txcloud.errors import InvalidArgumentError, MalformedResponseError
@@ -58,13 +57,8 @@ class EC2SecurityGroupsMixin(EC2QueryDriver):
         :param filters: EC2 filters, ``{"vpc-id": "vpc-0123"}``.
         :returns: a Deferred firing with a list of :class:`EC2SecurityGroup`.
         """
-        params: Params = {}
-        if group_ids is not None:
-            params.update(indexed("GroupId", text_list(group_ids, "group_ids")))
-        if group_names is not None:
-            params.update(indexed("GroupName", text_list(group_names, "group_names")))
-        if filters is not None:
-            params.update(filter_params(filters))
+        lists = [("GroupId", group_ids, "group_ids"), ("GroupName", group_names, "group_names")]
+        params = selection_params(lists, filters)
         return collect(
             self._iterate(
                 "DescribeSecurityGroups", params, "securityGroupInfo", parse_security_group

@@ -1,0 +1,34 @@
+"""
+Checks of text arguments that drivers of every service share, so that a bad
+value is refused the same way, with a typed error, before any request.
+"""
+
+from __future__ import annotations
+
+from txcloud.errors import InvalidArgumentError
+
+__all__ = ["check_text", "check_trimmed_text"]
+
+
+def check_text(value: object, what: str) -> str:
+    """
+    *value* if it is a non-empty string.
+
+    :param what: the argument's name, for the error.
+    :raises InvalidArgumentError: otherwise.
+    """
+    if not isinstance(value, str) or not value:
+        raise InvalidArgumentError(f"{what} must be a non-empty string, not {value!r}")
+    return value
+
+
+def check_trimmed_text(value: object, what: str) -> str:
+    """
+    *value* if it is a non-empty string without surrounding whitespace.
+
+    :param what: the argument's name, for the error.
+    :raises InvalidArgumentError: otherwise.
+    """
+    if not isinstance(value, str) or not value or value != value.strip():
+        raise InvalidArgumentError(f"{what} must be a non-empty string, not {value!r}")
+    return value

@@ -1,0 +1,28 @@
+"""Tests of txcloud.common.checks: text arguments refused with typed errors."""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcloud.common.checks import check_text, check_trimmed_text
+from txcloud.errors import InvalidArgumentError
+
+
+class CheckTextTests(SynchronousTestCase):
+    def test_text_is_returned(self) -> None:
+        self.assertEqual(check_text(" web ", "name"), " web ")
+
+    def test_empty_or_non_text_is_refused_naming_the_argument(self) -> None:
+        for value in ("", None, 3, b"web"):
+            error = self.assertRaises(InvalidArgumentError, check_text, value, "name")
+            self.assertEqual(error.message, f"name must be a non-empty string, not {value!r}")
+
+
+class CheckTrimmedTextTests(SynchronousTestCase):
+    def test_text_is_returned(self) -> None:
+        self.assertEqual(check_trimmed_text("web", "name"), "web")
+
+    def test_padded_empty_or_non_text_is_refused(self) -> None:
+        for value in (" web", "web\n", "", None):
+            error = self.assertRaises(InvalidArgumentError, check_trimmed_text, value, "name")
+            self.assertEqual(error.message, f"name must be a non-empty string, not {value!r}")
