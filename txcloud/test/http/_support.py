@@ -9,8 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import ILogObserver, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.client import HTTPConnectionPool
 from twisted.web.resource import Resource
 from twisted.web.server import Request as ServerRequest
 from zope.interface import implementer
@@ -117,3 +119,13 @@ def capture_logs(case: SynchronousTestCase) -> list[dict[str, Any]]:
     case.addCleanup(globalLogPublisher.removeObserver, collector)
     events: list[dict[str, Any]] = collector.events
     return events
+
+
+class CountingPool(HTTPConnectionPool):
+    """A pool that counts how often it was asked to close its connections."""
+
+    closes = 0
+
+    def closeCachedConnections(self) -> Deferred[None]:
+        self.closes += 1
+        return succeed(None)

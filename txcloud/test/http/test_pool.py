@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from twisted.internet.defer import Deferred, succeed
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
-from twisted.web.client import HTTPConnectionPool
 
 from txcloud.http.pool import close_pool, new_pool
+from txcloud.test.http._support import CountingPool
 
 
 class NewPoolTests(SynchronousTestCase):
@@ -21,13 +20,6 @@ class ClosePoolTests(SynchronousTestCase):
         self.assertIsNone(self.successResultOf(close_pool(None)))
 
     def test_a_pool_closes_its_idle_connections(self) -> None:
-        class CountingPool(HTTPConnectionPool):
-            closes = 0
-
-            def closeCachedConnections(self) -> Deferred[None]:
-                self.closes += 1
-                return succeed(None)
-
         pool = CountingPool(MemoryReactorClock())
         self.assertIsNone(self.successResultOf(close_pool(pool)))
         self.assertEqual(pool.closes, 1)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from treq.testing import RequestTraversalAgent
-from twisted.internet.defer import CancelledError, Deferred, fail, succeed
+from twisted.internet.defer import CancelledError, Deferred, fail
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
@@ -45,7 +45,7 @@ from txcloud.http import (
     TLSOptions,
     default_error_mapper,
 )
-from txcloud.test.http._support import Answer, ScriptedResource, capture_logs
+from txcloud.test.http._support import Answer, CountingPool, ScriptedResource, capture_logs
 
 OK: Answer = (200, {"Content-Type": "text/plain"}, b"fine")
 UNAVAILABLE: Answer = (503, {}, b"<Error><Code>ServiceUnavailable</Code></Error>")
@@ -551,13 +551,6 @@ class ConstructionTests(SynchronousTestCase):
         self.assertRaises(InvalidArgumentError, HTTPTransport, reactor=Clock(), timeout=0)
 
     def test_close_leaves_a_pool_it_does_not_own_alone(self) -> None:
-        class CountingPool(HTTPConnectionPool):
-            closes = 0
-
-            def closeCachedConnections(self) -> Deferred[None]:
-                self.closes += 1
-                return succeed(None)
-
         pool = CountingPool(MemoryReactorClock())
         transport = HTTPTransport(reactor=MemoryReactorClock(), pool=pool)
         self.successResultOf(transport.close())
