@@ -295,7 +295,9 @@ class StorageDriver(BaseDriver):
 
         The data goes to a temporary file beside the destination and is
         renamed into place only when complete (and, where the provider's hash
-        is an MD5, verified), so a failure never leaves a partial file.
+        is an MD5, verified), so a failure never leaves a partial file.  A
+        *destination_path* ending with a path separator names a folder to
+        save the object in under its name, as in Libcloud.
 
         :param overwrite_existing: replace an existing file instead of failing.
         :param delete_on_failure: kept for Libcloud compatibility; partial

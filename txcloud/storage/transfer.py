@@ -46,6 +46,7 @@ __all__ = [
     "check_destination",
     "chunk_size_or_default",
     "closing_iterator",
+    "destination_file",
     "download_to_file",
     "is_temporary_name",
     "read_file_chunks",
@@ -208,15 +209,52 @@ def _destination_exists(destination_path: str) -> InvalidArgumentError:
 
 def check_destination(destination_path: str, overwrite_existing: bool) -> None:
     """
-    Refuse a destination before any data is requested.
+    Refuse a destination file before any data is requested.
 
-    :raises InvalidArgumentError: if *destination_path* is a directory, or
-        exists and *overwrite_existing* is false.
+    :raises InvalidArgumentError: if *destination_path* is a directory, its
+        folder does not exist, or it exists and *overwrite_existing* is false.
     """
     if os.path.isdir(destination_path):
         raise InvalidArgumentError(f"The destination path is a directory: {destination_path}")
+    folder = os.path.dirname(os.path.abspath(destination_path))
+    if not os.path.isdir(folder):
+        raise InvalidArgumentError(f"The destination's folder does not exist: {folder}")
     if not overwrite_existing and os.path.lexists(destination_path):
         raise _destination_exists(destination_path)
+
+
+def destination_file(destination_path: str, object_name: str, overwrite_existing: bool) -> str:
+    """
+    The file a download of *object_name* writes, checked before any request.
+
+    As in Libcloud, a *destination_path* ending with a path separator names
+    an existing folder, where the object is saved under its name:
+    ``"downloads/"`` and ``"photos/a.jpg"`` give ``"downloads/photos/a.jpg"``
+    (the folders the name passes through must exist too).  Any other path
+    is the file itself.
+
+    :raises InvalidArgumentError: as :func:`check_destination` does, and for
+        a folder that does not exist or an object name that would leave it
+        (absolute, or with empty, ``.`` or ``..`` components).
+    """
+    if os.path.basename(destination_path):
+        check_destination(destination_path, overwrite_existing)
+        return destination_path
+    if not os.path.isdir(destination_path):
+        # Libcloud's wording.
+        raise InvalidArgumentError(f"Path {destination_path} does not exist")
+    parts = object_name.split("/")
+    # Object names use "/"; a platform's other separators would split them again.
+    forbidden = {"\0", os.sep, os.altsep or "/"} - {"/"}
+    if any(part in ("", ".", "..") for part in parts) or any(
+        character in object_name for character in forbidden
+    ):
+        raise InvalidArgumentError(
+            f"the object name {object_name!r} cannot be a file name under {destination_path}"
+        )
+    path = os.path.join(destination_path, *parts)
+    check_destination(path, overwrite_existing)
+    return path
 
 
 class AtomicFileWriter:

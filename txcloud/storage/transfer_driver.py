@@ -148,6 +148,10 @@ class TransferDownloads:
         is checked against the checksum the provider keeps (see the driver's
         ``_expected_digest``) before the file appears.
 
+        A *destination_path* ending with a path separator names a folder to
+        save the object in under its name, as in Libcloud (see
+        :func:`~txcloud.storage.transfer.destination_file`).
+
         :param ex_progress: called with the bytes received so far.
         :param ex_verify_hash: ``False`` skips the check.
         :param ex_download_threshold: overrides the driver's, for this call.
@@ -213,7 +217,7 @@ class TransferDownloads:
     ) -> bool:
         if byte_range is not None:
             check_range(*byte_range)
-        transfer.check_destination(destination_path, overwrite_existing)
+        destination_path = transfer.destination_file(destination_path, obj.name, overwrite_existing)
         self._check_object_names(obj)
         expected = await self._expected_digest(obj) if verify else None
         # The engine checks an MD5 ``hash`` by itself: without verification, none.

@@ -27,8 +27,8 @@ from txcloud.errors import MalformedResponseError, ObjectHashMismatchError
 from txcloud.storage.base import ProgressCallback, check_range
 from txcloud.storage.transfer import (
     AtomicFileWriter,
-    check_destination,
     closing_iterator,
+    destination_file,
     run_blocking,
 )
 from txcloud.storage.transfer_config import MiB, TransferConfig
@@ -317,7 +317,7 @@ async def download_object(
     """
     if byte_range is not None:
         check_range(*byte_range)
-    check_destination(destination_path, overwrite_existing)
+    destination_path = destination_file(destination_path, obj.name, overwrite_existing)
     if fetch is None:
         fetch = _driver_fetcher(driver, obj)
     if expected is None and byte_range is None and driver.hash_is_md5 and obj.hash:

@@ -623,6 +623,13 @@ class DownloadTests(S3TestCase):
             self.assertEqual(file.read(), data)
         self.assertEqual(self.received[0].header("If-Match"), f'"{_md5(data)}"')
 
+    def test_a_download_into_a_missing_folder_sends_no_request(self) -> None:
+        self.make()
+        missing = os.path.join(self.mktemp(), "missing") + os.sep
+        obj = self.object(size=self.big, etag="0" * 32 + "-3")
+        self.failure(self.driver.download_object(obj, missing), InvalidArgumentError)
+        self.assertEqual(self.received, [])
+
     def test_download_object_refuses_data_that_does_not_match(self) -> None:
         self.make((200, {}, b"tampered!!"))
         path = self.destination()

@@ -176,6 +176,13 @@ class S3MotoTests(StorageEmulatorTestCase):
         with open(self.path("tail"), "rb") as file:
             self.assertEqual(file.read(), data[1000:])
 
+    async def test_a_folder_destination_saves_the_object_under_its_key(self) -> None:
+        obj = await self.put("reports/2026.csv", b"a,b\n1,2\n")
+        os.makedirs(self.path("reports"))
+        self.assertIs(await self.driver.download_object(obj, self.folder + os.sep), True)
+        with open(self.path(os.path.join("reports", "2026.csv")), "rb") as file:
+            self.assertEqual(file.read(), b"a,b\n1,2\n")
+
     async def test_a_gzip_encoded_object_downloads_byte_for_byte(self) -> None:
         stored = gzip.compress(b"compressible text " * 1000)
         extra = {"content_encoding": "gzip", "content_type": "text/plain"}

@@ -64,10 +64,10 @@ class MemoryDriver(StorageDriver):
         # When set, the stream waits on it after its first chunk.
         self.gate = gate
 
-    def object(self, hash: str | None = None) -> Object:
+    def object(self, hash: str | None = None, name: str = "o") -> Object:
         container = Container(name="c", extra={}, driver=self)
         return Object(
-            name="o",
+            name=name,
             size=len(self.data),
             hash=_md5(self.data) if hash is None else hash,
             extra={},
@@ -414,6 +414,61 @@ class DownloadToFileTests(TestCase):
             download_to_file(driver, driver.object(), self.folder, overwrite_existing=True),
             InvalidArgumentError,
         )
+        self.assertEqual(driver.requests, [])
+
+    async def test_a_folder_destination_saves_under_the_object_name(self) -> None:
+        os.makedirs(os.path.join(self.folder, "photos"))
+        driver = MemoryDriver()
+        obj = driver.object(name="photos/a.jpg")
+        await download_to_file(driver, obj, self.folder + os.sep)
+        with open(os.path.join(self.folder, "photos", "a.jpg"), "rb") as file:
+            self.assertEqual(file.read(), CONTENT)
+        self.assertEqual(os.listdir(os.path.join(self.folder, "photos")), ["a.jpg"])
+
+    async def test_a_folder_destination_keeps_an_existing_file_unless_told(self) -> None:
+        existing = os.path.join(self.folder, "o")
+        with open(existing, "wb") as file:
+            file.write(b"old")
+        driver = MemoryDriver()
+        error = await self.assertFailure(
+            download_to_file(driver, driver.object(), self.folder + os.sep), InvalidArgumentError
+        )
+        self.assertIn(existing, str(error))
+        self.assertEqual(driver.requests, [])
+        await download_to_file(driver, driver.object(), self.folder + os.sep, True)
+        with open(existing, "rb") as file:
+            self.assertEqual(file.read(), CONTENT)
+
+    async def test_a_missing_folder_destination_is_refused_before_any_request(self) -> None:
+        driver = MemoryDriver()
+        missing = os.path.join(self.folder, "missing") + os.sep
+        error = await self.assertFailure(
+            download_to_file(driver, driver.object(), missing), InvalidArgumentError
+        )
+        self.assertEqual(str(error), f"Path {missing} does not exist")
+        self.assertEqual(driver.requests, [])
+
+    async def test_object_names_that_would_leave_the_folder_are_refused(self) -> None:
+        inner = os.path.join(self.folder, "inner")
+        os.makedirs(os.path.join(inner, "a"))
+        driver = MemoryDriver()
+        for name in ["../escaped", "/absolute", "a//b", "a/./b", "a/..", "", "nul\0"]:
+            error = await self.assertFailure(
+                download_to_file(driver, driver.object(name=name), inner + os.sep),
+                InvalidArgumentError,
+            )
+            self.assertIn("cannot be a file name", str(error))
+        self.assertEqual(driver.requests, [])
+        self.assertEqual(sorted(os.listdir(self.folder)), ["inner"])
+        self.assertEqual(os.listdir(inner), ["a"])
+
+    async def test_a_file_in_a_missing_folder_is_refused_before_any_request(self) -> None:
+        driver = MemoryDriver()
+        destination = os.path.join(self.folder, "missing", "out")
+        error = await self.assertFailure(
+            download_to_file(driver, driver.object(), destination), InvalidArgumentError
+        )
+        self.assertIn("folder does not exist", str(error))
         self.assertEqual(driver.requests, [])
 
     async def test_cancelled_download_leaves_no_file(self) -> None:

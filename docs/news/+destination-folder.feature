@@ -1,0 +1,1 @@
+``download_object`` and ``download_object_range`` accept a folder, as Libcloud does: a destination ending with a path separator saves the object there under its name. A missing folder, or an object name that would leave it (``..``, absolute or empty components), is refused before any request.
