@@ -163,7 +163,7 @@ class AWSDriver(HTTPDriver):
         signed = sign_headers(
             request.method,
             request.full_url,
-            dict(request.headers.items()),
+            request.headers,
             payload_hash,
             self._credentials,
             self.region or DEFAULT_REGION,

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from functools import partial
 from typing import IO, Any, Union, cast
 
-from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
+from twisted.internet.defer import CancelledError, Deferred, ensureDeferred, fail, succeed
 from twisted.python.failure import Failure
 from twisted.web.iweb import UNKNOWN_LENGTH, IBodyProducer
 from zope.interface import implementer
@@ -148,6 +148,24 @@ class BytesProducer(_PumpingProducer):
         self._offset = 0
         self._chunk_size = chunk_size
         self.length = len(data)
+
+    def startProducing(self, consumer: Any) -> Deferred[None]:
+        if self._finished is not None:
+            raise RuntimeError(f"{self!r} can only be started once")
+        if len(self._view) > self._chunk_size:
+            return super().startProducing(consumer)
+        # A body that fits in one write (most API calls) is written at once:
+        # there is nothing to pause or stop between chunks.
+        try:
+            if self._view:
+                consumer.write(bytes(self._view))
+        except Exception:
+            self._finished = fail()
+        else:
+            self._finished = succeed(None)
+        finally:
+            self._close()
+        return self._finished
 
     def _next_chunk(self) -> _Chunk | None:
         if self._offset >= len(self._view):

@@ -83,11 +83,22 @@ class HeaderMap(Mapping[str, str]):
     __slots__ = ("_index", "_pairs")
 
     def __init__(self, headers: HeadersLike = None) -> None:
-        self._pairs: tuple[tuple[str, str], ...] = tuple(_pairs(headers))
+        self._set(tuple(_pairs(headers)))
+
+    def _set(self, pairs: tuple[tuple[str, str], ...]) -> None:
+        self._pairs = pairs
         index: dict[str, list[str]] = {}
-        for name, value in self._pairs:
+        for name, value in pairs:
             index.setdefault(name.lower(), []).append(value)
         self._index = index
+
+    @classmethod
+    def _of_checked(cls, pairs: Iterable[tuple[str, str]]) -> HeaderMap:
+        # Pairs taken from HeaderMaps were checked when those were built:
+        # copies skip checking them again (it is most of a copy's cost).
+        headers = cls.__new__(cls)
+        headers._set(tuple(pairs))
+        return headers
 
     @classmethod
     def from_twisted(cls, headers: Headers) -> HeaderMap:
@@ -128,14 +139,17 @@ class HeaderMap(Mapping[str, str]):
 
         :param headers: the headers to set.
         """
-        update = HeaderMap(headers)
+        update = headers if isinstance(headers, HeaderMap) else HeaderMap(headers)
         kept = [pair for pair in self._pairs if pair[0].lower() not in update._index]
-        return HeaderMap([*kept, *update._pairs])
+        return HeaderMap._of_checked([*kept, *update._pairs])
 
     def without(self, *names: str) -> HeaderMap:
         """Copy these headers without any of *names*."""
         dropped = {name.lower() for name in names}
-        return HeaderMap(pair for pair in self._pairs if pair[0].lower() not in dropped)
+        if dropped.isdisjoint(self._index):
+            # Immutable, so the map itself serves as its copy.
+            return self
+        return HeaderMap._of_checked(pair for pair in self._pairs if pair[0].lower() not in dropped)
 
     def __getitem__(self, name: str) -> str:
         return ", ".join(self._index[name.lower()])

@@ -49,6 +49,11 @@ def _url(url: str) -> str:
     return url
 
 
+def _headers(headers: HeadersLike) -> HeaderMap:
+    # A HeaderMap is immutable: a copied request shares it as it is.
+    return headers if isinstance(headers, HeaderMap) else HeaderMap(headers)
+
+
 def _param_value(name: str, value: object) -> tuple[str, str]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
@@ -119,7 +124,7 @@ class Request:
 
     method: str = attrs.field(converter=_method)
     url: str = attrs.field(converter=_url)
-    headers: HeaderMap = attrs.field(default=None, converter=HeaderMap)
+    headers: HeaderMap = attrs.field(default=None, converter=_headers)
     params: tuple[tuple[str, str], ...] = attrs.field(default=None, converter=_params)
     body: RequestBody = attrs.field(default=None, converter=_body)
     idempotent: bool | None = attrs.field(default=None, kw_only=True)

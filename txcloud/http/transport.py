@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
-from hyperlink import EncodedURL
 from treq.client import HTTPClient
 from treq.cookies import IndexableCookieJar
 from twisted.internet.defer import CancelledError, Deferred
@@ -26,6 +24,7 @@ from txcloud.errors import (
     RequestTimeoutError,
     TxCloudError,
 )
+from txcloud.http.endpoints import CachingEndpointFactory
 from txcloud.http.errors import (
     ErrorMapper,
     ErrorResponse,
@@ -39,6 +38,7 @@ from txcloud.http.request import Request
 from txcloud.http.response import Response
 from txcloud.http.retry import RetryPolicy, parse_retry_after
 from txcloud.http.tls import TLSOptions, TLSPolicy
+from txcloud.http.uri import prepared_url
 
 #: Rewrites a request before each attempt (adding a signature, a token...);
 #: it may return the request or an awaitable (a Deferred) of it.
@@ -58,6 +58,23 @@ class _AttemptFailed(Exception):
         super().__init__(error)
         self.error = error
         self.retry_after = retry_after
+
+
+class _NoCookies(IndexableCookieJar):
+    """
+    A cookie jar that keeps no cookie, so a request carries only what its
+    driver and signer put in it.  Skipping the jar's work for each request
+    and response, rather than refusing cookies by policy, saves CPU per call.
+    """
+
+    def add_cookie_header(self, request: Any) -> None:
+        return None
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def set_cookie(self, cookie: Any) -> None:
+        return None
 
 
 def _name_of(driver: Any) -> str | None:
@@ -145,11 +162,9 @@ class HTTPTransport:
                 )
             if pool is None:
                 pool = self._own_pool = new_pool(reactor, max_per_host)
-            agent = Agent(reactor, contextFactory=policy, connectTimeout=timeout, pool=pool)
-        # Refuse every cookie: a request carries only what its driver and
-        # signer put in it.
-        cookies = IndexableCookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-        self._client = HTTPClient(agent, cookiejar=cookies)
+            endpoints = CachingEndpointFactory(reactor, policy, connect_timeout=timeout)
+            agent = Agent.usingEndpointFactory(reactor, endpoints, pool=pool)
+        self._client = HTTPClient(agent, cookiejar=_NoCookies())
         # treq's client always decodes gzip; requests that want the body as
         # stored go to the agent itself.
         self._agent = agent
@@ -220,21 +235,20 @@ class HTTPTransport:
     async def _attempt(self, request: Request, attempt: int) -> Response:
         sent = await self._sign(request)
         timeout = sent.timeout or self._timeout
-        where = f"{sent.method} {redact_url(sent.full_url)}"
         started = self._reactor.seconds()
         headers = sent.headers.without(*_FRAMING_HEADERS).to_twisted()
         pending: Deferred[Any]
         if sent.decode_content:
             pending = self._client.request(
                 sent.method,
-                sent.full_url,
+                prepared_url(sent.full_url),
                 headers=headers,
                 data=sent.body.producer(),
                 allow_redirects=False,
                 unbuffered=True,
             )
         else:
-            url = EncodedURL.from_text(sent.full_url).to_uri().to_text().encode("ascii")
+            url = prepared_url(sent.full_url).to_text().encode("ascii")
             pending = self._agent.request(
                 sent.method.encode("ascii"), url, headers, sent.body.producer()
             )
@@ -252,7 +266,8 @@ class HTTPTransport:
             error: TxCloudError
             if timed_out:
                 error = RequestTimeoutError(
-                    f"no response to {where} within {timeout:g}s", self.driver
+                    f"no response to {sent.method} {redact_url(sent.full_url)} within {timeout:g}s",
+                    self.driver,
                 )
             elif is_cancellation(exc):
                 raise CancelledError() from None

@@ -31,6 +31,32 @@ class BytesProducerTests(SynchronousTestCase):
         self.assertEqual(producer.length, 10)
         self.assertTrue(IBodyProducer.providedBy(producer))
 
+    def test_body_within_one_chunk_is_written_at_once_and_finishes(self) -> None:
+        producer = BytesProducer(b"abcd", chunk_size=4)
+        consumer = RecordingConsumer()
+        finished = start(producer, consumer)
+        self.assertIsNone(self.successResultOf(finished))
+        self.assertEqual(consumer.writes, [b"abcd"])
+
+    def test_empty_body_writes_nothing_and_finishes(self) -> None:
+        consumer = RecordingConsumer()
+        finished = start(BytesProducer(b""), consumer)
+        self.assertIsNone(self.successResultOf(finished))
+        self.assertEqual(consumer.writes, [])
+
+    def test_body_within_one_chunk_fails_when_the_write_fails(self) -> None:
+        class Broken(RecordingConsumer):
+            def write(self, data: bytes) -> None:
+                raise OSError("gone")
+
+        finished = start(BytesProducer(b"abc"), Broken())
+        self.assertEqual(str(self.failureResultOf(finished, OSError).value), "gone")
+
+    def test_body_within_one_chunk_can_only_be_started_once(self) -> None:
+        producer = BytesProducer(b"abc")
+        start(producer, RecordingConsumer())
+        self.assertRaises(RuntimeError, producer.startProducing, RecordingConsumer())
+
 
 class FileProducerTests(SynchronousTestCase):
     def setUp(self) -> None:

@@ -36,6 +36,20 @@ class HeaderMapTests(SynchronousTestCase):
         headers = HeaderMap({"Content-Length": "3", "A": "b"}).without("content-length")
         self.assertEqual(dict(headers), {"A": "b"})
 
+    def test_without_names_absent_gives_equal_headers(self) -> None:
+        headers = HeaderMap({"A": "b"})
+        self.assertEqual(headers.without("Content-Length").pairs(), (("A", "b"),))
+
+    def test_replace_with_a_header_map_keeps_every_value(self) -> None:
+        update = HeaderMap([("X-A", "1"), ("x-a", "2")])
+        headers = HeaderMap({"x-a": "0", "B": "c"}).replace(update)
+        self.assertEqual(headers.pairs(), (("B", "c"), ("X-A", "1"), ("x-a", "2")))
+        self.assertEqual(headers.get_all("X-A"), ["1", "2"])
+
+    def test_replace_refuses_an_invalid_new_header(self) -> None:
+        headers = HeaderMap({"A": "b"})
+        self.assertRaises(InvalidArgumentError, headers.replace, {"bad name": "v"})
+
     def test_line_break_in_value_is_refused(self) -> None:
         self.assertRaises(InvalidArgumentError, HeaderMap, {"X-A": "v\r\nX-Injected: 1"})
 

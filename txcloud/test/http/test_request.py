@@ -44,6 +44,17 @@ class RequestValidationTests(SynchronousTestCase):
     def test_non_positive_timeout_is_refused(self) -> None:
         self.assertRaises(InvalidArgumentError, Request, "GET", "http://h/", timeout=0)
 
+    def test_copy_with_headers_keeps_every_other_field(self) -> None:
+        request = Request(
+            "POST", "http://h/x", {"A": "1"}, params={"p": "v"}, body=b"abc", ok_statuses={404}
+        )
+        copy = request.with_headers({"B": "2"})
+        self.assertEqual(copy.full_url, "http://h/x?p=v")
+        self.assertEqual(copy.headers.pairs(), (("A", "1"), ("B", "2")))
+        self.assertIs(copy.body, request.body)
+        self.assertEqual(copy.ok_statuses, frozenset({404}))
+        self.assertEqual(request.headers.pairs(), (("A", "1"),))
+
 
 class RequestURLTests(SynchronousTestCase):
     def test_params_are_rfc3986_encoded_in_order(self) -> None:

@@ -105,6 +105,19 @@ class SendTests(TransportTestCase):
         self.assertEqual(self.successResultOf(response.content()), b"fine")
         self.assertEqual(self.server.received[0].uri, "/b?prefix=a%20b")
 
+    def test_cookies_a_server_sets_are_never_sent_back(self) -> None:
+        transport = self.make((200, {"Set-Cookie": "session=abc; Path=/"}, b"ok"))
+        for _ in range(2):
+            response = self.successResultOf(transport.send(Request("GET", "http://h/")))
+            self.successResultOf(response.content())
+        self.assertEqual([r.header("cookie") for r in self.server.received], [None, None])
+
+    def test_a_url_is_sent_in_uri_form(self) -> None:
+        transport = self.make(OK)
+        self.successResultOf(transport.send(Request("GET", "http://h/a%20b/c")))
+        self.successResultOf(transport.send(Request("GET", "http://h/a%20b/c?x=%C3%A9")))
+        self.assertEqual([r.uri for r in self.server.received], ["/a%20b/c", "/a%20b/c?x=%C3%A9"])
+
     def test_user_agent_is_sent_unless_the_request_has_one(self) -> None:
         transport = self.make(OK)
         self.successResultOf(transport.send(Request("GET", "http://h/")))

@@ -1,0 +1,73 @@
+"""Tests for txcloud.http.endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.testing import MemoryReactorClock
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.client import URI
+from twisted.web.error import SchemeNotSupported
+
+from txcloud.http.endpoints import CachingEndpointFactory
+
+
+class RecordingPolicy:
+    """An IPolicyForHTTPS stand-in that records the hosts it was asked about."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[bytes, int]] = []
+
+    def creatorForNetloc(self, hostname: bytes, port: int) -> Any:
+        self.asked.append((hostname, port))
+        return object()
+
+
+def uri(text: str) -> URI:
+    return URI.fromBytes(text.encode("ascii"))
+
+
+class CachingEndpointFactoryTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.policy = RecordingPolicy()
+        self.factory = CachingEndpointFactory(MemoryReactorClock(), self.policy, 5.0)
+
+    def test_http_url_gets_a_hostname_endpoint_with_the_timeout(self) -> None:
+        endpoint = self.factory.endpointForURI(uri("http://example.com:8080/a"))
+        self.assertIsInstance(endpoint, HostnameEndpoint)
+        self.assertEqual((endpoint._hostText, endpoint._port), ("example.com", 8080))
+        self.assertEqual(endpoint._timeout, 5.0)
+        self.assertEqual(self.policy.asked, [])
+
+    def test_same_scheme_host_and_port_reuse_one_endpoint(self) -> None:
+        first = self.factory.endpointForURI(uri("https://example.com/a"))
+        second = self.factory.endpointForURI(uri("https://example.com/b?c=d"))
+        self.assertIs(first, second)
+        self.assertEqual(self.policy.asked, [(b"example.com", 443)])
+
+    def test_another_port_or_scheme_gets_its_own_endpoint(self) -> None:
+        endpoints = {
+            id(self.factory.endpointForURI(uri(text)))
+            for text in ("http://example.com/", "http://example.com:81/", "https://example.com/")
+        }
+        self.assertEqual(len(endpoints), 3)
+
+    def test_https_endpoint_uses_the_policy_for_its_host(self) -> None:
+        self.factory.endpointForURI(uri("https://a.example:8443/"))
+        self.factory.endpointForURI(uri("https://b.example/"))
+        self.assertEqual(self.policy.asked, [(b"a.example", 8443), (b"b.example", 443)])
+
+    def test_other_schemes_are_not_supported(self) -> None:
+        self.assertRaises(
+            SchemeNotSupported, self.factory.endpointForURI, uri("ftp://example.com/")
+        )
+
+    def test_least_recently_used_endpoint_is_dropped_beyond_the_limit(self) -> None:
+        factory = CachingEndpointFactory(MemoryReactorClock(), self.policy, 5.0, max_endpoints=2)
+        a = factory.endpointForURI(uri("http://a.example/"))
+        b = factory.endpointForURI(uri("http://b.example/"))
+        self.assertIs(factory.endpointForURI(uri("http://a.example/")), a)
+        factory.endpointForURI(uri("http://c.example/"))
+        self.assertIs(factory.endpointForURI(uri("http://a.example/")), a)
+        self.assertIsNot(factory.endpointForURI(uri("http://b.example/")), b)
