@@ -173,7 +173,12 @@ def check_page_size(ex_page_size: int | None, maximum: int) -> int:
     :raises InvalidArgumentError: unless it is an integer from 1 to *maximum*.
     """
     page_size = maximum if ex_page_size is None else ex_page_size
-    if not isinstance(page_size, int) or not 1 <= page_size <= maximum:
+    # bool is an int subclass, but True is no page size.
+    if (
+        not isinstance(page_size, int)
+        or isinstance(page_size, bool)
+        or not 1 <= page_size <= maximum
+    ):
         raise InvalidArgumentError(f"ex_page_size must be 1 to {maximum}, not {ex_page_size!r}")
     return page_size
 

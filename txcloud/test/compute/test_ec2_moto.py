@@ -9,7 +9,6 @@ bad-credentials test starts a second moto with ``INITIAL_NO_AUTH_ACTION_COUNT=0`
 
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -31,28 +30,11 @@ from txcloud.errors import (
     NodeNotFoundError,
     ProviderError,
 )
-from txcloud.test.emulators import LocalService, moto, reactor, reset_moto
+from txcloud.test.emulators import checking_moto, moto, reactor, reset_moto
 
 EAST, WEST = "us-east-1", "eu-west-1"
 #: An id in EC2's format that no instance has.
 MISSING_ID = "i-0123456789abcdef0"
-
-
-def _moto_with_auth() -> list[str] | None:
-    program = shutil.which("moto_server")
-    env = shutil.which("env")
-    if program is None or env is None:
-        return None
-    return [env, "INITIAL_NO_AUTH_ACTION_COUNT=0", program]
-
-
-#: moto server checking every request's credentials against its own IAM.
-moto_with_auth = LocalService(
-    "moto server with IAM checks",
-    _moto_with_auth,
-    lambda port, folder: ["-H", "127.0.0.1", "-p", str(port)],
-    ready_path="/moto-api/",
-)
 
 
 @implementer(IAgent)
@@ -307,14 +289,14 @@ class FanOutTests(MotoEC2TestCase):
 
 class CredentialTests(TestCase):
     def setUp(self) -> Deferred[None]:  # type: ignore[override]  # trial waits on it
-        return moto_with_auth.ensure_started()
+        return checking_moto.ensure_started()
 
     async def test_unknown_credentials_are_invalid_creds_error(self) -> None:
         driver = EC2NodeDriver(
             "AKIDEXAMPLE",
             "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
             host="127.0.0.1",
-            port=moto_with_auth.port,
+            port=checking_moto.port,
             secure=False,
             region=WEST,
         )

@@ -319,7 +319,7 @@ class ObjectTests(GCSTestCase):
 
     def test_page_sizes_out_of_range_are_refused(self) -> None:
         self.make(_json({}))
-        sizes: list[Any] = [0, 1001, "10"]
+        sizes: list[Any] = [0, 1001, "10", True]
         for size in sizes:
             self.failure(
                 self.driver.list_container_objects(self.container(), ex_page_size=size),

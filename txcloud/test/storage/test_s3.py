@@ -299,7 +299,7 @@ class ObjectListingTests(S3TestCase):
 
     def test_page_size_out_of_range_is_refused_before_any_request(self) -> None:
         self.make(xml_answer(_listing([], None)))
-        for bad in (0, 1001, "10"):
+        for bad in (0, 1001, "10", True):
             self.failure(
                 self.driver.list_container_objects(self.container(), ex_page_size=bad),  # type: ignore[arg-type]
                 InvalidArgumentError,
