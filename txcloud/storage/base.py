@@ -20,7 +20,7 @@ from twisted.internet.defer import Deferred
 from txcloud.common.base import BaseDriver
 from txcloud.common.models import Model
 from txcloud.common.paging import collect
-from txcloud.errors import InvalidArgumentError
+from txcloud.errors import ContainerError, InvalidArgumentError, ObjectError, TxCloudError
 
 __all__ = ["Container", "Object", "ProgressCallback", "StorageDriver"]
 
@@ -181,6 +181,20 @@ def check_page_size(ex_page_size: int | None, maximum: int) -> int:
     ):
         raise InvalidArgumentError(f"ex_page_size must be 1 to {maximum}, not {ex_page_size!r}")
     return page_size
+
+
+def name_error(
+    error: TxCloudError, container_name: str | None, object_name: str | None
+) -> TxCloudError:
+    """
+    *error*, naming the container and object it is about when it is a
+    :class:`~txcloud.errors.ContainerError` or an :class:`~txcloud.errors.ObjectError`.
+    """
+    if isinstance(error, ContainerError):
+        error.container_name = container_name
+    if isinstance(error, ObjectError):
+        error.object_name = object_name
+    return error
 
 
 def refuse_unexpected_arguments(driver: Any, unexpected: Mapping[str, Any]) -> None:

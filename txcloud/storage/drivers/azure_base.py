@@ -28,13 +28,11 @@ from txcloud.common.http_driver import HTTPDriver
 from txcloud.errors import (
     ContainerAlreadyExistsError,
     ContainerDoesNotExistError,
-    ContainerError,
     InvalidArgumentError,
     InvalidContainerNameError,
     InvalidCredsError,
     InvalidObjectNameError,
     ObjectDoesNotExistError,
-    ObjectError,
     ObjectHashMismatchError,
     PermissionDeniedError,
     RateLimitReached,
@@ -42,7 +40,7 @@ from txcloud.errors import (
     TxCloudError,
 )
 from txcloud.http import ErrorResponse, Request, Response, default_error_mapper, error_details
-from txcloud.storage.base import Container, Object, StorageDriver
+from txcloud.storage.base import Container, Object, StorageDriver, name_error
 from txcloud.storage.drivers.azure_parse import check_blob_name, check_container_name
 from txcloud.storage.transfer_config import MiB, TransferConfig
 from txcloud.storage.transfer_driver import TransferDownloads, TransferUploads
@@ -209,11 +207,7 @@ class AzureBlobsBase(TransferUploads, TransferDownloads, HTTPDriver, StorageDriv
             if cls is RateLimitReached:
                 options["retry_after"] = response.retry_after
             error = cls(message, response.driver, **options)
-        if isinstance(error, ContainerError):
-            error.container_name = container
-        if isinstance(error, ObjectError):
-            error.object_name = blob
-        return error
+        return name_error(error, container, blob)
 
     async def _send(
         self,

@@ -28,7 +28,6 @@ from txcloud.common.http_driver import HTTPDriver
 from txcloud.errors import (
     ContainerAlreadyExistsError,
     ContainerDoesNotExistError,
-    ContainerError,
     ContainerIsNotEmptyError,
     InvalidArgumentError,
     ObjectDoesNotExistError,
@@ -42,7 +41,7 @@ from txcloud.http import (
     default_error_mapper,
     error_details,
 )
-from txcloud.storage.base import StorageDriver
+from txcloud.storage.base import StorageDriver, name_error
 from txcloud.storage.transfer_config import NEVER, TransferConfig
 from txcloud.storage.transfer_digest import crc32c_available
 from txcloud.storage.transfer_driver import TransferDownloads, TransferUploads
@@ -199,11 +198,7 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
             code=details.code,
             request_id=details.request_id,
         )
-        if isinstance(error, ContainerError):
-            error.container_name = bucket
-        if isinstance(error, ObjectDoesNotExistError):
-            error.object_name = name
-        return error
+        return name_error(error, bucket, name)
 
     async def _send(
         self,

@@ -31,13 +31,11 @@ from txcloud.common.paging import collect
 from txcloud.errors import (
     ContainerAlreadyExistsError,
     ContainerDoesNotExistError,
-    ContainerError,
     ContainerIsNotEmptyError,
     InvalidArgumentError,
     InvalidContainerNameError,
     MalformedResponseError,
     ObjectDoesNotExistError,
-    ObjectError,
     TxCloudError,
 )
 from txcloud.http import ErrorResponse, HeaderMap, Response, findall_local, findtext_local
@@ -48,6 +46,7 @@ from txcloud.storage.base import (
     StorageDriver,
     check_page_size,
     check_prefix,
+    name_error,
 )
 from txcloud.storage.drivers.s3_download import expected_digest
 from txcloud.storage.drivers.s3_parse import (
@@ -196,11 +195,7 @@ class S3StorageDriver(TransferUploads, TransferDownloads, AWSDriver, StorageDriv
             error = cls(response.describe(), response.driver, status=404, code="NotFound")
         else:
             error = super()._map_error(response)
-        if isinstance(error, ContainerError):
-            error.container_name = bucket
-        if isinstance(error, ObjectError):
-            error.object_name = key
-        return error
+        return name_error(error, bucket, key)
 
     async def _send(
         self, method: str, url: str, *, params: Any = None, body: Any = None, **kwargs: Any
