@@ -10,11 +10,13 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -187,6 +189,37 @@ def _figures(result: dict[str, Any]) -> str:
         f"down {result['down']:6.1f} MB/s ({result['down_cpu']:4.2f} CPU s/GB)  "
         f"peak RSS {result['rss']:5.1f} MB"
     )
+
+
+def conduct_transfers(
+    script: str,
+    arguments: Any,
+    start: Callable[[str], tuple[subprocess.Popen[bytes], int]],
+    prepare: Callable[[int], None],
+    what: str,
+    summarise: Callable[[Results], None],
+) -> None:
+    """
+    The parent side of a transfer benchmark: in a fresh temporary folder,
+    start the server (``start(folder)`` gives its process and port),
+    ``prepare(port)`` it (a container to use), write the source file, run
+    every round, ``summarise`` the results, then stop the server and remove
+    the folder.
+
+    :param what: how the run is introduced: ``"object, moto"`` prints
+        ``128 MiB object, moto on port ...``.
+    """
+    folder = tempfile.mkdtemp(prefix="txcloud-benchmark-")
+    server, port = start(folder)
+    try:
+        source = os.path.join(folder, "source")
+        source_md5 = write_random_file(source, arguments.size_mib)
+        prepare(port)
+        print(f"{arguments.size_mib} MiB {what} on port {port}, {arguments.rounds} rounds")
+        summarise(measure_rounds(script, arguments, port, source, source_md5, folder))
+    finally:
+        stop_process_group(server)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def print_medians(results: Results) -> dict[str, dict[str, float]]:

@@ -35,10 +35,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from typing import Any
 
 from _common import (
@@ -46,14 +44,12 @@ from _common import (
     SINGLE_REQUEST,
     Phases,
     Results,
+    conduct_transfers,
     free_port,
-    measure_rounds,
     print_medians,
     start_server,
-    stop_process_group,
     time_txcloud_round_trip,
     transfer_arguments,
-    write_random_file,
 )
 
 ACCOUNT = "devstoreaccount1"
@@ -140,18 +136,9 @@ def main() -> None:
     if args.child:
         child_main(args.child, args.port, args.source, args.destination, args.txcloud_args)
         return
-    folder = tempfile.mkdtemp(prefix="txcloud-azure-benchmark-")
-    azurite, port = _start_azurite(folder)
-    try:
-        source = os.path.join(folder, "source")
-        source_md5 = write_random_file(source, args.size_mib)
-        _create_container(port)
-        print(f"{args.size_mib} MiB blob, Azurite on port {port}, {args.rounds} rounds")
-        results = measure_rounds(__file__, args, port, source, source_md5, folder)
-        _summarise(results)
-    finally:
-        stop_process_group(azurite)
-        shutil.rmtree(folder, ignore_errors=True)
+    conduct_transfers(
+        __file__, args, _start_azurite, _create_container, "blob, Azurite", _summarise
+    )
 
 
 def _summarise(results: Results) -> None:

@@ -42,21 +42,18 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from typing import Any
 
 from _common import (
     SINGLE_REQUEST,
     Phases,
     Results,
+    conduct_transfers,
     free_port,
-    measure_rounds,
     print_medians,
     start_server,
-    stop_process_group,
     time_txcloud_round_trip,
     transfer_arguments,
-    write_random_file,
 )
 
 KEY = "AKIDEXAMPLE"
@@ -256,18 +253,7 @@ def main() -> None:
     if args.child:
         child_main(args.child, args.port, args.source, args.destination, args.txcloud_args)
         return
-    folder = tempfile.mkdtemp(prefix="txcloud-transfer-benchmark-")
-    moto, port = _start_moto(folder)
-    try:
-        source = os.path.join(folder, "source")
-        source_md5 = write_random_file(source, args.size_mib)
-        _create_bucket(port)
-        print(f"{args.size_mib} MiB object, moto on port {port}, {args.rounds} rounds")
-        results = measure_rounds(__file__, args, port, source, source_md5, folder)
-        _summarise(results)
-    finally:
-        stop_process_group(moto)
-        shutil.rmtree(folder, ignore_errors=True)
+    conduct_transfers(__file__, args, _start_moto, _create_bucket, "object, moto", _summarise)
 
 
 def _summarise(results: Results) -> None:
