@@ -57,26 +57,41 @@ def md5_of_file(path: str) -> str:
     return digest.hexdigest()
 
 
-def run_child(label: str, command: Sequence[str]) -> tuple[bytes, float]:
+def run_child(label: str, command: Sequence[str]) -> bytes:
     """
     Run *command* with this checkout on ``PYTHONPATH``.
 
-    :returns: its standard output and its own peak RSS in MiB (``ru_maxrss``
-        from ``os.wait4``, so no other process's memory counts).
+    :returns: its standard output.
     :raises SystemExit: if it fails, naming *label*.
     """
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(
         [ROOT, *filter(None, [environment.get("PYTHONPATH")])]
     )
-    child = subprocess.Popen(list(command), stdout=subprocess.PIPE, env=environment)
-    assert child.stdout is not None
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{label} failed with exit code {os.waitstatus_to_exitcode(status)}")
-    # ru_maxrss is in KiB on Linux.
-    return output, usage.ru_maxrss / 1024
+    completed = subprocess.run(list(command), stdout=subprocess.PIPE, env=environment)
+    if completed.returncode != 0:
+        raise SystemExit(f"{label} failed with exit code {completed.returncode}")
+    return completed.stdout
+
+
+def peak_rss_mib() -> float:
+    """
+    This process's peak resident memory in MiB.
+
+    Linux's ``ru_maxrss`` (of this process, or of a child from ``wait4``)
+    also counts the peak of the parent that spawned it, so a child reads the
+    peak of its own address space (``VmHWM``) instead.
+    """
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("/proc/self/status gives no VmHWM")
+
+
+def print_child_figures(figures: dict[str, Any]) -> None:
+    """Print a child's *figures*, with its peak RSS, as the JSON line its parent reads."""
+    print(json.dumps({**figures, "peak_rss_mib": peak_rss_mib()}))
 
 
 # Upload-and-download benchmarks (transfer_s3.py, transfer_azure.py): each
@@ -148,8 +163,7 @@ def _round_trip(
     ]
     # Nothing another tool left to write back competes with this one.
     os.sync()
-    output, rss = run_child(tool, command)
-    timings = json.loads(output.decode().strip().splitlines()[-1])
+    timings = json.loads(run_child(tool, command).decode().strip().splitlines()[-1])
     size = os.path.getsize(source)
     intact = md5_of_file(destination) == source_md5
     os.remove(destination)
@@ -159,7 +173,7 @@ def _round_trip(
         # CPU seconds the client spent per GB moved, all its threads counted.
         "up_cpu": timings["upload_cpu"] / size * 1e9,
         "down_cpu": timings["download_cpu"] / size * 1e9,
-        "rss": rss,
+        "rss": timings["peak_rss_mib"],
         "intact": intact,
     }
 

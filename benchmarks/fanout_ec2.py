@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from _common import free_port, run_child
+from _common import free_port, print_child_figures, run_child
 
 KEY = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -263,7 +263,7 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0
 
 
 def _measure(tool: str, args: argparse.Namespace, port: int) -> dict[str, Any]:
-    """Run one tool in a child process; add its peak RSS (MiB) to its figures."""
+    """Run one tool in a child process; its figures include its own peak RSS (MiB)."""
     command = [
         sys.executable,
         __file__,
@@ -278,9 +278,7 @@ def _measure(tool: str, args: argparse.Namespace, port: int) -> dict[str, Any]:
         "--sequence-calls",
         str(args.sequence_calls),
     ]
-    output, rss = run_child(tool, command)
-    figures: dict[str, Any] = json.loads(output)
-    figures["peak_rss_mib"] = rss
+    figures: dict[str, Any] = json.loads(run_child(tool, command))
     return figures
 
 
@@ -394,7 +392,7 @@ def main() -> None:
                 args.port, args.drivers, args.rounds, min(args.sequence_calls, args.drivers)
             ),
         }
-        print(json.dumps(runners[args.run]()))
+        print_child_figures(runners[args.run]())
         return
     conduct(args)
 

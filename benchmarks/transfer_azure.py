@@ -14,7 +14,8 @@ tool in its own subprocess, one after the other, round after round (so a
 noisy moment hurts every tool alike).  Each subprocess uploads the file,
 downloads the blob to a new file, deletes the blob, and reports its MB/s
 (10**6 bytes per second) both ways; the parent compares the MD5 of the download with the
-source's and takes the child's peak RSS from ``os.wait4``.
+source's; each child reports its own peak RSS (``VmHWM``: ``ru_maxrss`` would count
+the parent's peak too).
 
 * txcloud: ``AzureBlobsStorageDriver.upload_object`` / ``download_object``
   with the driver's defaults (parallel blocks with per-block ``Content-MD5``
@@ -46,6 +47,7 @@ from _common import (
     Results,
     conduct_transfers,
     free_port,
+    print_child_figures,
     print_medians,
     start_server,
     time_txcloud_round_trip,
@@ -93,7 +95,7 @@ def child_main(tool: str, port: int, source: str, destination: str, options: str
     run = {"txcloud": _run_txcloud, "txcloud-single": _run_txcloud, "libcloud": _run_libcloud}[tool]
     if tool == "txcloud-single":
         options = SINGLE_REQUEST
-    print(json.dumps(run(port, source, destination, f"blob-{tool}", options)))
+    print_child_figures(run(port, source, destination, f"blob-{tool}", options))
 
 
 # The parent: Azurite, the source file, the rounds and the summary.

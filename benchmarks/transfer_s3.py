@@ -10,8 +10,8 @@ by process id), writes a file of random bytes, and runs each tool in its own
 subprocess, one after the other, round after round (so a noisy moment hurts
 every tool alike).  Each subprocess uploads the file, downloads the object
 to a new file, compares the MD5 of both with the source, and reports its
-MB/s (10**6 bytes per second) both ways; its peak RSS comes from
-``os.wait4`` (``ru_maxrss`` of that child alone).
+MB/s (10**6 bytes per second) both ways and its own peak RSS (``VmHWM``:
+``ru_maxrss`` would count the parent's peak too).
 
 * txcloud: ``S3StorageDriver.upload_object`` / ``download_object`` with
   the driver's defaults: a multipart upload (8 MiB parts, 10 at once) and,
@@ -50,6 +50,7 @@ from _common import (
     Results,
     conduct_transfers,
     free_port,
+    print_child_figures,
     print_medians,
     start_server,
     time_txcloud_round_trip,
@@ -224,7 +225,7 @@ def child_main(tool: str, port: int, source: str, destination: str, options: str
     }[tool]
     if tool == "txcloud-single":
         options = SINGLE_REQUEST
-    print(json.dumps(run(port, source, destination, f"object-{tool}", options)))
+    print_child_figures(run(port, source, destination, f"object-{tool}", options))
 
 
 # The parent: moto, the source file, the rounds and the summary.

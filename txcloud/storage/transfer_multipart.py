@@ -321,11 +321,27 @@ class _PartReader:
             if chunk:
                 self._pending.append(chunk)
                 self._buffered += len(chunk)
-        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-        part, rest = data[: self._part_size], data[self._part_size :]
+        part = self._cut()
+        return part, self._exhausted and not self._pending
+
+    def _cut(self) -> bytes:
+        """
+        The first *part_size* bytes of the pending chunks, copied once: only
+        the chunk that straddles the boundary is split, so a part never
+        exists twice while it is being made.
+        """
+        rest = b""
+        excess = self._buffered - self._part_size
+        if excess > 0:
+            straddling = self._pending.pop()
+            kept = len(straddling) - excess
+            rest = straddling[kept:]
+            if kept:
+                self._pending.append(straddling[:kept])
+        part = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._pending = [rest] if rest else []
         self._buffered = len(rest)
-        return part, self._exhausted and not rest
+        return part
 
 
 @implementer(IBodyProducer)

@@ -19,6 +19,7 @@ import base64
 import json
 import secrets
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore
@@ -27,6 +28,7 @@ from twisted.web.iweb import IBodyProducer
 from zope.interface import implementer
 
 from txcloud.errors import MalformedResponseError, ObjectDoesNotExistError, ObjectHashMismatchError
+from txcloud.http.body import BytesProducer
 from txcloud.storage.base import Container, Object
 from txcloud.storage.drivers.gcs_parse import object_from_resource
 from txcloud.storage.transfer_config import MiB
@@ -113,11 +115,11 @@ class FramedProducer:
 
 def reframe(body: PartBody, *, skip: int = 0, prefix: bytes = b"", suffix: bytes = b"") -> PartBody:
     """A replayable body sending *prefix*, *body* less its first *skip* bytes, and *suffix*."""
-    if isinstance(body, bytes):
-        return b"".join((prefix, body[skip:], suffix))
     if not (skip or prefix or suffix):
         return body
-    return lambda: FramedProducer(body(), skip=skip, prefix=prefix, suffix=suffix)
+    # Bytes are framed as they are sent, not copied: a part is not held twice.
+    produce = partial(BytesProducer, body) if isinstance(body, bytes) else body
+    return lambda: FramedProducer(produce(), skip=skip, prefix=prefix, suffix=suffix)
 
 
 class ObjectUploader:

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from twisted.internet.defer import Deferred
+from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Request as ServerRequest
 
 from txcloud.errors import (
@@ -35,14 +36,14 @@ from txcloud.errors import (
 )
 from txcloud.http import RetryPolicy
 from txcloud.storage.base import Object
-from txcloud.storage.drivers.gcs_upload import TEMPORARY_PREFIX
+from txcloud.storage.drivers.gcs_upload import TEMPORARY_PREFIX, reframe
 from txcloud.storage.drivers.gcs_xml import GoogleStorageXMLDriver
 from txcloud.storage.drivers.google_storage import GoogleStorageDriver
 from txcloud.storage.providers import get_driver
 from txcloud.storage.transfer_digest import CRC32C, MD5, CRC32CHash, crc32c_available
 from txcloud.storage.types import Provider
 from txcloud.test.auth.test_google import EMAIL, key_document, token_answer
-from txcloud.test.http._support import Answer, Received
+from txcloud.test.http._support import Answer, Received, RecordingConsumer
 from txcloud.test.storage._scripted import ScriptedDriverTestCase, path_of, query_of
 
 KiB = 1024
@@ -799,3 +800,27 @@ class DownloadTests(GCSTestCase):
         )
         with open(target, "rb") as file:
             self.assertEqual(file.read(), data)
+
+
+class ReframeTests(SynchronousTestCase):
+    def _sent(self, body: Any) -> tuple[bytes, int]:
+        producer = body()
+        consumer = RecordingConsumer()
+        consumer.attach(producer)
+        self.successResultOf(producer.startProducing(consumer))
+        return consumer.data, producer.length
+
+    def test_bytes_are_framed_as_they_are_sent_and_can_be_sent_again(self) -> None:
+        data = os.urandom(200 * 1024)
+        body = reframe(data, prefix=b"<head>", suffix=b"<tail>")
+        expected = b"<head>" + data + b"<tail>"
+        self.assertEqual(self._sent(body), (expected, len(expected)))
+        self.assertEqual(self._sent(body), (expected, len(expected)))
+
+    def test_bytes_sent_again_skip_what_was_stored(self) -> None:
+        data = os.urandom(100 * 1024)
+        body = reframe(data, skip=70 * 1024)
+        self.assertEqual(self._sent(body), (data[70 * 1024 :], 30 * 1024))
+
+    def test_nothing_to_add_or_skip_leaves_the_body_as_it_is(self) -> None:
+        self.assertIs(reframe(b"data"), b"data")

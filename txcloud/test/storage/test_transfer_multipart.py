@@ -13,6 +13,7 @@ import hashlib
 import os
 import zlib
 from collections.abc import AsyncIterator, Sequence
+from itertools import pairwise
 from typing import Any
 
 from twisted.internet import reactor
@@ -312,6 +313,18 @@ class StreamUploadTests(TestCase):
         await upload_stream(reactor, target, _chunks([_data(16)]), self.config)
         assert target.completed is not None
         self.assertEqual([part.size for part in target.completed], [8, 8])
+
+    async def test_chunks_straddling_or_spanning_parts_are_split_exactly(self) -> None:
+        target = MemoryTarget()
+        data = _data(45)
+        # A whole part, a part in two chunks, a chunk spanning two parts and
+        # a half, and short ones across a boundary.
+        cuts = [0, 8, 11, 16, 36, 39, 41, 45]
+        chunks = [data[start:end] for start, end in pairwise(cuts)]
+        await upload_stream(reactor, target, _chunks(chunks), self.config)
+        assert target.completed is not None
+        self.assertEqual([part.size for part in target.completed], [8, 8, 8, 8, 8, 5])
+        self.assertEqual(target.assembled(), data)
 
     async def test_memory_holds_at_most_max_concurrency_parts(self) -> None:
         target = MemoryTarget()
