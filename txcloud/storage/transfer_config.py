@@ -12,7 +12,7 @@ import attrs
 
 from txcloud.errors import InvalidArgumentError
 
-__all__ = ["NEVER", "MiB", "TransferConfig"]
+__all__ = ["NEVER", "MiB", "TransferConfig", "starting_config"]
 
 MiB = 1024 * 1024
 
@@ -72,3 +72,13 @@ class TransferConfig:
         if unknown:
             raise InvalidArgumentError(f"unknown transfer settings: {', '.join(sorted(unknown))}")
         return attrs.evolve(self, **changes) if changes else self
+
+
+def starting_config(host: str | None) -> TransferConfig:
+    """
+    The settings an S3-style driver starts from: the defaults for the
+    provider's own service, and one streaming GET per download when the user
+    gives a *host* (an emulator or gateway, which copies the object for
+    every ranged GET).
+    """
+    return TransferConfig() if host is None else TransferConfig(download_threshold=NEVER)

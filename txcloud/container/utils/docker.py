@@ -81,6 +81,12 @@ def _same_origin(base: str, link: str, what: str) -> str:
     return url
 
 
+def _check_login(username: str | None, password: str | None) -> None:
+    """Refuse a username without a password, or the other way round."""
+    if (username is None) != (password is None):
+        raise InvalidArgumentError("give both username and password, or neither")
+
+
 class HubClient(HTTPDriver):
     """
     Docker Hub's repositories and tags.
@@ -116,8 +122,7 @@ class HubClient(HTTPDriver):
         ex_pool: Any = None,
         ex_agent: Any = None,
     ) -> None:
-        if (username is None) != (password is None):
-            raise InvalidArgumentError("give both username and password, or neither")
+        _check_login(username, password)
         super().__init__(
             username,
             password,
@@ -358,8 +363,7 @@ class RegistryClient(HTTPDriver):
         ex_pool: Any = None,
         ex_agent: Any = None,
     ) -> None:
-        if (username is None) != (password is None):
-            raise InvalidArgumentError("give both username and password, or neither")
+        _check_login(username, password)
         if not isinstance(host, str) or not host:
             raise InvalidArgumentError(f"host must name a registry, not {host!r}")
         parts = urlsplit(host if "://" in host else "//" + host)

@@ -42,7 +42,7 @@ from txcloud.http import (
     error_details,
 )
 from txcloud.storage.base import StorageDriver, name_error
-from txcloud.storage.transfer_config import NEVER, TransferConfig
+from txcloud.storage.transfer_config import TransferConfig, starting_config
 from txcloud.storage.transfer_digest import crc32c_available
 from txcloud.storage.transfer_driver import TransferDownloads, TransferUploads
 from txcloud.storage.types import Provider
@@ -110,9 +110,7 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
             self.project = self._account.project_id
         self._scopes = tuple(ex_scopes)
         self._tokens: ServiceAccountTokens | None = None
-        config = ex_transfer_config
-        if config is None:
-            config = TransferConfig() if host is None else TransferConfig(download_threshold=NEVER)
+        config = starting_config(host) if ex_transfer_config is None else ex_transfer_config
         self.transfer_config = config.with_overrides(
             multipart_threshold=ex_multipart_threshold,
             part_size=ex_part_size,

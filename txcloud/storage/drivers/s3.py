@@ -62,7 +62,7 @@ from txcloud.storage.drivers.s3_parse import (
     upload_headers,
 )
 from txcloud.storage.drivers.s3_upload import S3ObjectUpload
-from txcloud.storage.transfer_config import NEVER, TransferConfig
+from txcloud.storage.transfer_config import TransferConfig, starting_config
 from txcloud.storage.transfer_digest import ExpectedDigest
 from txcloud.storage.transfer_driver import TransferDownloads, TransferUploads, UploadArguments
 from txcloud.storage.types import Provider
@@ -146,9 +146,7 @@ class S3StorageDriver(TransferUploads, TransferDownloads, AWSDriver, StorageDriv
         **kwargs: Any,
     ) -> None:
         super().__init__(key, secret, secure, host, port, region=region, **kwargs)
-        config = ex_transfer_config
-        if config is None:
-            config = TransferConfig() if host is None else TransferConfig(download_threshold=NEVER)
+        config = starting_config(host) if ex_transfer_config is None else ex_transfer_config
         self.transfer_config = config.with_overrides(
             multipart_threshold=ex_multipart_threshold,
             part_size=ex_part_size,
