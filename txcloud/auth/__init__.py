@@ -1,15 +1,19 @@
 """
-Request signers.
+Who a request comes from: per-cloud credentials and request signers.
 
-Signers are pure functions of plain values (method, URL, headers, payload
-hash, credentials, time), so they can be checked against the providers'
-published test vectors and adapted by the transport in :mod:`txcloud.http`.
+One package per cloud, each holding the credentials of that cloud, where to
+find them, and how a request is signed with them.  Signers are pure
+functions of plain values (method, URL, headers, payload hash, credentials,
+time), so they can be checked against the providers' published test
+vectors and adapted by the transport in :mod:`txcloud.http`.
 
-* :mod:`txcloud.auth.aws_credentials`: AWS credentials and where to find them.
-* :mod:`txcloud.auth.aws_sigv4`: AWS Signature Version 4 (headers, presigned
-  URLs and S3 chunked uploads).
-* :mod:`txcloud.auth.azure`: Azure Storage Shared Key signatures and SAS
-  tokens.
+* :mod:`txcloud.auth.aws`: AWS credentials and where to find them
+  (:mod:`~txcloud.auth.aws.credentials`) and Signature Version 4
+  (:mod:`~txcloud.auth.aws.sigv4`).
+* :mod:`txcloud.auth.azure`: Azure Storage Shared Key signatures
+  (:mod:`~txcloud.auth.azure.shared_key`) and SAS tokens
+  (:mod:`~txcloud.auth.azure.sas`).
 * :mod:`txcloud.auth.google`: Google service-account OAuth2 tokens (signed
-  JWTs, cached and refreshed before they expire).
+  JWTs, cached and refreshed before they expire;
+  :mod:`~txcloud.auth.google.service_account`).
 """

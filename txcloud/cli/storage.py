@@ -25,7 +25,7 @@ from txcloud.errors import (
     ObjectDoesNotExistError,
 )
 from txcloud.storage.copy import CopyProgress, copy_object, copy_prefix
-from txcloud.storage.transfer import check_destination
+from txcloud.storage.transfer.files import check_destination
 
 __all__ = ["RemotePath", "copy", "list_storage", "parse_remote"]
 

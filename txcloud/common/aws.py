@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from txcloud.auth.aws_credentials import AWSCredentials, resolve_credentials
-from txcloud.auth.aws_sigv4 import EMPTY_SHA256, sha256_hex, sign_headers
+from txcloud.auth.aws.credentials import AWSCredentials, resolve_credentials
+from txcloud.auth.aws.sigv4 import EMPTY_SHA256, sha256_hex, sign_headers
 from txcloud.common.http_driver import HTTPDriver
 from txcloud.errors import InvalidArgumentError, InvalidCredsError, TxCloudError
 from txcloud.http import ErrorResponse, Request, default_error_mapper, error_details

@@ -5,7 +5,7 @@ Names follow Libcloud's ``libcloud.storage.base``.  Methods that do I/O
 return Deferreds; ``iterate_*`` and ``*_as_stream`` return async iterators
 that fetch lazily (drive them from a coroutine wrapped in
 ``Deferred.fromCoroutine``).  ``list_*`` collects the matching iterator, and
-downloads to a file go through :mod:`txcloud.storage.transfer`, so a driver
+downloads to a file go through the engine in :mod:`txcloud.storage.transfer`, so a driver
 only implements the primitive operations.
 """
 
@@ -21,14 +21,12 @@ from txcloud.common.base import BaseDriver
 from txcloud.common.models import Model
 from txcloud.common.paging import collect
 from txcloud.errors import ContainerError, InvalidArgumentError, ObjectError, TxCloudError
+from txcloud.storage.transfer.ranged import download_to_file
 
 __all__ = ["Container", "Object", "ProgressCallback", "StorageDriver"]
 
 #: Called with the number of bytes transferred so far.
 ProgressCallback = Callable[[int], None]
-
-#: Bytes per chunk when streaming objects, unless a caller asks otherwise.
-DEFAULT_CHUNK_SIZE = 1024 * 1024
 
 
 @attrs.define(eq=False, repr=False)
@@ -138,22 +136,6 @@ class Object(Model):
     def delete(self) -> Deferred[bool]:
         """See :meth:`StorageDriver.delete_object`."""
         return self.driver.delete_object(self)
-
-
-def check_range(start_bytes: int, end_bytes: int | None) -> None:
-    """
-    Refuse a byte range before any request is sent.
-
-    Ranges are Libcloud's: *start_bytes* inclusive, *end_bytes* exclusive.
-
-    :raises InvalidArgumentError: if the range is negative or empty.
-    """
-    if start_bytes < 0:
-        raise InvalidArgumentError(f"start_bytes must be >= 0, not {start_bytes}")
-    if end_bytes is not None and end_bytes <= start_bytes:
-        raise InvalidArgumentError(
-            f"end_bytes ({end_bytes}) must be greater than start_bytes ({start_bytes})"
-        )
 
 
 def check_prefix(prefix: object) -> None:
@@ -324,9 +306,7 @@ class StorageDriver(BaseDriver):
         :param ex_progress: optional callable given the bytes received so far.
         :returns: a Deferred firing with ``True``.
         """
-        from txcloud.storage import transfer
-
-        return transfer.download_to_file(
+        return download_to_file(
             self,
             obj,
             destination_path,
@@ -350,9 +330,7 @@ class StorageDriver(BaseDriver):
         A bad range fails the Deferred with ``InvalidArgumentError`` before
         any request; *ex_progress* is as for :meth:`download_object`.
         """
-        from txcloud.storage import transfer
-
-        return transfer.download_to_file(
+        return download_to_file(
             self,
             obj,
             destination_path,

@@ -1,7 +1,7 @@
 """
 A local fake of Google Cloud Storage's XML API with HMAC keys, written
 from Google's XML API reference, for the tests of
-:class:`~txcloud.storage.drivers.gcs_xml.GoogleStorageXMLDriver`
+:class:`~txcloud.storage.drivers.google_storage.xml_api.GoogleStorageXMLDriver`
 (fake-gcs-server refuses XML uploads).
 
 It checks every request's SigV4 signature with botocore's signer (an
@@ -32,7 +32,7 @@ from botocore.credentials import Credentials
 from twisted.web.resource import Resource
 from twisted.web.server import Request as ServerRequest
 
-from txcloud.storage.transfer_digest import CRC32CHash
+from txcloud.storage.transfer.digest import CRC32CHash
 
 __all__ = ["ACCESS_ID", "SECRET", "FakeGCSXML"]
 

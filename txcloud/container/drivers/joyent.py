@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from txcloud.container.drivers.docker import DockerContainerDriver
-from txcloud.container.drivers.docker_host import EngineAddress, engine_address
+from txcloud.container.drivers.docker.host import EngineAddress, engine_address
 from txcloud.container.types import Provider
 from txcloud.errors import InvalidArgumentError
 

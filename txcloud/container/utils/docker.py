@@ -28,7 +28,7 @@ from txcloud.common.base import DEFAULT_TIMEOUT
 from txcloud.common.http_driver import HTTPDriver
 from txcloud.common.paging import collect
 from txcloud.container.base import ContainerImage
-from txcloud.container.drivers.docker_parse import parse_reference
+from txcloud.container.drivers.docker.parse import parse_reference
 from txcloud.errors import (
     ContainerImageNotFoundError,
     InvalidArgumentError,

@@ -31,17 +31,17 @@ from txcloud.errors import (
     InvalidObjectNameError,
     ObjectDoesNotExistError,
 )
-from txcloud.storage import transfer
 from txcloud.storage.base import (
     Container,
     Object,
     ProgressCallback,
     StorageDriver,
     check_prefix,
-    check_range,
     refuse_unexpected_arguments,
 )
-from txcloud.storage.transfer import run_blocking
+from txcloud.storage.transfer import files
+from txcloud.storage.transfer.files import run_blocking
+from txcloud.storage.transfer.ranged import check_range
 from txcloud.storage.types import Provider
 
 __all__ = ["LocalStorageDriver"]
@@ -202,7 +202,7 @@ class LocalStorageDriver(StorageDriver):
             self._store(
                 container,
                 object_name,
-                lambda: transfer.read_file_chunks(self.reactor, file_path),
+                lambda: files.read_file_chunks(self.reactor, file_path),
                 ex_progress,
                 kwargs,
             )
@@ -232,7 +232,7 @@ class LocalStorageDriver(StorageDriver):
             self._store(
                 container,
                 object_name,
-                lambda: transfer.as_chunk_stream(iterator),
+                lambda: files.as_chunk_stream(iterator),
                 ex_progress,
                 kwargs,
             )
@@ -252,7 +252,7 @@ class LocalStorageDriver(StorageDriver):
         chunks = open_chunks()
         path = await run_blocking(self.reactor, self._disk.prepare_object, container.name, parts)
         try:
-            stat, md5 = await transfer.write_atomically(
+            stat, md5 = await files.write_atomically(
                 self.reactor, chunks, path, overwrite_existing=True, progress=progress
             )
         except Exception:
@@ -275,7 +275,7 @@ class LocalStorageDriver(StorageDriver):
             end of the object.
         """
         check_range(start_bytes, end_bytes)
-        size = transfer.chunk_size_or_default(chunk_size)
+        size = files.chunk_size_or_default(chunk_size)
         self._check_container_name(obj.container.name)
         parts = self._object_parts(obj.name)
         _, path, stat = await run_blocking(
@@ -287,9 +287,9 @@ class LocalStorageDriver(StorageDriver):
                 f"({stat.st_size} bytes)",
                 self,
             )
-        chunks = transfer.read_file_chunks(self.reactor, path, start_bytes, end_bytes, size)
+        chunks = files.read_file_chunks(self.reactor, path, start_bytes, end_bytes, size)
         try:
-            async with transfer.closing_iterator(chunks) as stream:
+            async with files.closing_iterator(chunks) as stream:
                 async for chunk in stream:
                     yield chunk
         except FileNotFoundError:
@@ -334,7 +334,7 @@ class LocalStorageDriver(StorageDriver):
         if any(
             part in ("", ".", "..") or "\0" in part or any(s in part for s in separators)
             for part in parts
-        ) or transfer.is_temporary_name(parts[-1]):
+        ) or files.is_temporary_name(parts[-1]):
             raise InvalidObjectNameError(
                 f"Invalid object name {object_name!r}: it must be a relative path of "
                 "non-empty parts separated by '/', without '.', '..' or NUL",
@@ -358,7 +358,7 @@ class LocalStorageDriver(StorageDriver):
         if cached is not None:
             return self._make_object(container, name, stat, cached)
         # The stat taken while hashing describes the hashed content.
-        stat, md5 = await run_blocking(self.reactor, transfer.stat_and_md5, path)
+        stat, md5 = await run_blocking(self.reactor, files.stat_and_md5, path)
         self._digests.put(path, stat, md5)
         return self._make_object(container, name, stat, md5)
 
@@ -525,7 +525,7 @@ class _Disk:
             name = name_prefix + entry.name
             if entry.is_dir(follow_symlinks=False):
                 yield from self._files_under(entry.path, f"{name}/")
-            elif transfer.is_temporary_name(entry.name):
+            elif files.is_temporary_name(entry.name):
                 continue
             elif entry.is_symlink() and not self._inside_root(entry.path):
                 continue

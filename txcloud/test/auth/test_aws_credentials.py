@@ -1,4 +1,4 @@
-"""Tests for txcloud.auth.aws_credentials."""
+"""Tests for txcloud.auth.aws.credentials."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcloud.auth.aws_credentials import AWSCredentials, resolve_credentials
+from txcloud.auth.aws.credentials import AWSCredentials, resolve_credentials
 from txcloud.errors import InvalidCredsError
 
 KEY = "AKIAIOSFODNN7EXAMPLE"

@@ -1,5 +1,5 @@
 """
-Tests for txcloud.auth.aws_sigv4.
+Tests for txcloud.auth.aws.sigv4.
 
 The expected signatures are the published ones: the worked examples of the
 IAM User Guide ("Signature Version 4 signing process", ListUsers), of the
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcloud.auth import aws_sigv4
-from txcloud.auth.aws_credentials import AWSCredentials
-from txcloud.auth.aws_sigv4 import (
+from txcloud.auth.aws import sigv4 as aws_sigv4
+from txcloud.auth.aws.credentials import AWSCredentials
+from txcloud.auth.aws.sigv4 import (
     EMPTY_SHA256,
     STREAMING_PAYLOAD,
     UNSIGNED_PAYLOAD,

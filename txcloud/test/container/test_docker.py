@@ -29,15 +29,15 @@ from twisted.web.server import Request as ServerRequest
 
 from txcloud.container.base import Container
 from txcloud.container.drivers.docker import DockerContainerDriver
-from txcloud.container.drivers.docker_config import container_body
-from txcloud.container.drivers.docker_host import DEFAULT_HOST, EngineAddress, engine_address
-from txcloud.container.drivers.docker_parse import (
+from txcloud.container.drivers.docker.config import container_body
+from txcloud.container.drivers.docker.host import DEFAULT_HOST, EngineAddress, engine_address
+from txcloud.container.drivers.docker.parse import (
     container_state,
     parse_reference,
     to_container,
     to_image,
 )
-from txcloud.container.drivers.docker_stream import LogDecoder, LogStream
+from txcloud.container.drivers.docker.stream import LogDecoder, LogStream
 from txcloud.container.providers import get_driver
 from txcloud.container.types import ContainerState, Provider
 from txcloud.errors import (

@@ -21,10 +21,10 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
 from twisted.web.server import Request as ServerRequest
 
-from txcloud.auth.aws_sigv4 import sha256_hex, sign_headers
+from txcloud.auth.aws.sigv4 import sha256_hex, sign_headers
 from txcloud.container.base import Container, ContainerCluster, ContainerImage
 from txcloud.container.drivers.ecs import ElasticContainerDriver
-from txcloud.container.drivers.ecs_parse import (
+from txcloud.container.drivers.ecs.parse import (
     container_state,
     image_version,
     to_cluster,

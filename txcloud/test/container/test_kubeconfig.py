@@ -1,5 +1,5 @@
 """
-Tests of reading kubeconfig files (txcloud.container.drivers.kubernetes_config)
+Tests of reading kubeconfig files (txcloud.container.drivers.kubernetes.config)
 and of KubernetesContainerDriver.ex_from_kubeconfig, in memory against the
 fake API server and over TLS with client certificates on 127.0.0.1.
 """
@@ -17,7 +17,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcloud.container.drivers.kubernetes import KubernetesContainerDriver
-from txcloud.container.drivers.kubernetes_config import (
+from txcloud.container.drivers.kubernetes.config import (
     Kubeconfig,
     KubeconfigNotSupportedError,
     load_kubeconfig,

@@ -25,7 +25,7 @@ from twisted.web.server import Request as ServerRequest
 
 from txcloud.container.base import Container, ContainerCluster, ContainerImage
 from txcloud.container.drivers.kubernetes import KubernetesContainerDriver
-from txcloud.container.drivers.kubernetes_parse import container_state, to_pod
+from txcloud.container.drivers.kubernetes.parse import container_state, to_pod
 from txcloud.container.providers import get_driver
 from txcloud.container.types import ContainerState, Provider
 from txcloud.errors import (

@@ -39,7 +39,7 @@ from txcloud.errors import (
 from txcloud.storage.base import Container, Object
 from txcloud.storage.drivers.azure_blobs import DEFAULT_TRANSFER, AzureBlobsStorageDriver
 from txcloud.storage.providers import get_driver
-from txcloud.storage.transfer_multipart import PREHASH_LIMIT
+from txcloud.storage.transfer.multipart import PREHASH_LIMIT
 from txcloud.storage.types import Provider
 from txcloud.test.http._support import Answer
 from txcloud.test.storage._scripted import ScriptedDriverTestCase, path_of, query_of, xml_answer

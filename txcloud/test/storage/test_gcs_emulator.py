@@ -25,8 +25,8 @@ from txcloud.errors import (
     ObjectDoesNotExistError,
 )
 from txcloud.storage.base import Container, Object
-from txcloud.storage.drivers.gcs_upload import TEMPORARY_PREFIX
 from txcloud.storage.drivers.google_storage import GoogleStorageDriver
+from txcloud.storage.drivers.google_storage.upload import TEMPORARY_PREFIX
 from txcloud.storage.providers import get_driver
 from txcloud.storage.types import Provider
 from txcloud.test.gcs_services import PROJECT, fake_gcs

@@ -25,7 +25,7 @@ from txcloud.errors import (
     ObjectDoesNotExistError,
 )
 from txcloud.storage.base import Object
-from txcloud.storage.drivers.gcs_xml import GoogleStorageXMLDriver
+from txcloud.storage.drivers.google_storage.xml_api import GoogleStorageXMLDriver
 from txcloud.storage.providers import get_driver
 from txcloud.storage.types import Provider
 from txcloud.test.gcs_xml_fake import ACCESS_ID, SECRET, FakeGCSXML

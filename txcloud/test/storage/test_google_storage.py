@@ -36,11 +36,11 @@ from txcloud.errors import (
 )
 from txcloud.http import RetryPolicy
 from txcloud.storage.base import Object
-from txcloud.storage.drivers.gcs_upload import TEMPORARY_PREFIX, reframe
-from txcloud.storage.drivers.gcs_xml import GoogleStorageXMLDriver
 from txcloud.storage.drivers.google_storage import GoogleStorageDriver
+from txcloud.storage.drivers.google_storage.upload import TEMPORARY_PREFIX, reframe
+from txcloud.storage.drivers.google_storage.xml_api import GoogleStorageXMLDriver
 from txcloud.storage.providers import get_driver
-from txcloud.storage.transfer_digest import CRC32C, MD5, CRC32CHash, crc32c_available
+from txcloud.storage.transfer.digest import CRC32C, MD5, CRC32CHash, crc32c_available
 from txcloud.storage.types import Provider
 from txcloud.test.auth.test_google import EMAIL, key_document, token_answer
 from txcloud.test.http._support import Answer, Received, RecordingConsumer
@@ -118,7 +118,7 @@ class GCSTestCase(ScriptedDriverTestCase[GoogleStorageDriver]):
         return self.connect(GoogleStorageDriver, answers, key, secret, **options)
 
     def stored(self, name: str, data: bytes, **fields: Any) -> Object:
-        from txcloud.storage.drivers.gcs_parse import object_from_resource
+        from txcloud.storage.drivers.google_storage.parse import object_from_resource
 
         return object_from_resource(resource(name, data, **fields), self.container())
 

@@ -21,10 +21,11 @@ from txcloud.errors import (
     ObjectDoesNotExistError,
     ObjectHashMismatchError,
 )
-from txcloud.storage import transfer
-from txcloud.storage.base import DEFAULT_CHUNK_SIZE, Container, Object
+from txcloud.storage.base import Container, Object
 from txcloud.storage.drivers.local import LocalStorageDriver
 from txcloud.storage.providers import get_driver
+from txcloud.storage.transfer import files as transfer
+from txcloud.storage.transfer.config import DEFAULT_CHUNK_SIZE
 from txcloud.storage.types import Provider
 
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"

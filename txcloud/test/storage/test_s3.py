@@ -35,8 +35,8 @@ from txcloud.http import RetryPolicy
 from txcloud.storage.base import Object
 from txcloud.storage.drivers.s3 import S3StorageDriver
 from txcloud.storage.providers import get_driver
-from txcloud.storage.transfer_config import NEVER
-from txcloud.storage.transfer_digest import multipart_etag
+from txcloud.storage.transfer.config import NEVER
+from txcloud.storage.transfer.digest import multipart_etag
 from txcloud.storage.types import Provider
 from txcloud.test.http._support import Answer, Received
 from txcloud.test.storage._scripted import (

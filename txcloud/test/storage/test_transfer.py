@@ -1,4 +1,4 @@
-"""Tests of txcloud.storage.transfer: atomic files, hashing, streams and downloads."""
+"""Tests of txcloud.storage.transfer.files: atomic files, hashing, streams and downloads."""
 
 from __future__ import annotations
 
@@ -13,19 +13,20 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from txcloud.errors import InvalidArgumentError, ObjectHashMismatchError
-from txcloud.storage import transfer
-from txcloud.storage.base import DEFAULT_CHUNK_SIZE, Container, Object, StorageDriver
-from txcloud.storage.transfer import (
+from txcloud.storage.base import Container, Object, StorageDriver
+from txcloud.storage.transfer import files as transfer
+from txcloud.storage.transfer.config import DEFAULT_CHUNK_SIZE
+from txcloud.storage.transfer.files import (
     AtomicFileWriter,
     as_chunk_stream,
     chunk_size_or_default,
     closing_iterator,
-    download_to_file,
     is_temporary_name,
     read_file_chunks,
     stat_and_md5,
     write_atomically,
 )
+from txcloud.storage.transfer.ranged import download_to_file
 
 CONTENT = b"0123456789abcdefghij"
 

@@ -1,7 +1,7 @@
 """
 Tests of the transfer engine shared by every provider: multipart and
-streamed uploads (txcloud.storage.transfer_multipart), ranged downloads
-(txcloud.storage.transfer_ranged), digests and the concurrency helpers.
+streamed uploads (txcloud.storage.transfer.multipart), ranged downloads
+(txcloud.storage.transfer.ranged), digests and the concurrency helpers.
 
 They drive the engine with in-memory providers on trial's reactor, since
 the engine reads, writes and hashes in the reactor's thread pool.
@@ -27,11 +27,10 @@ from txcloud.errors import (
     ObjectHashMismatchError,
     ProviderError,
 )
-from txcloud.storage import transfer_multipart
 from txcloud.storage.base import Container, Object, StorageDriver
-from txcloud.storage.transfer import AtomicFileWriter, download_to_file
-from txcloud.storage.transfer_config import TransferConfig
-from txcloud.storage.transfer_digest import (
+from txcloud.storage.transfer import multipart as transfer_multipart
+from txcloud.storage.transfer.config import TransferConfig
+from txcloud.storage.transfer.digest import (
     CRC32,
     MD5,
     ExpectedDigest,
@@ -43,15 +42,16 @@ from txcloud.storage.transfer_digest import (
     multipart_etag,
     parse_etag,
 )
-from txcloud.storage.transfer_fanout import BoundedFanout
-from txcloud.storage.transfer_multipart import (
+from txcloud.storage.transfer.fanout import BoundedFanout
+from txcloud.storage.transfer.files import AtomicFileWriter
+from txcloud.storage.transfer.multipart import (
     HashedFileBody,
     UploadedPart,
     part_size_for,
     upload_file,
     upload_stream,
 )
-from txcloud.storage.transfer_ranged import plan_ranges
+from txcloud.storage.transfer.ranged import download_to_file, plan_ranges
 from txcloud.test.http._support import RecordingConsumer
 
 

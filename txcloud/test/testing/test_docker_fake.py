@@ -21,7 +21,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from txcloud.container.base import Container
 from txcloud.container.drivers.docker import DockerContainerDriver
-from txcloud.container.drivers.docker_stream import LogStream
+from txcloud.container.drivers.docker.stream import LogStream
 from txcloud.container.types import ContainerState
 from txcloud.errors import (
     ContainerImageNotFoundError,

@@ -12,7 +12,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 
-from txcloud.auth.aws_credentials import resolve_credentials
+from txcloud.auth.aws.credentials import resolve_credentials
 from txcloud.common.aws import AWS_REGIONS
 from txcloud.common.paging import collect
 from txcloud.compute.base import KeyPair, Node, NodeImage, NodeLocation, NodeSize

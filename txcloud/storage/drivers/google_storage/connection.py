@@ -1,0 +1,278 @@
+"""
+What every request of the Google Cloud Storage JSON API driver shares:
+Libcloud's constructor arguments and the transfer settings, credentials (a
+service account's OAuth2 tokens, or none for an emulator), URLs, the
+mapping of Google's errors to txcloud's, and sending requests.
+:class:`~txcloud.storage.drivers.google_storage.GoogleStorageDriver` builds
+the storage operations on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from twisted.internet.defer import Deferred
+
+from txcloud.auth.google import (
+    STORAGE_FULL_CONTROL,
+    ServiceAccountKey,
+    ServiceAccountTokens,
+    load_service_account_key,
+    token_error_mapper,
+)
+from txcloud.common.http_driver import HTTPDriver
+from txcloud.errors import (
+    ContainerAlreadyExistsError,
+    ContainerDoesNotExistError,
+    ContainerIsNotEmptyError,
+    InvalidArgumentError,
+    ObjectDoesNotExistError,
+    TxCloudError,
+)
+from txcloud.http import (
+    ErrorResponse,
+    HTTPTransport,
+    Request,
+    Response,
+    default_error_mapper,
+    error_details,
+)
+from txcloud.storage.base import StorageDriver, name_error
+from txcloud.storage.transfer.config import TransferConfig, starting_config
+from txcloud.storage.transfer.digest import crc32c_available
+from txcloud.storage.transfer.mixins import TransferDownloads, TransferUploads
+from txcloud.storage.types import Provider
+
+__all__ = ["DEFAULT_HOST", "UPLOAD_METHODS", "GoogleStorageBase", "check_upload_method"]
+
+#: Where the JSON API is served.
+DEFAULT_HOST = "storage.googleapis.com"
+
+#: How uploads above the multipart threshold go.
+UPLOAD_METHODS = ("resumable", "composite")
+
+
+class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageDriver):
+    """
+    The requests of the Google Cloud Storage JSON API driver; its arguments
+    are documented on
+    :class:`~txcloud.storage.drivers.google_storage.GoogleStorageDriver`.
+    """
+
+    name = "Google Cloud Storage"
+    website = "https://cloud.google.com/storage"
+    type = Provider.GOOGLE_STORAGE
+    # Object.hash is the MD5 hex digest, or None for composite objects.
+    hash_is_md5 = True
+
+    def __init__(
+        self,
+        key: str | None = None,
+        secret: str | os.PathLike[str] | dict[str, Any] | None = None,
+        secure: bool = True,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        ex_project: str | None = None,
+        project: str | None = None,
+        ex_scopes: Sequence[str] = (STORAGE_FULL_CONTROL,),
+        ex_use_xml_api: bool | None = None,
+        ex_upload_method: str = "resumable",
+        ex_multipart_threshold: int | None = None,
+        ex_part_size: int | None = None,
+        ex_max_concurrency: int | None = None,
+        ex_download_threshold: int | None = None,
+        ex_range_size: int | None = None,
+        ex_download_concurrency: int | None = None,
+        ex_transfer_config: TransferConfig | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(key, None, secure, host, port, **kwargs)
+        self.upload_method = check_upload_method(ex_upload_method)
+        self._account: ServiceAccountKey | None = None
+        if key or secret is not None:
+            if secret is None:
+                raise InvalidArgumentError(
+                    "a service account key (secret=) is needed; for no credentials "
+                    "(an emulator) pass key='' and no secret",
+                    self,
+                )
+            self._account = load_service_account_key(secret, client_email=key or None)
+            self.key = self._account.client_email
+        if ex_project is not None and project is not None and ex_project != project:
+            raise InvalidArgumentError("ex_project and project name different projects", self)
+        self.project: str | None = ex_project or project
+        if self.project is None and self._account is not None:
+            self.project = self._account.project_id
+        self._scopes = tuple(ex_scopes)
+        self._tokens: ServiceAccountTokens | None = None
+        config = starting_config(host) if ex_transfer_config is None else ex_transfer_config
+        self.transfer_config = config.with_overrides(
+            multipart_threshold=ex_multipart_threshold,
+            part_size=ex_part_size,
+            max_concurrency=ex_max_concurrency,
+            download_threshold=ex_download_threshold,
+            range_size=ex_range_size,
+            download_concurrency=ex_download_concurrency,
+        )
+        self._crc32c_fast = crc32c_available()
+
+    # Authentication, URLs and errors
+
+    def _default_host(self) -> str:
+        return DEFAULT_HOST
+
+    @property
+    def tokens(self) -> ServiceAccountTokens | None:
+        """Where access tokens come from; ``None`` when no credentials are sent."""
+        if self._account is None:
+            return None
+        if self._tokens is None:
+            # Its own transport: the token exchange itself is not signed.
+            transport = HTTPTransport(
+                reactor=self.reactor,
+                pool=self._pool,
+                agent=self._agent,
+                timeout=self.timeout,
+                retry=self._retry,
+                tls=self._tls,
+                error_mapper=token_error_mapper,
+                driver=self,
+            )
+            self._tokens = ServiceAccountTokens(
+                self._account, transport, self.reactor, self._scopes
+            )
+        return self._tokens
+
+    def _sign(self, request: Request) -> Request | Deferred[Request]:
+        tokens = self.tokens
+        if tokens is None:
+            return request
+        return tokens.token().addCallback(
+            lambda token: request.with_headers({"Authorization": f"Bearer {token}"})
+        )
+
+    def _bucket_url(self, bucket: str) -> str:
+        return f"{self.endpoint}/storage/v1/b/{quote(bucket, safe='')}"
+
+    def _object_url(self, bucket: str, name: str) -> str:
+        return f"{self._bucket_url(bucket)}/o/{quote(name, safe='')}"
+
+    def _upload_url(self, bucket: str) -> str:
+        return f"{self.endpoint}/upload/storage/v1/b/{quote(bucket, safe='')}/o"
+
+    def _map_error(self, response: ErrorResponse) -> TxCloudError:
+        bucket, name = _names_in(response.request.url)
+        status, method = response.status, response.request.method
+        if status == 401 and self._tokens is not None:
+            # A revoked or expired token: the next request fetches another.
+            self._tokens.invalidate()
+        cls: type[TxCloudError] | None = None
+        session = "upload_id" in urlsplit(response.request.full_url).query
+        details = error_details(response)
+        if status == 404 and bucket and not session:
+            bucket_missing = "bucket" in (details.message or "").lower()
+            cls = (
+                ObjectDoesNotExistError
+                if name and not bucket_missing
+                else ContainerDoesNotExistError
+            )
+        elif status in (409, 412) and method == "DELETE" and bucket and not name:
+            # Google answers 409 for a bucket that is not empty; fake-gcs-server 412.
+            cls = ContainerIsNotEmptyError
+        elif status == 409 and method == "POST" and not name and not session:
+            cls = ContainerAlreadyExistsError
+        if cls is None:
+            return default_error_mapper(response)
+        message = response.describe(details.message)
+        error = cls(
+            message,
+            response.driver,
+            status=status,
+            code=details.code,
+            request_id=details.request_id,
+        )
+        return name_error(error, bucket, name)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        **kwargs: Any,
+    ) -> Response:
+        return await self.http.send(
+            Request(method, url, headers=headers, params=params, body=body, **kwargs)
+        )
+
+    async def _send_json(
+        self,
+        method: str,
+        url: str,
+        document: Any,
+        *,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Response:
+        body = json.dumps(document).encode("utf-8")
+        headers = {**(headers or {}), "Content-Type": "application/json; charset=UTF-8"}
+        return await self._send(method, url, headers=headers, body=body, **kwargs)
+
+    async def _json(self, method: str, url: str, params: Any = None) -> Any:
+        response = await self._send(method, url, params=params)
+        return await response.json()
+
+    def _require_project(self) -> str:
+        if not self.project:
+            raise InvalidArgumentError(
+                "listing and creating buckets needs a project: pass ex_project", self
+            )
+        return self.project
+
+    def close(self) -> Deferred[None]:
+        """Close the connections this driver (and its token source) opened."""
+        tokens, self._tokens = self._tokens, None
+        closing = super().close()
+        if tokens is None:
+            return closing
+        return closing.addCallback(lambda _: tokens.close())
+
+    def __repr__(self) -> str:
+        shown = f"<{type(self).__name__} provider={str(self.type)!r}"
+        if self._account is not None:
+            shown += f" account={self._account.client_email!r}"
+        if self.host is not None:
+            shown += f" host={self.host!r}"
+        return shown + ">"
+
+
+def check_upload_method(method: object) -> str:
+    """
+    Check an ``ex_upload_method``.
+
+    :raises InvalidArgumentError: unless it is one of :data:`UPLOAD_METHODS`.
+    """
+    if method not in UPLOAD_METHODS:
+        raise InvalidArgumentError(
+            f"ex_upload_method must be one of {', '.join(UPLOAD_METHODS)}, not {method!r}"
+        )
+    return str(method)
+
+
+def _names_in(url: str) -> tuple[str | None, str | None]:
+    """The bucket and object a JSON API URL names (``None`` for absent ones)."""
+    path = urlsplit(url).path
+    marker = "/storage/v1/b/"
+    if marker not in path:
+        return None, None
+    segments = path.split(marker, 1)[1].split("/")
+    bucket = unquote(segments[0]) or None
+    name = unquote(segments[2]) if len(segments) > 2 and segments[1] == "o" else None
+    return bucket, name or None

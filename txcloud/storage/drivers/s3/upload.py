@@ -1,0 +1,185 @@
+"""
+S3's side of the transfer engine (:mod:`txcloud.storage.transfer.multipart`):
+PutObject for small uploads, and CreateMultipartUpload, UploadPart,
+CompleteMultipartUpload and AbortMultipartUpload for large ones, each
+checked against the MD5 digests the engine computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from lxml import etree
+
+from txcloud.auth.aws.sigv4 import UNSIGNED_PAYLOAD
+from txcloud.errors import MalformedResponseError, ObjectHashMismatchError
+from txcloud.http import ErrorResponse, HeaderMap, Response, findtext_local, local_name
+from txcloud.storage.base import Container, Object
+from txcloud.storage.drivers.s3.parse import (
+    complete_multipart_xml,
+    encryption_hides_md5,
+    object_from_headers,
+)
+from txcloud.storage.transfer.config import MiB
+from txcloud.storage.transfer.digest import (
+    PartDigests,
+    base64_md5,
+    crc32_base64,
+    multipart_etag,
+)
+from txcloud.storage.transfer.multipart import MD5Later, PartBody, UploadedPart
+
+if TYPE_CHECKING:
+    from txcloud.storage.drivers.s3.driver import S3StorageDriver
+
+__all__ = ["S3ObjectUpload"]
+
+
+class S3ObjectUpload:
+    """
+    One upload of *key* into *container*, as a
+    :class:`~txcloud.storage.transfer.multipart.MultipartTarget`.
+
+    :param driver: the S3 driver sending the requests.
+    :param container: the bucket.
+    :param key: the object's key.
+    :param headers: headers of the new object (content type, metadata, ACL...).
+    :param verify_hash: compare the ETags S3 returns with the data's MD5s;
+        a mismatching object is deleted and ``ObjectHashMismatchError`` raised.
+    """
+
+    min_part_size = 5 * MiB
+    max_part_size = 5 * 1024 * MiB
+    max_parts = 10_000
+
+    def __init__(
+        self,
+        driver: S3StorageDriver,
+        container: Container,
+        key: str,
+        headers: dict[str, str],
+        verify_hash: bool,
+    ) -> None:
+        self._driver = driver
+        self._container = container
+        self._key = key
+        self._headers = headers
+        self._verify_hash = verify_hash
+        self._url = driver._object_url(container.name, key)
+
+    async def _send(self, method: str, **kwargs: Any) -> Response:
+        return await self._driver._send(method, self._url, **kwargs)
+
+    async def put_whole(
+        self, body: PartBody, size: int, md5: bytes | MD5Later, crc32: int
+    ) -> Object:
+        # S3 checks the CRC32 and keeps it, so downloads can check it cheaply.
+        headers = {
+            **self._headers,
+            "x-amz-sdk-checksum-algorithm": "CRC32",
+            "x-amz-checksum-crc32": crc32_base64(crc32),
+        }
+        if isinstance(md5, bytes):
+            headers["Content-MD5"] = base64_md5(md5)
+        response = await self._send(
+            "PUT", headers=headers, body=body, payload_hash=UNSIGNED_PAYLOAD
+        )
+        await response.content()
+        obj = object_from_headers(self._key, response.headers, self._container, size)
+        self._fill_from_request(obj)
+        sent = md5 if isinstance(md5, bytes) else await md5()
+        await self._check(response.headers, sent.hex(), obj)
+        return obj
+
+    async def start(self) -> str:
+        # Parts then carry CRC32 checksums that S3 checks and combines.
+        headers = {**self._headers, "x-amz-checksum-algorithm": "CRC32"}
+        response = await self._send("POST", params={"uploads": ""}, headers=headers)
+        root = await response.xml()
+        upload_id = findtext_local(root, "UploadId")
+        if not upload_id:
+            raise MalformedResponseError("CreateMultipartUpload answered without an UploadId")
+        return upload_id
+
+    async def upload_part(
+        self, upload_id: str, number: int, body: PartBody, size: int, digests: PartDigests
+    ) -> str:
+        response = await self._send(
+            "PUT",
+            params={"partNumber": str(number), "uploadId": upload_id},
+            headers={
+                "Content-MD5": base64_md5(digests.md5),
+                "x-amz-checksum-crc32": digests.crc32_base64,
+            },
+            body=body,
+            payload_hash=UNSIGNED_PAYLOAD,
+        )
+        await response.content()
+        etag = response.headers.get("ETag")
+        if not etag:
+            raise MalformedResponseError(f"UploadPart {number} answered without an ETag")
+        await self._check(response.headers, digests.md5.hex(), None, f"part {number} of ")
+        return etag
+
+    async def complete(self, upload_id: str, parts: Sequence[UploadedPart]) -> Object:
+        body = complete_multipart_xml(
+            (part.number, part.token, part.digests.crc32_base64) for part in parts
+        )
+        # Completing twice is harmless, so a failed attempt may be retried.
+        response = await self._send(
+            "POST", params={"uploadId": upload_id}, body=body, idempotent=True
+        )
+        root = await response.xml()
+        if local_name(root) == "Error":
+            # S3 may fail a completion after answering 200.
+            raise self._driver._map_error(self._error_in_body(response, root))
+        etag = findtext_local(root, "ETag")
+        headers = response.headers.replace({"ETag": etag or ""})
+        obj = object_from_headers(self._key, headers, self._container, sum(p.size for p in parts))
+        self._fill_from_request(obj)
+        expected = multipart_etag([part.md5 for part in parts])
+        await self._check(response.headers, expected, obj)
+        return obj
+
+    async def abort(self, upload_id: str) -> None:
+        response = await self._send("DELETE", params={"uploadId": upload_id})
+        await response.content()
+
+    def _fill_from_request(self, obj: Object) -> None:
+        # An upload's response does not repeat what the request set.
+        for name, value in self._headers.items():
+            lowered = name.lower()
+            if lowered.startswith("x-amz-meta-"):
+                obj.meta_data[lowered[len("x-amz-meta-") :]] = value
+            elif lowered == "content-type":
+                obj.extra["content_type"] = value
+            elif lowered == "content-encoding":
+                obj.extra["content_encoding"] = value
+
+    async def _check(
+        self, headers: HeaderMap, expected: str, obj: Object | None, what: str = ""
+    ) -> None:
+        opaque = encryption_hides_md5(headers)
+        etag = (obj.hash if obj is not None else headers.get("ETag", "")) or ""
+        if not self._verify_hash or opaque or etag.strip('"').lower() == expected:
+            return
+        if obj is not None:
+            # Like Libcloud: a stored object that does not match is removed.
+            await self._driver.delete_object(obj)
+        raise ObjectHashMismatchError(
+            f"S3 stored {what}{self._key!r} with ETag {etag} but the data's MD5 is {expected}",
+            self._driver,
+            object_name=self._key,
+        )
+
+    def _error_in_body(self, response: Response, root: etree._Element) -> ErrorResponse:
+        # S3 documents these as server errors to retry, whatever the status.
+        return ErrorResponse(
+            status=500,
+            reason="Internal Server Error (in a 200 response)",
+            headers=response.headers,
+            body=etree.tostring(root),
+            request=response.request,
+            driver=self._driver.name,
+        )
