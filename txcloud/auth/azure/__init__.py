@@ -13,40 +13,8 @@ Azure Storage authorisation, as pure functions of plain values.
 Keys never appear in errors.
 """
 
-from txcloud.auth.azure.sas import (
-    BLOB_SAS_PERMISSIONS,
-    account_sas,
-    apply_sas_token,
-    blob_service_sas,
-    parse_sas_token,
-    sas_time,
-)
-from txcloud.auth.azure.shared_key import (
-    STORAGE_API_VERSION,
-    canonicalized_headers,
-    canonicalized_resource,
-    check_account_name,
-    decode_account_key,
-    http_date,
-    shared_key_authorization,
-    sign_request,
-    string_to_sign,
-)
+from txcloud.auth.azure import sas, shared_key
+from txcloud.auth.azure.sas import *  # noqa: F403
+from txcloud.auth.azure.shared_key import *  # noqa: F403
 
-__all__ = [
-    "BLOB_SAS_PERMISSIONS",
-    "STORAGE_API_VERSION",
-    "account_sas",
-    "apply_sas_token",
-    "blob_service_sas",
-    "canonicalized_headers",
-    "canonicalized_resource",
-    "check_account_name",
-    "decode_account_key",
-    "http_date",
-    "parse_sas_token",
-    "sas_time",
-    "shared_key_authorization",
-    "sign_request",
-    "string_to_sign",
-]
+__all__ = [*shared_key.__all__, *sas.__all__]

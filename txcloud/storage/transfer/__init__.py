@@ -24,34 +24,8 @@ methods and attributes it calls.  This package gives the names of its
 ``files`` and ``ranged`` modules that drivers and tools use most.
 """
 
-from txcloud.storage.transfer.files import (
-    TEMPORARY_SUFFIX,
-    AtomicFileWriter,
-    as_chunk_stream,
-    check_destination,
-    chunk_size_or_default,
-    closing_iterator,
-    destination_file,
-    is_temporary_name,
-    read_file_chunks,
-    run_blocking,
-    stat_and_md5,
-    write_atomically,
-)
+from txcloud.storage.transfer import files
+from txcloud.storage.transfer.files import *  # noqa: F403
 from txcloud.storage.transfer.ranged import download_to_file
 
-__all__ = [
-    "TEMPORARY_SUFFIX",
-    "AtomicFileWriter",
-    "as_chunk_stream",
-    "check_destination",
-    "chunk_size_or_default",
-    "closing_iterator",
-    "destination_file",
-    "download_to_file",
-    "is_temporary_name",
-    "read_file_chunks",
-    "run_blocking",
-    "stat_and_md5",
-    "write_atomically",
-]
+__all__ = [*files.__all__, "download_to_file"]
