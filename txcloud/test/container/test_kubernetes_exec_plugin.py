@@ -421,7 +421,7 @@ class ExecPluginOverTLSTests(RealSocketTestCase):
                 "command": sys.executable,
                 "args": [os.path.join(self.folder, "plugin.py")],
                 "env": [{"name": "STATE_FILE", "value": "state.json"}],
-                "interactiveMode": "IfAvailable",
+                "interactiveMode": "Never",
                 "provideClusterInfo": True,
             }
         }

@@ -535,11 +535,10 @@ class KubernetesBaseDriver(HTTPDriver):
         pair = (credentials.client_cert, credentials.client_key)
         if credentials.client_cert is not None and pair != self._source_pair:
             self._source_pair = pair
-            self._inline = {
-                **self._inline,
-                "client_cert": credentials.client_cert,
-                "client_key": credentials.client_key or b"",
-            }
+            self._inline = {name: data for name, data in self._inline.items() if name == "ca_file"}
+            self._inline["client_cert"] = credentials.client_cert
+            if credentials.client_key is not None:
+                self._inline["client_key"] = credentials.client_key
             stale, self._http = self._http, None
             if stale is not None:
                 stale.close()

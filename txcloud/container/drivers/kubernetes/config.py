@@ -214,7 +214,7 @@ class _File:
         if value is None or value == "":
             return None
         if not isinstance(value, str):
-            raise self.error("must be a string", f"{key}.{name}")
+            raise self.error("must be a string", f"{key}.{name}" if key else name)
         return value
 
     def flag(self, section: Mapping[str, Any], name: str, key: str) -> bool:
@@ -411,11 +411,11 @@ def load_kubeconfig(
             raise ufile.error("sets both an exec plugin and a token or basic auth", user_key)
         exec_key = f"{user_key}.exec"
         where = f"{ufile.source}: {exec_key} (context {context!r}, user {user_name!r})"
-        exec_config = _exec_config(ufile, ufile.mapping(user["exec"], exec_key), exec_key, where)
-        if exec_config.cluster is not None:
-            exec_config = attrs.evolve(
-                exec_config, cluster=_cluster_info(cfile, cluster, cluster_key, server, verify)
-            )
+        section = ufile.mapping(user["exec"], exec_key)
+        cluster_info = None
+        if ufile.flag(section, "provideClusterInfo", exec_key):
+            cluster_info = _cluster_info(cfile, cluster, cluster_key, server, verify)
+        exec_config = _exec_config(ufile, section, exec_key, where, cluster_info)
     return Kubeconfig(
         source=merged.source,
         context=context,
@@ -436,7 +436,13 @@ def load_kubeconfig(
     )
 
 
-def _exec_config(file: _File, section: Mapping[str, Any], key: str, where: str) -> ExecConfig:
+def _exec_config(
+    file: _File,
+    section: Mapping[str, Any],
+    key: str,
+    where: str,
+    cluster: Mapping[str, Any] | None,
+) -> ExecConfig:
     api_version = file.text(section, "apiVersion", key)
     if api_version not in EXEC_API_VERSIONS:
         raise KubeconfigNotSupportedError(
@@ -473,7 +479,7 @@ def _exec_config(file: _File, section: Mapping[str, Any], key: str, where: str) 
         api_version=api_version,
         interactive_mode=mode,
         install_hint=file.text(section, "installHint", key),
-        cluster={} if file.flag(section, "provideClusterInfo", key) else None,
+        cluster=cluster,
         where=where,
     )
 
