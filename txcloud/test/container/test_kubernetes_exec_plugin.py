@@ -166,6 +166,12 @@ class ExecPluginTests(SynchronousTestCase):
             config(**settings), reactor=self.clock, environ=self.environ, interactive=interactive
         )
 
+    def answer(self, plugin: ExecPlugin, output: bytes) -> KubernetesCredentials:
+        """What *plugin* gives when the run that get() starts prints *output*."""
+        d = plugin.get()
+        self.clock.finish(output)
+        return self.successResultOf(d)
+
     def test_the_command_runs_with_its_args_env_and_exec_info(self) -> None:
         plugin = self.plugin(args=("token", "--v"), env=(("AWS_PROFILE", "dev"),))
         d = plugin.get()
@@ -210,40 +216,28 @@ class ExecPluginTests(SynchronousTestCase):
 
     def test_the_token_is_cached_until_it_expires(self) -> None:
         plugin = self.plugin()
-        d = plugin.get()
-        self.clock.finish(credential(expires=IN_AN_HOUR))
-        self.successResultOf(d)
+        self.answer(plugin, credential(expires=IN_AN_HOUR))
         self.clock.advance(3599)
         self.assertEqual(self.successResultOf(plugin.get()).token, TOKEN)
         self.assertEqual(plugin.runs, 1)
         self.clock.advance(1)
-        d = plugin.get()
+        self.assertEqual(self.answer(plugin, credential(NEXT_TOKEN)).token, NEXT_TOKEN)
         self.assertEqual(plugin.runs, 2)
-        self.clock.finish(credential(NEXT_TOKEN))
-        self.assertEqual(self.successResultOf(d).token, NEXT_TOKEN)
 
     def test_a_token_without_expiry_is_kept_until_rejected(self) -> None:
         plugin = self.plugin()
-        d = plugin.get()
-        self.clock.finish(credential())
-        used = self.successResultOf(d)
+        used = self.answer(plugin, credential())
         self.clock.advance(86400 * 365)
         self.assertIs(self.successResultOf(plugin.get()), used)
         plugin.rejected(used)
-        d = plugin.get()
+        self.assertEqual(self.answer(plugin, credential(NEXT_TOKEN)).token, NEXT_TOKEN)
         self.assertEqual(plugin.runs, 2)
-        self.clock.finish(credential(NEXT_TOKEN))
-        self.assertEqual(self.successResultOf(d).token, NEXT_TOKEN)
 
     def test_rejecting_old_credentials_keeps_the_new_ones(self) -> None:
         plugin = self.plugin()
-        d = plugin.get()
-        self.clock.finish(credential())
-        old = self.successResultOf(d)
+        old = self.answer(plugin, credential())
         plugin.rejected(old)
-        d = plugin.get()
-        self.clock.finish(credential(NEXT_TOKEN))
-        self.successResultOf(d)
+        self.answer(plugin, credential(NEXT_TOKEN))
         # A second request refused with the old token does not run the plugin again.
         plugin.rejected(old)
         self.assertEqual(self.successResultOf(plugin.get()).token, NEXT_TOKEN)
