@@ -29,6 +29,12 @@ listed::
     name = "docker"
     provider = "docker"
 
+    [[container]]
+    name = "prod"
+    provider = "kubernetes"
+    context = "prod"            # a kubeconfig context (merged KUBECONFIG files,
+    kubeconfig = "~/prod.yaml"  # or this file); or in_cluster = true in a pod
+
     [service]                   # only read by the twistd txcloud service
     token_env = "TXCLOUD_SERVICE_TOKEN"  # the HTTP API's bearer token, or token = "..."
 
@@ -117,6 +123,8 @@ _ENTRY_KEYS = frozenset(
         "options",
     }
 )
+# Kubernetes targets may take their settings from kubeconfig files or the pod.
+_KUBERNETES_KEYS = frozenset({"context", "kubeconfig", "in_cluster"})
 # Constructor arguments the entry's own keys (or txcloud) set.
 _RESERVED_OPTIONS = frozenset({"key", "secret", "host", "port", "secure", "region", "reactor"})
 
@@ -174,6 +182,8 @@ class _DriverArguments:
 
     key: str | None
     kwargs: Mapping[str, Any]
+    # A classmethod that builds the driver instead, and its own arguments.
+    builder: tuple[str, Mapping[str, Any]] | None = None
 
 
 @attrs.frozen(eq=False)
@@ -228,6 +238,10 @@ class Config:
         if target.region is not None:
             kwargs["region"] = target.region
         try:
+            if arguments.builder is not None:
+                method, settings = arguments.builder
+                driver: BaseDriver = getattr(cls, method)(**settings, **kwargs)
+                return driver
             return cls(key, **kwargs)
         except TypeError as e:
             # An option the driver does not take; its name is safe to show, a value is not.
@@ -434,7 +448,7 @@ class _Reader:
         self, kind: str, value: Any, key: str
     ) -> tuple[str, list[str | None], str, _DriverArguments]:
         entry: dict[str, Any] = self._typed(value, (dict,), "a table", key)
-        self._check_keys(entry, _ENTRY_KEYS, key)
+        self._check_keys(entry, _ENTRY_KEYS | _KUBERNETES_KEYS, key)
         for required in ("name", "provider"):
             if required not in entry:
                 raise self._error(f"missing {required!r}", key)
@@ -464,7 +478,41 @@ class _Reader:
         if driver_key is not None and _is_local_storage(kind, provider):
             driver_key = os.path.expanduser(driver_key)
         regions = self._regions(entry, key)
-        return name, regions, provider, _DriverArguments(key=driver_key, kwargs=kwargs)
+        builder = self._kubernetes(entry, key) if provider == "kubernetes" else None
+        if builder is None and _KUBERNETES_KEYS & set(entry):
+            raise self._error(
+                f"{sorted(_KUBERNETES_KEYS & set(entry))[0]!r} is only for Kubernetes targets "
+                "without host, key or secret",
+                key,
+            )
+        return name, regions, provider, _DriverArguments(driver_key, kwargs, builder)
+
+    def _kubernetes(
+        self, entry: Mapping[str, Any], key: str
+    ) -> tuple[str, Mapping[str, Any]] | None:
+        """
+        How a Kubernetes target without ``host``, ``key`` or ``secret`` is
+        built: from kubeconfig files as kubectl reads them (``context``,
+        ``kubeconfig``), or from the pod's service account (``in_cluster``).
+        """
+        if {"host", "key", "key_env", "secret", "secret_env"} & set(entry):
+            return None
+        in_cluster = self._typed(
+            entry.get("in_cluster", False), (bool,), "a boolean", f"{key}.in_cluster"
+        )
+        settings: dict[str, Any] = {"environ": self._environ}
+        if in_cluster:
+            if {"context", "kubeconfig"} & set(entry):
+                raise self._error("give in_cluster, or context and kubeconfig, not both", key)
+            return "ex_from_in_cluster", settings
+        if "context" in entry:
+            settings["context"] = self._typed(
+                entry["context"], (str,), "a string", f"{key}.context"
+            )
+        if "kubeconfig" in entry:
+            path = self._typed(entry["kubeconfig"], (str,), "a string", f"{key}.kubeconfig")
+            settings["path"] = os.path.expanduser(path)
+        return "ex_from_kubeconfig", settings
 
     def _secret(self, entry: Mapping[str, Any], field: str, key: str) -> str | None:
         """The value of *field*, given inline or as ``{field}_env``, the name of a variable."""

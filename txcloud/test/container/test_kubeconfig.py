@@ -20,10 +20,12 @@ from txcloud.container.drivers.kubernetes import KubernetesContainerDriver
 from txcloud.container.drivers.kubernetes.config import (
     Kubeconfig,
     KubeconfigNotSupportedError,
+    KubernetesCredentialsError,
+    kubeconfig_paths,
     load_kubeconfig,
     pem_files,
 )
-from txcloud.errors import ConfigError, InvalidArgumentError
+from txcloud.errors import ConfigError, InvalidArgumentError, InvalidCredsError
 from txcloud.test.container.test_kubernetes import RealSocketTestCase
 from txcloud.test.http.test_tls import inline
 from txcloud.testing.kubernetes import FakeKubernetes
@@ -207,12 +209,115 @@ class CredentialTests(KubeconfigTestCase):
         self.assertEqual(error.key, "users[0].user.client-certificate-data")
         self.assertNotIn("SECRET", str(error))
 
-    def test_exec_plugins_are_not_supported(self) -> None:
+    def test_an_exec_plugin_is_read(self) -> None:
+        config = self.load(
+            kubeconfig(
+                user="exec:\n"
+                "  apiVersion: client.authentication.k8s.io/v1\n"
+                "  command: aws\n"
+                "  args: [eks, get-token, --cluster-name, dev]\n"
+                "  env: [{name: AWS_PROFILE, value: dev}]\n"
+                "  interactiveMode: Never\n"
+                "  installHint: install the AWS CLI\n"
+            )
+        )
+        plugin = config.exec
+        assert plugin is not None
+        self.assertEqual(
+            (plugin.command, plugin.args, plugin.env, plugin.interactive_mode),
+            (
+                "aws",
+                ("eks", "get-token", "--cluster-name", "dev"),
+                (("AWS_PROFILE", "dev"),),
+                "Never",
+            ),
+        )
+        self.assertEqual(plugin.install_hint, "install the AWS CLI")
+        self.assertIsNone(plugin.cluster)
+        self.assertIn("users[0].user.exec", plugin.where)
+        self.assertIn("context 'dev', user 'dev-user'", plugin.where)
+        self.assertNotIn("AWS_PROFILE", repr(plugin))
+        self.assertNotIn("get-token", repr(plugin))
+
+    def test_v1_plugins_must_set_their_interactive_mode(self) -> None:
         error = self.refused(
-            kubeconfig(user="exec:\n  apiVersion: client.authentication.k8s.io/v1\n  command: aws"),
+            kubeconfig(user="exec:\n  apiVersion: client.authentication.k8s.io/v1\n  command: aws")
+        )
+        self.assertIn("interactiveMode", str(error))
+        self.assertIsInstance(error, InvalidCredsError)
+
+    def test_v1beta1_plugins_may_be_interactive_if_available(self) -> None:
+        config = self.load(
+            kubeconfig(
+                user="exec:\n  apiVersion: client.authentication.k8s.io/v1beta1\n  command: x"
+            )
+        )
+        assert config.exec is not None
+        self.assertEqual(config.exec.interactive_mode, "IfAvailable")
+
+    def test_an_unsupported_plugin_version_is_refused_naming_the_key(self) -> None:
+        error = self.refused(
+            kubeconfig(
+                user="exec:\n  apiVersion: client.authentication.k8s.io/v1alpha1\n  command: x"
+            ),
             KubeconfigNotSupportedError,
         )
-        self.assertEqual(error.key, "users[0].user.exec")
+        self.assertEqual(error.key, "users[0].user.exec.apiVersion")
+        self.assertIsInstance(error, InvalidCredsError)
+
+    def test_a_bad_interactive_mode_is_refused(self) -> None:
+        error = self.refused(
+            kubeconfig(
+                user="exec:\n  apiVersion: client.authentication.k8s.io/v1\n  command: x\n"
+                "  interactiveMode: Sometimes"
+            )
+        )
+        self.assertEqual(error.key, "users[0].user.exec.interactiveMode")
+
+    def test_an_exec_plugin_together_with_a_token_is_refused(self) -> None:
+        self.refused(
+            kubeconfig(
+                user=f"token: {TOKEN}\nexec:\n  apiVersion: client.authentication.k8s.io/v1\n"
+                "  command: x\n  interactiveMode: Never"
+            )
+        )
+
+    def test_a_relative_command_path_is_relative_to_the_kubeconfig(self) -> None:
+        exec_user = (
+            "exec:\n  apiVersion: client.authentication.k8s.io/v1\n  command: {}\n"
+            "  interactiveMode: Never"
+        )
+        config = self.load(kubeconfig(user=exec_user.format("bin/get-token")))
+        assert config.exec is not None
+        self.assertEqual(
+            config.exec.command, os.path.join(os.path.abspath(self.folder), "bin/get-token")
+        )
+        # A bare name is looked up in PATH when the plugin runs.
+        config = self.load(kubeconfig(user=exec_user.format("get-token")))
+        assert config.exec is not None
+        self.assertEqual(config.exec.command, "get-token")
+
+    def test_cluster_information_for_the_plugin(self) -> None:
+        self.write("ca.crt", CA_PEM)
+        config = self.load(
+            kubeconfig(
+                cluster="certificate-authority: ca.crt\n"
+                "extensions:\n"
+                "- name: client.authentication.k8s.io/exec\n"
+                "  extension: {audience: dev}",
+                user="exec:\n  apiVersion: client.authentication.k8s.io/v1\n  command: x\n"
+                "  interactiveMode: Never\n  provideClusterInfo: true",
+            )
+        )
+        assert config.exec is not None
+        self.assertEqual(
+            config.exec.cluster,
+            {
+                "server": "https://10.0.0.1:6443",
+                "certificate-authority-data": b64(CA_PEM),
+                "config": {"audience": "dev"},
+            },
+        )
 
     def test_auth_providers_and_impersonation_are_not_supported(self) -> None:
         self.refused(kubeconfig(user="auth-provider:\n  name: gcp"), KubeconfigNotSupportedError)
@@ -309,6 +414,120 @@ class FileFormatTests(KubeconfigTestCase):
 
     def test_config_errors_are_invalid_argument_errors(self) -> None:
         self.assertTrue(issubclass(KubeconfigNotSupportedError, InvalidArgumentError))
+
+
+def document(
+    current: str | None = None,
+    clusters: dict[str, dict[str, Any]] | None = None,
+    users: dict[str, dict[str, Any]] | None = None,
+    contexts: dict[str, dict[str, Any]] | None = None,
+) -> str:
+    """A kubeconfig (as JSON, which YAML reads) from name-to-settings mappings."""
+    text: dict[str, Any] = {"apiVersion": "v1", "kind": "Config"}
+    if current is not None:
+        text["current-context"] = current
+    for section, entry, items in (
+        ("clusters", "cluster", clusters),
+        ("users", "user", users),
+        ("contexts", "context", contexts),
+    ):
+        text[section] = [{"name": name, entry: value} for name, value in (items or {}).items()]
+    return json.dumps(text)
+
+
+class MergeTests(KubeconfigTestCase):
+    """Several files merged as kubectl merges them, from KUBECONFIG or given."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        os.makedirs(os.path.join(self.folder, "a"))
+        os.makedirs(os.path.join(self.folder, "b"))
+        self.first = self.write(
+            "a/config",
+            document(
+                clusters={"dev": {"server": "https://dev.a", "certificate-authority": "ca.crt"}},
+                contexts={"dev": {"cluster": "dev", "user": "alice"}},
+            ),
+        )
+        self.second = self.write(
+            "b/config",
+            document(
+                current="dev",
+                clusters={"dev": {"server": "https://dev.b"}, "prod": {"server": "https://p"}},
+                users={"alice": {"tokenFile": "token"}},
+                contexts={
+                    "dev": {"cluster": "prod", "user": "alice"},
+                    "prod": {"cluster": "prod", "user": "alice", "namespace": "web"},
+                },
+            ),
+        )
+        self.environ = {
+            "KUBECONFIG": os.pathsep.join([self.first, self.missing(), self.second]),
+            "HOME": self.missing(),
+        }
+
+    def missing(self) -> str:
+        return os.path.join(self.folder, "missing")
+
+    def test_the_first_file_wins_for_each_name(self) -> None:
+        config = load_kubeconfig(environ=self.environ)
+        # dev: the context and cluster of the first file, the user of the second.
+        self.assertEqual((config.context, config.server), ("dev", "https://dev.a"))
+        self.assertEqual(config.token_file, os.path.join(os.path.abspath(self.folder), "b/token"))
+
+    def test_current_context_comes_from_the_first_file_that_sets_it(self) -> None:
+        self.write("a/config", document(current="prod"))
+        self.assertEqual(load_kubeconfig(environ=self.environ).context, "prod")
+
+    def test_relative_paths_are_relative_to_the_file_that_names_them(self) -> None:
+        config = load_kubeconfig(environ=self.environ)
+        self.assertEqual(config.ca_file, os.path.join(os.path.abspath(self.folder), "a/ca.crt"))
+        prod = load_kubeconfig(environ=self.environ, context="prod")
+        self.assertEqual((prod.server, prod.namespace), ("https://p", "web"))
+        self.assertEqual(prod.ca_file, None)
+
+    def test_the_source_names_every_file_read(self) -> None:
+        config = load_kubeconfig(environ=self.environ)
+        self.assertEqual(config.source, os.pathsep.join([self.first, self.second]))
+
+    def test_files_given_are_merged_in_their_order(self) -> None:
+        config = load_kubeconfig([self.second, self.first])
+        self.assertEqual((config.context, config.server), ("dev", "https://p"))
+
+    def test_a_file_given_that_does_not_exist_is_refused(self) -> None:
+        error = self.assertRaises(InvalidCredsError, load_kubeconfig, [self.first, self.missing()])
+        self.assertIn("cannot be read", str(error))
+
+    def test_without_kubeconfig_the_home_config_is_read(self) -> None:
+        os.makedirs(os.path.join(self.folder, "home", ".kube"))
+        self.write("home/.kube/config", kubeconfig(user=f"token: {TOKEN}"))
+        config = load_kubeconfig(environ={"HOME": os.path.join(self.folder, "home")})
+        self.assertEqual(config.token, TOKEN)
+        # An empty KUBECONFIG counts as unset, as with kubectl.
+        environ = {"HOME": os.path.join(self.folder, "home"), "KUBECONFIG": ""}
+        self.assertEqual(load_kubeconfig(environ=environ).token, TOKEN)
+
+    def test_no_file_at_all_is_refused_naming_where_txcloud_looked(self) -> None:
+        environ = {"KUBECONFIG": self.missing(), "HOME": self.missing()}
+        error = self.assertRaises(InvalidCredsError, load_kubeconfig, environ=environ)
+        self.assertIsInstance(error, KubernetesCredentialsError)
+        self.assertEqual(error.source, self.missing())
+
+    def test_a_malformed_file_is_refused_naming_it(self) -> None:
+        self.write("b/config", f"users: [{{name: u, user: {{token: {TOKEN}")
+        error = self.assertRaises(InvalidCredsError, load_kubeconfig, environ=self.environ)
+        self.assertEqual(error.source, self.second)
+        self.assertNotIn(TOKEN, str(error))
+
+    def test_an_entry_without_a_name_is_refused_naming_it(self) -> None:
+        self.write("b/config", json.dumps({"users": [{"user": {"token": TOKEN}}]}))
+        error = self.assertRaises(InvalidCredsError, load_kubeconfig, environ=self.environ)
+        self.assertEqual((error.source, error.key), (self.second, "users[0]"))
+
+    def test_paths_are_listed_once_in_order(self) -> None:
+        environ = {"KUBECONFIG": os.pathsep.join(["x", "", "y", "x"])}
+        self.assertEqual(kubeconfig_paths(environ), ["x", "y"])
+        self.assertEqual(kubeconfig_paths({"HOME": "/h"}), ["/h/.kube/config"])
 
 
 class PemFilesTests(SynchronousTestCase):

@@ -766,8 +766,8 @@ class RealSocketTestCase(TestCase):
         self.addCleanup(site.all_closed)
         return int(port.getHost().port)
 
-    async def serve_tls(self) -> str:
-        """Serve over TLS requiring a client certificate; returns the server URL."""
+    async def serve_tls(self, require_certificate: bool = True) -> str:
+        """Serve over TLS (requiring a client certificate by default); returns the server URL."""
         self.server_ca, self.client_ca = ThrowawayCA(), ThrowawayCA()
         certificate, key = self.server_ca.issue("127.0.0.1", "localhost")
         private = ssl.PrivateCertificate.loadPEM(certificate + key)
@@ -776,7 +776,7 @@ class RealSocketTestCase(TestCase):
             certificate=private.original,
             verify=True,
             caCerts=[ssl.Certificate.loadPEM(self.client_ca.pem).original],
-            requireCertificate=True,
+            requireCertificate=require_certificate,
         )
         port = await self.listen(SSL4ServerEndpoint(reactor, 0, options, interface="127.0.0.1"))
         return f"https://127.0.0.1:{port}"

@@ -470,6 +470,16 @@ class AuthenticationTests(FakeTestCase):
         answer = self.call("GET", "/api/v1/pods", headers={"Authorization": "Bearer nope"})
         self.assertStatus(answer, 401, "Unauthorized")
 
+    def test_tokens_rotate_while_the_fake_runs(self) -> None:
+        self.fake.add_token("n3w", "alice")
+        self.fake.revoke_token("t0ken")
+        answer = self.call("GET", "/api/v1/pods", headers={"Authorization": "Bearer t0ken"})
+        self.assertStatus(answer, 401, "Unauthorized")
+        status, _ = self.call("GET", "/api/v1/pods", headers={"Authorization": "Bearer n3w"})
+        self.assertEqual(status, 200)
+        self.assertEqual(self.fake.requests[-1].user, "alice")
+        self.assertRaises(KeyError, self.fake.revoke_token, "t0ken")
+
 
 class FaultTests(FakeTestCase):
     def test_fail_answers_the_status_for_that_path_and_method_only(self) -> None:

@@ -32,6 +32,9 @@ Authentication: with neither *tokens* nor *users*, anyone may call.  With
 them, a request needs a known bearer token or user name and password, or a
 TLS client certificate (whose common name is the user; the TLS server, not
 the fake, decides which certificates it accepts), else ``401``.
+:meth:`FakeKubernetes.add_token` and :meth:`FakeKubernetes.revoke_token`
+rotate tokens while a test runs (whether anonymous calls are served is
+decided once, when the fake is made).
 
 In memory, through the driver's agent argument::
 

@@ -379,6 +379,19 @@ class FakeKubernetes:
         """
         self._faults.append(_Fault(path, method, times, delay=seconds))
 
+    def add_token(self, token: str, user: str) -> None:
+        """Accept the bearer *token* from now on, as *user* (a token issued or rotated in)."""
+        self._tokens[token] = user
+
+    def revoke_token(self, token: str) -> None:
+        """
+        Refuse the bearer *token* from now on (``401``), as the API server
+        does once a token expires or its service account is deleted.
+
+        :raises KeyError: if the fake does not accept *token*.
+        """
+        del self._tokens[token]
+
     def expire_continue_tokens(self) -> None:
         """Make every ``continue`` token given so far expire (``410 Gone``)."""
         self._pager.expire()

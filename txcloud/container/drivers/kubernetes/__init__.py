@@ -17,9 +17,9 @@ How Kubernetes maps onto the container API, as in Libcloud's driver:
   names one, and ``list_images`` gives the images the pods use.
 
 Every list follows ``continue`` tokens to the last page (``limit`` is
-``ex_page_size``, 500 by default).  Authentication, kubeconfig files and
-the typed errors the API server's ``Status`` objects become are
-:mod:`~txcloud.container.drivers.kubernetes.client`'s.
+``ex_page_size``, 500 by default).  Authentication, kubeconfig files,
+in-cluster configuration and the typed errors the API server's ``Status``
+objects become are :mod:`~txcloud.container.drivers.kubernetes.client`'s.
 
 The package's modules:
 
@@ -27,7 +27,11 @@ The package's modules:
   clusters, pods' containers;
 * :mod:`~txcloud.container.drivers.kubernetes.client`: the API server's REST client:
   authentication, paging, Status errors;
-* :mod:`~txcloud.container.drivers.kubernetes.config`: kubeconfig files;
+* :mod:`~txcloud.container.drivers.kubernetes.config`: kubeconfig files, merged;
+* :mod:`~txcloud.container.drivers.kubernetes.credentials`: credentials that
+  change (the source contract, token files read again as they rotate);
+* :mod:`~txcloud.container.drivers.kubernetes.exec_plugin`: exec credential plugins;
+* :mod:`~txcloud.container.drivers.kubernetes.in_cluster`: a pod's service account;
 * :mod:`~txcloud.container.drivers.kubernetes.parse`: API objects as txcloud models.
 """
 

@@ -1,9 +1,10 @@
 """
 The connection to a Kubernetes API server, shared by the Kubernetes
 drivers: where the server is, how to authenticate (basic auth, a bearer
-token or token file, client certificates, from arguments or a kubeconfig),
-sending requests, following ``continue`` tokens, and mapping ``Status``
-errors to typed errors:
+token or token file, client certificates, an exec plugin; from arguments,
+merged kubeconfig files or the pod's service account), sending requests,
+following ``continue`` tokens, and mapping ``Status`` errors to typed
+errors:
 
 * 401 :class:`~txcloud.errors.InvalidCredsError`, 403
   :class:`~txcloud.errors.PermissionDeniedError`;
@@ -18,6 +19,13 @@ errors to typed errors:
 
 Each carries the ``Status`` reason as its ``code``, the ``Status`` message,
 and the ``Audit-Id`` header as its ``request_id``; never a credential.
+
+Credentials that change (a token file, an exec plugin: an
+:class:`~txcloud.container.drivers.kubernetes.credentials.CredentialSource`)
+are asked for before each request; after a ``401`` the source is told,
+and the request is sent once more if the source then gives other
+credentials (a ``401`` means the server did not act on the request, so
+sending it again is safe whatever its method).
 """
 
 from __future__ import annotations
@@ -37,6 +45,16 @@ from txcloud.common.base import DEFAULT_TIMEOUT
 from txcloud.common.checks import check_trimmed_text as text
 from txcloud.common.http_driver import HTTPDriver
 from txcloud.container.drivers.kubernetes.config import load_kubeconfig, pem_files
+from txcloud.container.drivers.kubernetes.credentials import (
+    CredentialSource,
+    KubernetesCredentials,
+    TokenFile,
+)
+from txcloud.container.drivers.kubernetes.exec_plugin import ExecPlugin
+from txcloud.container.drivers.kubernetes.in_cluster import (
+    SERVICE_ACCOUNT_DIR,
+    in_cluster_arguments,
+)
 from txcloud.container.drivers.kubernetes.parse import list_page, status_details
 from txcloud.errors import (
     ClusterAlreadyExistsError,
@@ -44,6 +62,7 @@ from txcloud.errors import (
     ContainerNotFoundError,
     ExpiredPageTokenError,
     InvalidArgumentError,
+    InvalidCredsError,
     InvalidRequestError,
     MalformedResponseError,
     PermissionDeniedError,
@@ -55,6 +74,7 @@ from txcloud.http import (
     ErrorResponse,
     HTTPTransport,
     Request,
+    Response,
     RetryPolicy,
     default_error_mapper,
     retyped_error,
@@ -76,8 +96,6 @@ __all__ = [
 DEFAULT_PORT = 6443
 #: Items per list page unless told otherwise (kubectl's chunk size).
 DEFAULT_PAGE_SIZE = 500
-#: Seconds a token read from ``ex_token_file`` is used before the file is read again.
-TOKEN_FILE_REFRESH = 60.0
 #: The core API group's path, as segments.
 CORE = ("api", "v1")
 
@@ -136,15 +154,6 @@ def _token(value: object, what: str) -> str:
     if any(c.isspace() for c in value):
         raise InvalidArgumentError(f"{what} must not contain whitespace")
     return value
-
-
-def _read_token(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            token = f.read().strip()
-    except (OSError, UnicodeDecodeError):
-        raise InvalidArgumentError(f"cannot read the token file {path!r}") from None
-    return _token(token, f"the token in {path!r}")
 
 
 def _pem(value: object, what: str) -> bytes | None:
@@ -209,6 +218,12 @@ def _error_class(response: ErrorResponse, reason: str | None) -> type[TxCloudErr
     return None
 
 
+def _authorized(request: Request, credentials: KubernetesCredentials) -> Request:
+    if credentials.token is None:
+        return request
+    return request.with_headers({"Authorization": f"Bearer {credentials.token}"})
+
+
 class KubernetesBaseDriver(HTTPDriver):
     """
     A driver speaking to one Kubernetes cluster's API server.
@@ -231,7 +246,14 @@ class KubernetesBaseDriver(HTTPDriver):
     :param ex_token_bearer_auth: *key* is a bearer token.
     :param ex_token: a bearer token (instead of *key*).
     :param ex_token_file: a file holding the bearer token (a service account
-        token), read again every minute as such tokens rotate.
+        token), read again every minute and after a ``401``, as such tokens
+        rotate (see
+        :class:`~txcloud.container.drivers.kubernetes.credentials.TokenFile`).
+    :param ex_credentials: where to get credentials that change, asked
+        before each request: an
+        :class:`~txcloud.container.drivers.kubernetes.credentials.CredentialSource`
+        such as an :class:`~txcloud.container.drivers.kubernetes.exec_plugin.ExecPlugin`
+        (one source may serve several drivers).
     :param ex_namespace: where :meth:`deploy_container` creates pods when
         given no cluster; ``"default"`` by default.
     :param ex_ca_cert_data: PEM CA certificates as text, instead of *ca_cert*.
@@ -246,7 +268,8 @@ class KubernetesBaseDriver(HTTPDriver):
 
     :raises InvalidArgumentError: for bad or contradictory arguments (a
         token and a password, a client key without its certificate, client
-        certificates over plain HTTP...), an unreadable token file.
+        certificates over plain HTTP...).
+    :raises KubernetesCredentialsError: for an unreadable token file.
     """
 
     default_port = DEFAULT_PORT
@@ -265,6 +288,7 @@ class KubernetesBaseDriver(HTTPDriver):
         *,
         ex_token: str | None = None,
         ex_token_file: str | os.PathLike[str] | None = None,
+        ex_credentials: CredentialSource | None = None,
         ex_namespace: str | None = None,
         ex_ca_cert_data: bytes | str | None = None,
         ex_cert_data: bytes | str | None = None,
@@ -291,6 +315,16 @@ class KubernetesBaseDriver(HTTPDriver):
             raise InvalidArgumentError("use either a bearer token or basic auth, not both")
         if ex_token is not None and ex_token_file is not None:
             raise InvalidArgumentError("give either ex_token or ex_token_file, not both")
+        if ex_credentials is not None and (
+            token is not None or ex_token_file is not None or key or secret
+        ):
+            raise InvalidArgumentError(
+                "ex_credentials replaces the token, token file and basic auth: give one"
+            )
+        if ex_credentials is not None and not isinstance(ex_credentials, CredentialSource):
+            raise InvalidArgumentError(
+                "ex_credentials must be a CredentialSource (get and rejected)"
+            )
         if (key is None) != (secret is None):
             raise InvalidArgumentError(
                 "basic auth needs both key (the user name) and secret (the password); "
@@ -345,31 +379,67 @@ class KubernetesBaseDriver(HTTPDriver):
             "default" if ex_namespace is None else ex_namespace, "ex_namespace"
         )
         self._token = token
-        self._token_file = None if ex_token_file is None else os.fspath(ex_token_file)
-        self._token_read_at = 0.0
-        if self._token_file is not None:
-            self._token = _read_token(self._token_file)
-            self._token_read_at = self.reactor.seconds()
+        self._source = ex_credentials
+        if ex_token_file is not None:
+            self._source = TokenFile(os.fspath(ex_token_file), self.reactor)
+        # The client certificate and key last taken from the source.
+        self._source_pair: tuple[bytes | None, bytes | None] = (None, None)
 
     @classmethod
     def ex_from_kubeconfig(
-        cls: type[_D], path: str | os.PathLike[str], context: str | None = None, **kwargs: Any
+        cls: type[_D],
+        path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+        context: str | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        **kwargs: Any,
     ) -> _D:
         """
-        A driver for one context of a kubeconfig file (see
-        :mod:`~txcloud.container.drivers.kubernetes.config`).
+        A driver for one context of kubeconfig files, merged as kubectl
+        merges them (see :mod:`~txcloud.container.drivers.kubernetes.config`).
 
-        :param path: the kubeconfig file (YAML needs PyYAML; JSON does not).
-        :param context: the context to use; the file's ``current-context``
-            when ``None``.
+        :param path: the kubeconfig file, or files to merge; by default
+            those ``KUBECONFIG`` lists, else ``~/.kube/config``.
+        :param context: the context to use; the ``current-context`` when ``None``.
+        :param environ: the environment for ``KUBECONFIG``, ``HOME`` and an
+            exec plugin; ``os.environ`` when ``None``.
         :param kwargs: more constructor arguments (``reactor``, ``timeout``,
-            ``ex_agent``...); they win over the file's settings.
-        :raises ConfigError: for an unreadable, malformed or contradictory
-            file, or a missing context.
-        :raises KubeconfigNotSupportedError: for exec plugins, auth
-            providers, impersonation, proxies.
+            ``ex_agent``...); they win over the files' settings.
+        :raises KubernetesCredentialsError: for no file, an unreadable,
+            malformed or contradictory file, a missing context.
+        :raises KubeconfigNotSupportedError: for auth providers,
+            impersonation, proxies.
         """
-        arguments = load_kubeconfig(path, context).driver_arguments()
+        config = load_kubeconfig(path, context, environ=environ)
+        arguments = config.driver_arguments()
+        if config.exec is not None and "ex_credentials" not in kwargs:
+            arguments["ex_credentials"] = ExecPlugin(
+                config.exec, reactor=kwargs.get("reactor"), environ=environ
+            )
+        arguments.update(kwargs)
+        return cls(**arguments)
+
+    @classmethod
+    def ex_from_in_cluster(
+        cls: type[_D],
+        ex_service_account_dir: str = SERVICE_ACCOUNT_DIR,
+        *,
+        environ: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> _D:
+        """
+        A driver for the cluster this pod runs in, with its service account
+        (see :mod:`~txcloud.container.drivers.kubernetes.in_cluster`).
+
+        :param ex_service_account_dir: the folder of ``token``, ``ca.crt``
+            and ``namespace``.
+        :param environ: the environment with ``KUBERNETES_SERVICE_HOST``
+            and ``KUBERNETES_SERVICE_PORT``; ``os.environ`` when ``None``.
+        :param kwargs: more constructor arguments; they win.
+        :raises KubernetesCredentialsError: outside a cluster, or when a
+            service account file is missing.
+        """
+        arguments = in_cluster_arguments(ex_service_account_dir, environ)
         arguments.update(kwargs)
         return cls(**arguments)
 
@@ -397,15 +467,6 @@ class KubernetesBaseDriver(HTTPDriver):
         return "localhost"
 
     def _authorization(self) -> str | None:
-        if self._token_file is not None:
-            now = self.reactor.seconds()
-            if now - self._token_read_at >= TOKEN_FILE_REFRESH:
-                try:
-                    self._token = _read_token(self._token_file)
-                except InvalidArgumentError as e:
-                    # As kubectl does: keep the last token that could be read.
-                    self.log.warn("Keeping the last bearer token: {error}", error=str(e))
-                self._token_read_at = now
         if self._token is not None:
             return f"Bearer {self._token}"
         if self.key is not None and self._secret is not None:
@@ -448,8 +509,40 @@ class KubernetesBaseDriver(HTTPDriver):
             params=params,
             body=None if body is None else json.dumps(body, separators=(",", ":")).encode(),
         )
-        response = await self.http.send(request)
+        response = await self._send(request)
         return await response.json_object(f"Kubernetes answered {method} with a non-object")
+
+    async def _send(self, request: Request) -> Response:
+        if self._source is None:
+            return await self.http.send(request)
+        credentials = await self._credentials()
+        try:
+            return await self.http.send(_authorized(request, credentials))
+        except InvalidCredsError as e:
+            if e.status != 401:
+                raise
+            self._source.rejected(credentials)
+            fresh = await self._credentials()
+            if fresh == credentials:
+                raise
+            self.log.info("The API server refused the credentials; sending once more with new ones")
+            return await self.http.send(_authorized(request, fresh))
+
+    async def _credentials(self) -> KubernetesCredentials:
+        """The source's credentials, with the transport remade for a new client certificate."""
+        assert self._source is not None
+        credentials = await self._source.get()
+        pair = (credentials.client_cert, credentials.client_key)
+        if credentials.client_cert is not None and pair != self._source_pair:
+            self._source_pair = pair
+            self._inline = {name: data for name, data in self._inline.items() if name == "ca_file"}
+            self._inline["client_cert"] = credentials.client_cert
+            if credentials.client_key is not None:
+                self._inline["client_key"] = credentials.client_key
+            stale, self._http = self._http, None
+            if stale is not None:
+                stale.close()
+        return credentials
 
     async def _pages(
         self, segments: Sequence[str], page_size: int, what: str

@@ -83,7 +83,8 @@ class KubernetesContainerDriver(KubernetesBaseDriver, ContainerDriver):
     See :class:`~txcloud.container.drivers.kubernetes.client.KubernetesBaseDriver`
     for the constructor's arguments (Libcloud's ``key``, ``secret``,
     ``secure``, ``host``, ``port``, ``key_file``, ``cert_file``, ``ca_cert``,
-    ``ex_token_bearer_auth``, and more) and ``ex_from_kubeconfig``.
+    ``ex_token_bearer_auth``, ``ex_credentials``, and more), ``ex_from_kubeconfig``
+    and ``ex_from_in_cluster``.
     """
 
     name = "Kubernetes"
