@@ -30,6 +30,7 @@ from txcloud.errors import (
 )
 from txcloud.http import RetryPolicy
 from txcloud.test.docker_services import Seed, dockerd, seed
+from txcloud.test.emulators import reactor
 
 #: A container that says hello, then waits to be stopped (sh as PID 1
 #: ignores SIGTERM, so stops use a wait of 0 seconds: killed at once).
@@ -67,6 +68,24 @@ class EngineScenario:
         )
         self.addCleanup(self._remove, container.id)
         return container
+
+    async def log_once_written(self, container: Container, runs: int) -> str:
+        """
+        The log once *runs* runs of :data:`HELLO` have written to it: the
+        engine answers a (re)start before the container's output is logged.
+        """
+
+        async def follow() -> str:
+            seen = ""
+            async with self.driver.ex_get_logs(container, stream=True) as log:
+                async for text in log:
+                    seen += text
+                    if min(seen.count("hello\n"), seen.count("oops\n")) >= runs:
+                        break
+            return seen
+
+        written: str = await Deferred.fromCoroutine(follow()).addTimeout(30, reactor)
+        return written
 
     async def _remove_async(self, container_id: str) -> None:
         try:
@@ -125,7 +144,7 @@ class EngineScenario:
             check.assertEqual(restarted.state, ContainerState.RUNNING)
             check.assertNotEqual(restarted.extra["started_at"], started.extra["started_at"])
 
-            log = await self.driver.ex_get_logs(restarted)
+            log = await self.log_once_written(restarted, runs=3)
             check.assertEqual(log.count("hello\n"), 3)  # one run per start
             check.assertEqual(log.count("oops\n"), 3)
 
