@@ -111,7 +111,7 @@ class GoogleStorageDriver(GoogleStorageBase):
 
     async def iterate_containers(self) -> AsyncIterator[Container]:
         """Yield every bucket of the project, fetching pages lazily."""
-        project = self._require_project()
+        project = await self._require_project()
         token: str | None = None
         while True:
             params = [("project", project), ("maxResults", str(DEFAULT_PAGE_SIZE))]
@@ -163,7 +163,7 @@ class GoogleStorageDriver(GoogleStorageBase):
         self, container_name: str, location: str | None, storage_class: str | None
     ) -> Container:
         check_bucket_name(container_name, new=True)
-        project = self._require_project()
+        project = await self._require_project()
         resource = {"name": container_name}
         if location:
             resource["location"] = location
