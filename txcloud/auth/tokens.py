@@ -178,6 +178,18 @@ class RefreshingTokens:
         self._transport: HTTPTransport | None = None
         self._windows = (advisory_window, mandatory_window)
         self._cache: Refreshing[str] | None = None
+        self._looked_first: str | None = None
+
+    def last_resort(self, looked_first: str) -> RefreshingTokens:
+        """
+        Mark this source as the last one a chain tried: its failures then
+        say no credentials were found, naming *looked_first* (the places
+        tried before) too.
+
+        :returns: the source itself.
+        """
+        self._looked_first = looked_first
+        return self
 
     @property
     def transport(self) -> HTTPTransport:
@@ -220,12 +232,21 @@ class RefreshingTokens:
 
     async def _checked_fetch(self) -> Expiring[str]:
         try:
-            return await self._fetch()
-        except InvalidCredsError:
-            raise
-        except TxCloudError as error:
+            try:
+                return await self._fetch()
+            except TxCloudError as error:
+                if isinstance(error, InvalidCredsError) and error.status is None:
+                    raise  # Raised here, naming the source already.
+                raise InvalidCredsError(
+                    f"no access token from {self.description}: {error}", status=error.status
+                ) from None
+        except InvalidCredsError as error:
+            if self._looked_first is None:
+                raise
             raise InvalidCredsError(
-                f"no access token from {self.description}: {error}", status=error.status
+                f"no credentials found: looked at {self._looked_first} and "
+                f"{self.description}, which failed: {error.message}",
+                status=error.status,
             ) from None
 
     async def _fetch(self) -> Expiring[str]:

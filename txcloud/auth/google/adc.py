@@ -35,7 +35,7 @@ from txcloud.auth.google.service_account import (
     load_service_account_key,
     token_error_mapper,
 )
-from txcloud.auth.tokens import TokenSource, one_shot_transport, shared_source
+from txcloud.auth.tokens import RefreshingTokens, TokenSource, one_shot_transport, shared_source
 from txcloud.errors import InvalidArgumentError, InvalidCredsError
 
 __all__ = [
@@ -198,25 +198,10 @@ def application_default_credentials(
         return credentials_from_file(gcloud_file, scopes, where=where, reactor=reactor, agent=agent)
     looked = f"GOOGLE_APPLICATION_CREDENTIALS (unset), {gcloud_file} (missing)"
     host = metadata_host(env)
-    tokens = shared_source(
+    tokens: RefreshingTokens = shared_source(
         ("metadata", host, tuple(scopes), reactor, agent),
-        lambda: _LastResort(scopes, looked, environ=env, reactor=reactor, agent=agent),
+        lambda: MetadataServerTokens(scopes, environ=env, reactor=reactor, agent=agent).last_resort(
+            looked
+        ),
     )
     return GoogleCredentials(tokens, tokens.description)
-
-
-class _LastResort(MetadataServerTokens):
-    """The metadata server, whose failure names the files looked for first."""
-
-    def __init__(self, scopes: Sequence[str], looked: str, **options: Any) -> None:
-        super().__init__(scopes, **options)
-        self._looked = looked
-
-    async def _checked_fetch(self) -> Any:
-        try:
-            return await super()._checked_fetch()
-        except InvalidCredsError as error:
-            raise InvalidCredsError(
-                f"no Google credentials found: looked at {self._looked} and "
-                f"{self.description}, which failed: {error.message}"
-            ) from None

@@ -150,7 +150,7 @@ class OrderTests(ADCTestCase):
         root = Resource()
         credentials = self.find(RequestTraversalAgent(root))
         error = self.failureResultOf(credentials.tokens.token(), InvalidCredsError).value
-        self.assertIn("no Google credentials found", error.message)
+        self.assertIn("no credentials found", error.message)
 
     def test_equal_sources_are_shared(self) -> None:
         self.environ["GOOGLE_APPLICATION_CREDENTIALS"] = self.write("sa.json", SERVICE_ACCOUNT)
