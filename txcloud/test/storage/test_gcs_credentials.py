@@ -114,6 +114,7 @@ class GCSCredentialsTests(TestCase):
         self.assertEqual(set(proxy.seen), {"Bearer ya29.metadata-1"})
         self.assertEqual(metadata.scopes_asked, [[STORAGE_FULL_CONTROL]])
 
+        metadata.tokens.lifetime = 3600
         await deferLater(reactor, 1.2)
         await driver.list_containers()
         self.assertEqual(proxy.seen[-1], "Bearer ya29.metadata-1")

@@ -95,6 +95,7 @@ _ERROR_CODES: dict[str, type[TxCloudError]] = {
     "InvalidRange": InvalidArgumentError,
     "AuthenticationFailed": InvalidCredsError,
     "AuthorizationFailure": InvalidCredsError,
+    "InvalidAuthenticationInfo": InvalidCredsError,
     "AuthorizationPermissionMismatch": PermissionDeniedError,
     "AuthorizationResourceTypeMismatch": PermissionDeniedError,
     "AuthorizationServiceMismatch": PermissionDeniedError,
