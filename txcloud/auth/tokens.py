@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from twisted.internet.defer import Deferred
+from twisted.logger import Logger
 from twisted.web.client import HTTPConnectionPool
 
 from txcloud.auth.refresh import (
@@ -158,6 +159,7 @@ class RefreshingTokens:
 
     #: Where the tokens come from, for messages (never a secret).
     description = "an OAuth2 token endpoint"
+    log = Logger()
 
     def __init__(
         self,
@@ -233,7 +235,7 @@ class RefreshingTokens:
     async def _checked_fetch(self) -> Expiring[str]:
         try:
             try:
-                return await self._fetch()
+                token = await self._fetch()
             except TxCloudError as error:
                 if isinstance(error, InvalidCredsError) and error.status is None:
                     raise  # Raised here, naming the source already.
@@ -248,6 +250,12 @@ class RefreshingTokens:
                 f"{self.description}, which failed: {error.message}",
                 status=error.status,
             ) from None
+        self.log.info(
+            "Fetched an access token from {source}, valid until {expires_at}",
+            source=self.description,
+            expires_at=token.expires_at,
+        )
+        return token
 
     async def _fetch(self) -> Expiring[str]:
         raise NotImplementedError

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
+from twisted.logger import formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcloud.auth.azure import (
@@ -30,6 +31,7 @@ from txcloud.auth.azure import (
     parse_connection_string,
 )
 from txcloud.errors import InvalidArgumentError, InvalidCredsError
+from txcloud.test.http._support import capture_logs
 from txcloud.testing.azure import DEFAULT_TENANT, FakeAzureAD, FakeManagedIdentity
 
 CLIENT_ID = "11111111-2222-4333-8444-555555555555"
@@ -197,6 +199,18 @@ class ChainTests(AzureTestCase):
         self.assertIn("AADSTS7000215", str(error))
         for text in (str(error), repr(source)):
             self.assertNotIn(SECRET, text)
+
+    def test_logs_name_the_source_never_a_secret_or_token(self) -> None:
+        events = capture_logs(self)
+        self.client_environ(AZURE_CLIENT_SECRET=SECRET)
+        token = self.token(self.find(self.ad.agent()))
+        self.environ["AZURE_CLIENT_SECRET"] = "other-" + SECRET
+        self.failureResultOf(self.find(self.ad.agent()).token(), InvalidCredsError)
+        lines = [formatEvent(event) for event in events]
+        self.assertTrue(any("Fetched an access token from Azure AD" in line for line in lines))
+        for line in lines:
+            self.assertNotIn(SECRET, line)
+            self.assertNotIn(token, line)
 
     def test_the_authority_must_be_https(self) -> None:
         self.client_environ(AZURE_CLIENT_SECRET=SECRET)
