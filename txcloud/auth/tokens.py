@@ -15,6 +15,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
+from urllib.parse import urlencode
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
@@ -32,6 +33,7 @@ from txcloud.http import ErrorMapper, HTTPTransport, Request, RetryPolicy, TLSOp
 __all__ = [
     "RefreshingTokens",
     "TokenSource",
+    "form_request",
     "one_shot_transport",
     "shared_source",
     "token_from_document",
@@ -104,6 +106,20 @@ def one_shot_transport(
         error_mapper=error_mapper,
         driver=description,
         **options,
+    )
+
+
+def form_request(url: str, fields: Mapping[str, str]) -> Request:
+    """
+    A ``POST`` of *fields* as a form to a token endpoint; marked safe to
+    retry, as asking for a token again is harmless.
+    """
+    return Request(
+        "POST",
+        url,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body=urlencode(fields).encode("ascii"),
+        idempotent=True,
     )
 
 

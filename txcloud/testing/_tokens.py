@@ -15,7 +15,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-__all__ = ["TokenIssuer", "verified_jwt"]
+from txcloud.testing._http import Refused, Reply
+
+__all__ = ["TokenIssuer", "json_reply", "oauth_error_reply", "verified_jwt"]
 
 
 class TokenIssuer:
@@ -87,3 +89,17 @@ def verified_jwt(token: str, key_for: Any) -> tuple[dict[str, Any], dict[str, An
     except InvalidSignature:
         raise ValueError("the JWT's signature does not verify") from None
     return header, claims
+
+
+def json_reply(document: Any, status: int = 200) -> Reply:
+    """An answer carrying *document* as JSON."""
+    return Reply(
+        status=status,
+        headers={"Content-Type": "application/json"},
+        body=json.dumps(document).encode(),
+    )
+
+
+def oauth_error_reply(refused: Refused) -> Reply:
+    """An OAuth 2.0 error answer (RFC 6749, section 5.2): ``error`` and its description."""
+    return json_reply({"error": refused.code, "error_description": refused.message}, refused.status)

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from txcloud.auth.azure.certificate import ClientCertificate, client_assertion
 from txcloud.auth.refresh import Expiring
-from txcloud.auth.tokens import RefreshingTokens
+from txcloud.auth.tokens import RefreshingTokens, form_request
 from txcloud.errors import InvalidArgumentError, InvalidCredsError
-from txcloud.http import Request
 
 __all__ = [
     "CLIENT_ASSERTION_TYPE",
@@ -96,14 +95,7 @@ class _ClientCredentialsTokens(RefreshingTokens):
             "scope": self.scope,
             **self._proof(),
         }
-        request = Request(
-            "POST",
-            self.token_url,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-            body=urlencode(form).encode("ascii"),
-            idempotent=True,
-        )
-        return await self._send(request)
+        return await self._send(form_request(self.token_url, form))
 
 
 class ClientSecretTokens(_ClientCredentialsTokens):

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 import attrs
 
 from txcloud.auth.google.service_account import DEFAULT_TOKEN_URI
 from txcloud.auth.refresh import Expiring
-from txcloud.auth.tokens import RefreshingTokens
+from txcloud.auth.tokens import RefreshingTokens, form_request
 from txcloud.errors import InvalidCredsError
-from txcloud.http import Request
 
 __all__ = ["AuthorizedUser", "AuthorizedUserTokens", "authorized_user_from_document"]
 
@@ -83,19 +81,10 @@ class AuthorizedUserTokens(RefreshingTokens):
         self.description = f"the authorized_user credentials in {where}"
 
     async def _fetch(self) -> Expiring[str]:
-        body = urlencode(
-            {
-                "grant_type": "refresh_token",
-                "client_id": self.user.client_id,
-                "client_secret": self.user.client_secret,
-                "refresh_token": self.user.refresh_token,
-            }
-        ).encode("ascii")
-        request = Request(
-            "POST",
-            self.user.token_uri,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-            body=body,
-            idempotent=True,
-        )
-        return await self._send(request)
+        fields = {
+            "grant_type": "refresh_token",
+            "client_id": self.user.client_id,
+            "client_secret": self.user.client_secret,
+            "refresh_token": self.user.refresh_token,
+        }
+        return await self._send(form_request(self.user.token_uri, fields))

@@ -16,7 +16,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
 from twisted.logger import formatEvent
 from twisted.trial.unittest import SynchronousTestCase
@@ -31,7 +30,7 @@ from txcloud.auth.azure import (
     parse_connection_string,
 )
 from txcloud.errors import InvalidArgumentError, InvalidCredsError
-from txcloud.test.http._support import capture_logs
+from txcloud.test.http._support import RefusingAgent, capture_logs
 from txcloud.testing.azure import DEFAULT_TENANT, FakeAzureAD, FakeManagedIdentity
 
 CLIENT_ID = "11111111-2222-4333-8444-555555555555"
@@ -57,11 +56,6 @@ def make_certificate(common_name: str = "txcloud test app") -> tuple[rsa.RSAPriv
 
 
 KEY, CERTIFICATE = make_certificate()
-
-
-class _Unreachable:
-    def request(self, *args: Any, **kwargs: Any) -> Deferred[Any]:
-        return fail(ConnectionRefusedError("connection refused"))
 
 
 class AzureTestCase(SynchronousTestCase):
@@ -184,7 +178,7 @@ class ChainTests(AzureTestCase):
         self.assertEqual(self.identity.received[0].header("Metadata"), "true")
 
     def test_nothing_found_names_every_place_looked_at(self) -> None:
-        pending = self.find(_Unreachable()).token()
+        pending = self.find(RefusingAgent()).token()
         self.clock.advance(10)  # the second attempt
         error = self.failureResultOf(pending, InvalidCredsError).value
         self.assertIn("no credentials found", error.message)

@@ -16,7 +16,6 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from treq.testing import RequestTraversalAgent
-from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
@@ -31,6 +30,7 @@ from txcloud.auth.google import (
     gcloud_adc_path,
 )
 from txcloud.errors import InvalidCredsError
+from txcloud.test.http._support import RefusingAgent
 from txcloud.testing._http import Refused
 from txcloud.testing.google import FakeGoogleTokenEndpoint, FakeMetadataServer
 
@@ -59,13 +59,6 @@ AUTHORIZED_USER = {
     "refresh_token": REFRESH_TOKEN,
     "token_uri": TOKEN_URI,
 }
-
-
-class _Unreachable:
-    """An agent for which every connection is refused."""
-
-    def request(self, *args: Any, **kwargs: Any) -> Deferred[Any]:
-        return fail(ConnectionRefusedError("connection refused"))
 
 
 class ADCTestCase(SynchronousTestCase):
@@ -139,7 +132,7 @@ class OrderTests(ADCTestCase):
         self.assertEqual(self.successResultOf(credentials.project_id()), "fake-project")
 
     def test_no_metadata_server_names_every_place_looked_at(self) -> None:
-        credentials = self.find(_Unreachable())
+        credentials = self.find(RefusingAgent())
         error = self.failureResultOf(credentials.tokens.token(), InvalidCredsError).value
         self.assertIn("GOOGLE_APPLICATION_CREDENTIALS (unset)", error.message)
         self.assertIn(gcloud_adc_path(self.environ), error.message)

@@ -36,6 +36,7 @@ from txcloud.errors import InvalidCredsError
 from txcloud.storage.drivers.google_storage import GoogleStorageDriver
 from txcloud.test.emulators import reactor
 from txcloud.test.gcs_services import PROJECT, fake_gcs
+from txcloud.test.storage._integration import round_trip
 from txcloud.testing._tokens import TokenIssuer
 from txcloud.testing.google import FakeGoogleTokenEndpoint, FakeMetadataServer
 
@@ -94,13 +95,8 @@ class GCSCredentialsTests(TestCase):
         self.addCleanup(driver.close)
         return driver, proxy
 
-    async def round_trip(self, driver: GoogleStorageDriver) -> None:
-        bucket = await driver.create_container(f"txcloud-creds-{secrets.token_hex(5)}")
-        await driver.upload_object_via_stream(iter([b"payload"]), bucket, "a.txt")
-        obj = await driver.get_object(bucket.name, "a.txt")
-        self.assertEqual(obj.size, 7)
-        await driver.delete_object(obj)
-        await driver.delete_container(bucket)
+    async def round_trip(self, driver: Any) -> None:
+        await round_trip(self, driver, f"txcloud-creds-{secrets.token_hex(5)}")
 
     async def test_metadata_server_tokens_reach_the_service_and_are_refreshed(self) -> None:
         metadata = FakeMetadataServer(reactor)

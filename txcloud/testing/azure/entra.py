@@ -7,7 +7,6 @@ secret, a certificate's signed client assertion, or a federated token.
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 import attrs
@@ -15,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from txcloud.testing._http import FakeService, Received, Refused, Reply
-from txcloud.testing._tokens import verified_jwt
+from txcloud.testing._tokens import json_reply, oauth_error_reply, verified_jwt
 from txcloud.testing.azure._tokens import AzureTokenIssuer
 
 __all__ = ["DEFAULT_TENANT", "FakeAzureAD", "TokenGrant"]
@@ -109,9 +108,7 @@ class FakeAzureAD(FakeService):
             "ext_expires_in": self.tokens.lifetime,
             "access_token": token,
         }
-        return Reply(
-            headers={"Content-Type": "application/json"}, body=json.dumps(document).encode()
-        )
+        return json_reply(document)
 
     def _proof(self, client_id: str, form: dict[str, str]) -> str:
         if "client_secret" in form:
@@ -144,9 +141,4 @@ class FakeAzureAD(FakeService):
         return "certificate"
 
     def _error_reply(self, received: Received, refused: Refused) -> Reply:
-        document = {"error": refused.code, "error_description": refused.message}
-        return Reply(
-            status=refused.status,
-            headers={"Content-Type": "application/json"},
-            body=json.dumps(document).encode(),
-        )
+        return oauth_error_reply(refused)

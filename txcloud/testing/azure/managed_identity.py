@@ -6,11 +6,11 @@ service's ``/metadata/identity/oauth2/token``.
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
 from txcloud.testing._http import FakeService, Received, Refused, Reply
+from txcloud.testing._tokens import json_reply, oauth_error_reply
 from txcloud.testing.azure._tokens import AzureTokenIssuer
 from txcloud.testing.azure.entra import DEFAULT_TENANT
 
@@ -81,14 +81,7 @@ class FakeManagedIdentity(FakeService):
         }
         if kind == "imds":
             document["expires_in"] = str(self.tokens.lifetime)
-        return Reply(
-            headers={"Content-Type": "application/json"}, body=json.dumps(document).encode()
-        )
+        return json_reply(document)
 
     def _error_reply(self, received: Received, refused: Refused) -> Reply:
-        document = {"error": refused.code, "error_description": refused.message}
-        return Reply(
-            status=refused.status,
-            headers={"Content-Type": "application/json"},
-            body=json.dumps(document).encode(),
-        )
+        return oauth_error_reply(refused)

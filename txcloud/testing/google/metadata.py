@@ -6,11 +6,10 @@ Google``, each answer carrying it back.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from txcloud.testing._http import FakeService, Received, Refused, Reply
-from txcloud.testing._tokens import TokenIssuer
+from txcloud.testing._tokens import TokenIssuer, json_reply
 
 __all__ = ["FakeMetadataServer"]
 
@@ -73,9 +72,7 @@ class FakeMetadataServer(FakeService):
             "expires_in": self.tokens.lifetime,
             "token_type": "Bearer",
         }
-        return Reply(
-            headers={"Content-Type": "application/json"}, body=json.dumps(document).encode()
-        )
+        return json_reply(document)
 
     def _error_reply(self, received: Received, refused: Refused) -> Reply:
         return Reply(

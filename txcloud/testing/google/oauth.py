@@ -6,14 +6,13 @@ users' refresh tokens for access tokens.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import attrs
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from txcloud.testing._http import FakeService, Received, Refused, Reply
-from txcloud.testing._tokens import TokenIssuer, verified_jwt
+from txcloud.testing._tokens import TokenIssuer, json_reply, oauth_error_reply, verified_jwt
 
 __all__ = ["FakeGoogleTokenEndpoint", "TokenGrant"]
 
@@ -89,9 +88,7 @@ class FakeGoogleTokenEndpoint(FakeService):
             "expires_in": self.tokens.lifetime,
             "token_type": "Bearer",
         }
-        return Reply(
-            headers={"Content-Type": "application/json"}, body=json.dumps(document).encode()
-        )
+        return json_reply(document)
 
     def _assertion(self, assertion: str) -> TokenGrant:
         try:
@@ -117,9 +114,4 @@ class FakeGoogleTokenEndpoint(FakeService):
         return TokenGrant(client[0], (), self.tokens.issue())
 
     def _error_reply(self, received: Received, refused: Refused) -> Reply:
-        document = {"error": refused.code, "error_description": refused.message}
-        return Reply(
-            status=refused.status,
-            headers={"Content-Type": "application/json"},
-            body=json.dumps(document).encode(),
-        )
+        return oauth_error_reply(refused)
