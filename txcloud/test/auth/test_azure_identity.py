@@ -15,6 +15,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from twisted.internet.task import Clock
 from twisted.logger import formatEvent
@@ -132,6 +133,25 @@ class ChainTests(AzureTestCase):
         self.client_environ(AZURE_CLIENT_CERTIFICATE_PATH=self.write("app.pem", pem))
         error = self.failureResultOf(self.find(self.ad.agent()).token(), InvalidCredsError).value
         self.assertIn("client certificate", error.message)
+
+    def test_a_pkcs12_certificate_with_its_password(self) -> None:
+        data = pkcs12.serialize_key_and_certificates(
+            b"app",
+            KEY,
+            CERTIFICATE,
+            None,
+            serialization.BestAvailableEncryption(b"pfx-password"),
+        )
+        self.client_environ(
+            AZURE_CLIENT_CERTIFICATE_PATH=self.write("app.pfx", data),
+            AZURE_CLIENT_CERTIFICATE_PASSWORD="pfx-password",
+        )
+        self.ad.add_client_certificate(CLIENT_ID, CERTIFICATE)
+        self.token(self.find(self.ad.agent()))
+        self.assertEqual(self.ad.grants[0].proof, "certificate")
+        self.environ["AZURE_CLIENT_CERTIFICATE_PASSWORD"] = "wrong"
+        error = self.assertRaises(InvalidCredsError, self.find)
+        self.assertNotIn("wrong", error.message)
 
     def test_an_unreadable_certificate_is_refused_before_any_request(self) -> None:
         self.client_environ(AZURE_CLIENT_CERTIFICATE_PATH=self.write("bad.pem", b"garbage"))
