@@ -17,6 +17,7 @@ import os
 import secrets
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from twisted.internet import ssl
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
@@ -25,6 +26,7 @@ from twisted.trial.unittest import TestCase
 from txcloud.auth.azure import ClientSecretTokens
 from txcloud.errors import InvalidCredsError
 from txcloud.storage.drivers.azure_blobs import AzureBlobsStorageDriver
+from txcloud.test.auth.test_azure_identity import make_certificate
 from txcloud.test.azure_services import ACCOUNT, ACCOUNT_KEY, azurite_oauth
 from txcloud.test.emulators import reactor
 from txcloud.test.storage._integration import round_trip
@@ -97,6 +99,34 @@ class AzuriteOAuthTests(TestCase):
         await self.round_trip(self.driver())
         self.assertEqual(len(fake.grants), 1)
         self.assertEqual(fake.grants[0].scope, "https://storage.azure.com/.default")
+
+    async def test_certificate_and_workload_identity_tokens_get_in(self) -> None:
+        fake = self.azure_ad()
+        del self.environ["AZURE_CLIENT_SECRET"]
+        key, certificate = make_certificate()
+        fake.add_client_certificate(CLIENT_ID, certificate)
+        path = self.mktemp()
+        with open(path, "wb") as file:
+            file.write(certificate.public_bytes(serialization.Encoding.PEM))
+            file.write(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+        self.environ["AZURE_CLIENT_CERTIFICATE_PATH"] = path
+        await self.round_trip(self.driver())
+
+        del self.environ["AZURE_CLIENT_CERTIFICATE_PATH"]
+        workload_client = "0e0e0e0e-1111-4222-8333-444444444444"
+        fake.add_federated_token(workload_client, "projected-service-account-token")
+        token_file = self.mktemp()
+        with open(token_file, "w") as file:
+            file.write("projected-service-account-token")
+        self.environ.update(AZURE_CLIENT_ID=workload_client, AZURE_FEDERATED_TOKEN_FILE=token_file)
+        await self.round_trip(self.driver())
+        self.assertEqual([grant.proof for grant in fake.grants], ["certificate", "federated"])
 
     async def test_managed_identity_tokens_get_in_and_are_refreshed(self) -> None:
         fake = FakeManagedIdentity(reactor)
