@@ -29,6 +29,11 @@ listed::
     name = "docker"
     provider = "docker"
 
+    [[storage]]
+    name = "gcs"
+    provider = "google_storage"
+    credentials = "default"     # found as Google's and Azure's own tools find them
+
     [[container]]
     name = "prod"
     provider = "kubernetes"
@@ -125,6 +130,12 @@ _ENTRY_KEYS = frozenset(
 )
 # Kubernetes targets may take their settings from kubeconfig files or the pod.
 _KUBERNETES_KEYS = frozenset({"context", "kubeconfig", "in_cluster"})
+# Targets whose credentials = "default" are found as their cloud's own tools
+# find them, and what that excludes (Google's key is the account, Azure's the name).
+_DEFAULT_CREDENTIALS = {
+    StorageProvider.GOOGLE_STORAGE.value: frozenset({"key", "key_env", "secret", "secret_env"}),
+    StorageProvider.AZURE_BLOBS.value: frozenset({"secret", "secret_env"}),
+}
 # Constructor arguments the entry's own keys (or txcloud) set.
 _RESERVED_OPTIONS = frozenset({"key", "secret", "host", "port", "secure", "region", "reactor"})
 
@@ -448,7 +459,7 @@ class _Reader:
         self, kind: str, value: Any, key: str
     ) -> tuple[str, list[str | None], str, _DriverArguments]:
         entry: dict[str, Any] = self._typed(value, (dict,), "a table", key)
-        self._check_keys(entry, _ENTRY_KEYS | _KUBERNETES_KEYS, key)
+        self._check_keys(entry, _ENTRY_KEYS | _KUBERNETES_KEYS | {"credentials"}, key)
         for required in ("name", "provider"):
             if required not in entry:
                 raise self._error(f"missing {required!r}", key)
@@ -474,6 +485,8 @@ class _Reader:
         if "port" in kwargs and not 0 < kwargs["port"] < 65536:
             raise self._error("must be between 1 and 65535", f"{key}.port")
         kwargs.update(self._options(entry.get("options", {}), f"{key}.options"))
+        if "credentials" in entry:
+            kwargs.update(self._default_credentials(kind, provider, entry, key))
         driver_key = self._secret(entry, "key", key)
         if driver_key is not None and _is_local_storage(kind, provider):
             driver_key = os.path.expanduser(driver_key)
@@ -513,6 +526,26 @@ class _Reader:
             path = self._typed(entry["kubeconfig"], (str,), "a string", f"{key}.kubeconfig")
             settings["path"] = os.path.expanduser(path)
         return "ex_from_kubeconfig", settings
+
+    def _default_credentials(
+        self, kind: str, provider: str, entry: Mapping[str, Any], key: str
+    ) -> dict[str, Any]:
+        """
+        ``credentials = "default"``: the driver finds its credentials in this
+        environment, as Google's and Azure's own tools do.
+        """
+        value = self._typed(entry["credentials"], (str,), "a string", f"{key}.credentials")
+        excluded = _DEFAULT_CREDENTIALS.get(provider) if kind == "storage" else None
+        if excluded is None:
+            raise self._error(
+                "is only for google_storage and azure_blobs targets", f"{key}.credentials"
+            )
+        if value != "default":
+            raise self._error(f"must be 'default', not {value!r}", f"{key}.credentials")
+        given = sorted(excluded & set(entry))
+        if given:
+            raise self._error(f"give credentials = 'default' or {given[0]!r}, not both", key)
+        return {"ex_environ": self._environ}
 
     def _secret(self, entry: Mapping[str, Any], field: str, key: str) -> str | None:
         """The value of *field*, given inline or as ``{field}_env``, the name of a variable."""

@@ -13,23 +13,33 @@ looks for its ``azurite-blob`` command:
 
 Azurite answers nothing without credentials, so readiness is asked with an
 account SAS: a listing of containers that answers 200 once the service is up.
+
+:data:`azurite_oauth` is a second Azurite, over HTTPS (a certificate from a
+throwaway CA made at its start, :attr:`~OAuthAzurite.ca_file`) with Azure AD
+tokens enabled (``--oauth basic``) and the development key replaced by a
+random one (``AZURITE_ACCOUNTS``), so only a token, or that key, gets in.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 
 from txcloud.auth.azure import account_sas, decode_account_key
-from txcloud.test.emulators import LocalService
+from txcloud.http import HTTPTransport, Request, RetryPolicy, TLSOptions
+from txcloud.test.docker_services import make_certificates
+from txcloud.test.emulators import LocalService, reactor
 
 __all__ = [
     "ACCOUNT",
     "ACCOUNT_KEY",
     "AZURITE_ENV",
     "NPM_PREFIX",
+    "OAuthAzurite",
     "azurite",
     "azurite_arguments",
+    "azurite_oauth",
     "azurite_program",
 ]
 
@@ -81,10 +91,10 @@ def azurite_arguments(port: int, folder: str) -> list[str]:
     ]
 
 
-def _ready_path() -> str:
+def _ready_path(key: str = ACCOUNT_KEY) -> str:
     token = account_sas(
         ACCOUNT,
-        decode_account_key(ACCOUNT_KEY),
+        decode_account_key(key),
         permissions="l",
         resource_types="s",
         expiry=_FAR_FUTURE,
@@ -95,3 +105,64 @@ def _ready_path() -> str:
 
 #: Azurite's blob service, with the :data:`ACCOUNT` account.
 azurite = LocalService("Azurite", azurite_program, azurite_arguments, ready_path=_ready_path())
+
+
+class OAuthAzurite(LocalService):
+    """
+    Azurite over HTTPS, accepting Azure AD tokens, with an account key of
+    its own (:attr:`account_key`).
+
+    :ivar ca_file: the CA that signed its certificate (for ``127.0.0.1``).
+    """
+
+    def __init__(self) -> None:
+        self.account_key = base64.b64encode(os.urandom(64)).decode("ascii")
+        self.ca_file = ""
+        super().__init__(
+            "Azurite (OAuth, HTTPS)",
+            self._program,
+            self._arguments,
+            ready_path=_ready_path(self.account_key),
+        )
+
+    @property
+    def url(self) -> str:
+        """``https://127.0.0.1:PORT`` of the running service."""
+        return f"https://127.0.0.1:{self.port}"
+
+    def _program(self) -> list[str] | None:
+        program, env = azurite_program(), shutil.which("env")
+        if program is None or env is None:
+            return None
+        return [env, f"AZURITE_ACCOUNTS={ACCOUNT}:{self.account_key}", *program]
+
+    def _arguments(self, port: int, folder: str) -> list[str]:
+        certificates = make_certificates(os.path.join(folder, "tls"))
+        self.ca_file = certificates.ca
+        return [
+            *azurite_arguments(port, os.path.join(folder, "data")),
+            "--oauth",
+            "basic",
+            "--cert",
+            certificates.server_cert,
+            "--key",
+            certificates.server_key,
+        ]
+
+    async def _answers(self) -> bool:
+        transport = HTTPTransport(
+            reactor=reactor,
+            timeout=2,
+            retry=RetryPolicy(max_attempts=1),
+            tls=TLSOptions(ca_file=self.ca_file),
+        )
+        try:
+            response = await transport.send(Request("GET", self.url + self._ready_path))
+            await response.content()
+            return response.status == 200
+        finally:
+            await transport.close()
+
+
+#: Azurite over HTTPS with Azure AD tokens and a random account key.
+azurite_oauth = OAuthAzurite()

@@ -138,15 +138,19 @@ class LocalService:
             if self._process.poll() is not None:
                 raise EmulatorUnavailable(f"exited with {self._process.returncode}")
             try:
-                response = await treq.get(self.url + self._ready_path, timeout=2, persistent=False)
-                await response.content()
-                if response.code == 200:
+                if await self._answers():
                     return
             except Exception:
                 pass
             await deferLater(reactor, 0.1)
         self.stop()
         raise EmulatorUnavailable(f"not ready after {self._startup_timeout} seconds")
+
+    async def _answers(self) -> bool:
+        """Whether the service is up: :attr:`url` with the ready path answers 200."""
+        response = await treq.get(self.url + self._ready_path, timeout=2, persistent=False)
+        await response.content()
+        return bool(response.code == 200)
 
     def stop(self) -> None:
         """Stop the process (by its id) and remove its scratch folder."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import ILogObserver, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import HTTPConnectionPool
@@ -129,3 +129,10 @@ class CountingPool(HTTPConnectionPool):
     def closeCachedConnections(self) -> Deferred[None]:
         self.closes += 1
         return succeed(None)
+
+
+class RefusingAgent:
+    """An ``IAgent`` for which every connection is refused (nothing listens)."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Deferred[Any]:
+        return fail(ConnectionRefusedError("connection refused"))

@@ -17,7 +17,14 @@ from twisted.trial.unittest import TestCase
 from txcloud.storage.base import Container, Object
 from txcloud.test.emulators import LocalService
 
-__all__ = ["MiB", "StorageEmulatorTestCase", "collect", "md5_of_file", "write_random"]
+__all__ = [
+    "MiB",
+    "StorageEmulatorTestCase",
+    "collect",
+    "md5_of_file",
+    "round_trip",
+    "write_random",
+]
 
 MiB = 1024 * 1024
 
@@ -43,6 +50,16 @@ def write_random(path: str, size: int) -> str:
 async def collect(items: Any) -> list[Any]:
     """Everything an async iterator yields, in a list."""
     return [item async for item in items]
+
+
+async def round_trip(case: TestCase, driver: Any, container_name: str) -> None:
+    """Create a container, put, fetch and delete an object in it, delete it."""
+    container = await driver.create_container(container_name)
+    await driver.upload_object_via_stream(iter([b"payload"]), container, "a.txt")
+    obj = await driver.get_object(container.name, "a.txt")
+    case.assertEqual(obj.size, 7)
+    await driver.delete_object(obj)
+    await driver.delete_container(container)
 
 
 class StorageEmulatorTestCase(TestCase):

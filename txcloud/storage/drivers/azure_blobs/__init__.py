@@ -12,7 +12,12 @@ that is one of Azure's sovereign-cloud blob endpoints
 other host is an emulator reached with path-style URLs
 (``http://127.0.0.1:10000/devstoreaccount1/container/blob``).
 
-Every request is authorised with Shared Key (or the SAS token) and speaks
+Without a key or a SAS token, requests carry Azure AD (Entra ID) bearer
+tokens instead (``DefaultAzureCredential``'s sources, see
+:mod:`txcloud.auth.azure`); ``key=None`` reads
+``AZURE_STORAGE_CONNECTION_STRING``.
+
+Every request is authorised with Shared Key, the SAS token or a token, and speaks
 REST API version :data:`~txcloud.auth.azure.STORAGE_API_VERSION`.  Blobs are
 block blobs.  Large uploads and downloads go through the shared transfer
 engine (:mod:`txcloud.storage.transfer.multipart`,

@@ -9,21 +9,29 @@ the storage operations.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from lxml import etree
+from twisted.internet.defer import Deferred
 
 from txcloud.auth.azure import (
     STORAGE_API_VERSION,
+    STORAGE_SCOPE,
     account_sas,
     apply_sas_token,
     blob_service_sas,
     check_account_name,
+    connection_string_from_environment,
     decode_account_key,
+    default_azure_tokens,
+    http_date,
     parse_sas_token,
     sign_request,
 )
+from txcloud.auth.tokens import TokenSource
 from txcloud.common.http_driver import HTTPDriver
 from txcloud.errors import (
     ContainerAlreadyExistsError,
@@ -87,6 +95,7 @@ _ERROR_CODES: dict[str, type[TxCloudError]] = {
     "InvalidRange": InvalidArgumentError,
     "AuthenticationFailed": InvalidCredsError,
     "AuthorizationFailure": InvalidCredsError,
+    "InvalidAuthenticationInfo": InvalidCredsError,
     "AuthorizationPermissionMismatch": PermissionDeniedError,
     "AuthorizationResourceTypeMismatch": PermissionDeniedError,
     "AuthorizationServiceMismatch": PermissionDeniedError,
@@ -116,13 +125,15 @@ class AzureBlobsBase(TransferUploads, TransferDownloads, HTTPDriver, StorageDriv
 
     def __init__(
         self,
-        key: str,
+        key: str | None,
         secret: str | None = None,
         secure: bool = True,
         host: str | None = None,
         port: int | None = None,
         *,
         ex_sas_token: str | None = None,
+        ex_credentials: TokenSource | None = None,
+        ex_environ: Mapping[str, str] | None = None,
         ex_multipart_threshold: int | None = None,
         ex_part_size: int | None = None,
         ex_max_concurrency: int | None = None,
@@ -132,15 +143,43 @@ class AzureBlobsBase(TransferUploads, TransferDownloads, HTTPDriver, StorageDriv
         ex_transfer_config: TransferConfig | None = None,
         **kwargs: Any,
     ) -> None:
+        environ = os.environ if ex_environ is None else ex_environ
+        path_style: bool | None = None
+        if key is None:
+            if secret is not None or ex_sas_token is not None:
+                raise InvalidArgumentError("the account key or SAS token needs the account name")
+            found = connection_string_from_environment(environ)
+            if found is None:
+                raise InvalidArgumentError(
+                    "give the account name (key), or set AZURE_STORAGE_CONNECTION_STRING"
+                )
+            key, secret, ex_sas_token = found.account, found.account_key, found.sas_token
+            if host is None:
+                secure, host, port = found.secure, found.host, found.port
+                # A connection string's endpoint says where the account is.
+                path_style = found.blob_endpoint.rstrip("/").endswith(f"/{key}")
         check_account_name(key)
-        if (secret is None) == (ex_sas_token is None):
+        if secret is not None and ex_sas_token is not None:
             raise InvalidArgumentError("give either the account key (secret) or ex_sas_token")
         if host is not None and host in _ACCOUNT_HOST_SUFFIXES:
             host = f"{key}.{host}"
         super().__init__(key, None, secure, host, port, **kwargs)
         self._account_key = None if secret is None else decode_account_key(secret)
         self._sas_params = None if ex_sas_token is None else parse_sas_token(ex_sas_token)
-        self._path_style = host is not None and not host.endswith(_ACCOUNT_HOST_SUFFIXES)
+        self._tokens: TokenSource | None = None
+        if secret is None and ex_sas_token is None:
+            if not secure:
+                raise InvalidArgumentError(
+                    "Azure AD tokens are only sent over HTTPS: give secure=True, "
+                    "or the account key or a SAS token",
+                    self,
+                )
+            self._tokens = ex_credentials or default_azure_tokens(
+                STORAGE_SCOPE, environ=environ, reactor=self.reactor
+            )
+        if path_style is None:
+            path_style = host is not None and not host.endswith(_ACCOUNT_HOST_SUFFIXES)
+        self._path_style = path_style
         self.transfer_config = (ex_transfer_config or DEFAULT_TRANSFER).with_overrides(
             multipart_threshold=ex_multipart_threshold,
             part_size=ex_part_size,
@@ -174,13 +213,27 @@ class AzureBlobsBase(TransferUploads, TransferDownloads, HTTPDriver, StorageDriv
         container, _, blob = path.partition("/")
         return (unquote(container) or None), (unquote(blob) or None)
 
-    def _sign(self, request: Request) -> Request:
+    def _sign(self, request: Request) -> Request | Deferred[Request]:
         if self._sas_params is not None:
             return apply_sas_token(request, self._sas_params)
+        if self._tokens is not None:
+            return self._tokens.token().addCallback(self._with_token, request)
         assert self._account_key is not None
         return sign_request(request, self.key, self._account_key, self.reactor.seconds())
 
+    def _with_token(self, token: str, request: Request) -> Request:
+        return request.with_headers(
+            {
+                "x-ms-date": http_date(self.reactor.seconds()),
+                "x-ms-version": STORAGE_API_VERSION,
+                "Authorization": f"Bearer {token}",
+            }
+        )
+
     def _map_error(self, response: ErrorResponse) -> TxCloudError:
+        if response.status == 401 and self._tokens is not None:
+            # An expired or revoked token: the next request fetches another.
+            self._tokens.invalidate()
         container, blob = self._names_in(response.request.url)
         details = error_details(response)
         # HEAD answers have no body: their code comes in a header only.

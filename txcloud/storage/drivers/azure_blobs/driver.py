@@ -41,8 +41,12 @@ class AzureBlobsStorageDriver(AzureBlobsBase):
     """
     Azure Blob Storage.
 
-    :param key: the storage account's name.
-    :param secret: the account key (base64); or give ``ex_sas_token``.
+    :param key: the storage account's name; ``None`` to take the account,
+        its key or SAS and its endpoint from ``AZURE_STORAGE_CONNECTION_STRING``.
+    :param secret: the account key (base64); or give ``ex_sas_token``.  With
+        neither, requests carry Azure AD tokens (HTTPS only), from
+        *ex_credentials* or found as ``DefaultAzureCredential`` finds them
+        (see :mod:`txcloud.auth.azure.chain`).
     :param secure: HTTPS (the default) or plain HTTP.
     :param host: an emulator's host (path-style URLs), or a sovereign
         cloud's blob endpoint.
@@ -50,6 +54,11 @@ class AzureBlobsStorageDriver(AzureBlobsBase):
     :param ex_sas_token: a SAS token (the query string of a SAS URL) to
         authorise requests with instead of the key; what it allows is what
         the driver can do.
+    :param ex_credentials: a source of Azure AD tokens
+        (:class:`~txcloud.auth.tokens.TokenSource`) for the scope
+        ``https://storage.azure.com/.default``.
+    :param ex_environ: the environment credentials are read from;
+        :data:`os.environ` when ``None``.
     :param ex_multipart_threshold: upload files and streams of at least this
         many bytes in blocks (16 MiB).
     :param ex_part_size: bytes per block (8 MiB).
@@ -67,7 +76,10 @@ class AzureBlobsStorageDriver(AzureBlobsBase):
     :class:`~txcloud.common.http_driver.HTTPDriver`'s.
 
     :raises InvalidArgumentError: for a bad account name, a key that is not
-        base64, a malformed SAS token, both a key and a token or neither.
+        base64, a malformed SAS token, both a key and a token, or tokens
+        over plain HTTP.
+    :raises InvalidCredsError: for a malformed connection string or an
+        unusable client certificate.
     """
 
     # Containers

@@ -2,8 +2,11 @@
 Google Cloud Storage through its JSON API (``/storage/v1``).
 
 Credentials are a service account's JSON key (OAuth2 tokens from
-:mod:`txcloud.auth.google`), or nothing at all for an emulator: a driver
-made with an empty ``key`` and no ``secret`` sends no ``Authorization``.
+:mod:`txcloud.auth.google`); with ``key=None`` they are found as Google's
+own libraries find them (Application Default Credentials:
+``GOOGLE_APPLICATION_CREDENTIALS``, gcloud's file, the metadata server);
+for an emulator there are none: a driver made with an empty ``key`` and no
+``secret``, or with ``STORAGE_EMULATOR_HOST`` set, sends no ``Authorization``.
 HMAC keys (``GOOG...``) go through the XML API instead: constructing this
 class with one gives a
 :class:`~txcloud.storage.drivers.google_storage.xml_api.GoogleStorageXMLDriver`, as

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from twisted.internet.defer import Deferred
 
-from txcloud.auth.google import (
+from txcloud.auth.google.adc import GoogleCredentials, application_default_credentials
+from txcloud.auth.google.service_account import (
     STORAGE_FULL_CONTROL,
     ServiceAccountKey,
     ServiceAccountTokens,
     load_service_account_key,
     token_error_mapper,
 )
+from txcloud.auth.tokens import TokenSource
 from txcloud.common.http_driver import HTTPDriver
 from txcloud.errors import (
     ContainerAlreadyExistsError,
@@ -47,7 +49,13 @@ from txcloud.storage.transfer.digest import crc32c_available
 from txcloud.storage.transfer.mixins import TransferDownloads, TransferUploads
 from txcloud.storage.types import Provider
 
-__all__ = ["DEFAULT_HOST", "UPLOAD_METHODS", "GoogleStorageBase", "check_upload_method"]
+__all__ = [
+    "DEFAULT_HOST",
+    "UPLOAD_METHODS",
+    "GoogleStorageBase",
+    "check_upload_method",
+    "emulator_endpoint",
+]
 
 #: Where the JSON API is served.
 DEFAULT_HOST = "storage.googleapis.com"
@@ -80,6 +88,8 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
         ex_project: str | None = None,
         project: str | None = None,
         ex_scopes: Sequence[str] = (STORAGE_FULL_CONTROL,),
+        ex_credentials: GoogleCredentials | TokenSource | None = None,
+        ex_environ: Mapping[str, str] | None = None,
         ex_use_xml_api: bool | None = None,
         ex_upload_method: str = "resumable",
         ex_multipart_threshold: int | None = None,
@@ -91,10 +101,24 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
         ex_transfer_config: TransferConfig | None = None,
         **kwargs: Any,
     ) -> None:
+        environ = os.environ if ex_environ is None else ex_environ
+        emulator = environ.get("STORAGE_EMULATOR_HOST") if host is None else None
+        if emulator:
+            secure, host, port = emulator_endpoint(emulator)
         super().__init__(key, None, secure, host, port, **kwargs)
         self.upload_method = check_upload_method(ex_upload_method)
+        if ex_project is not None and project is not None and ex_project != project:
+            raise InvalidArgumentError("ex_project and project name different projects", self)
+        self.project: str | None = ex_project or project or environ.get("GOOGLE_CLOUD_PROJECT")
         self._account: ServiceAccountKey | None = None
-        if key or secret is not None:
+        self._credentials: GoogleCredentials | None = None
+        self._source: TokenSource | None = None
+        if ex_credentials is not None:
+            if isinstance(ex_credentials, GoogleCredentials):
+                self._credentials = ex_credentials
+            else:
+                self._source = ex_credentials
+        elif key or secret is not None:
             if secret is None:
                 raise InvalidArgumentError(
                     "a service account key (secret=) is needed; for no credentials "
@@ -103,13 +127,16 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
                 )
             self._account = load_service_account_key(secret, client_email=key or None)
             self.key = self._account.client_email
-        if ex_project is not None and project is not None and ex_project != project:
-            raise InvalidArgumentError("ex_project and project name different projects", self)
-        self.project: str | None = ex_project or project
+        elif key is None and not emulator:
+            self._credentials = application_default_credentials(
+                ex_scopes, environ=environ, reactor=self.reactor
+            )
+        if self._credentials is not None:
+            self._source = self._credentials.tokens
+            self.project = self.project or self._credentials.project
         if self.project is None and self._account is not None:
             self.project = self._account.project_id
         self._scopes = tuple(ex_scopes)
-        self._tokens: ServiceAccountTokens | None = None
         config = starting_config(host) if ex_transfer_config is None else ex_transfer_config
         self.transfer_config = config.with_overrides(
             multipart_threshold=ex_multipart_threshold,
@@ -127,11 +154,9 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
         return DEFAULT_HOST
 
     @property
-    def tokens(self) -> ServiceAccountTokens | None:
+    def tokens(self) -> TokenSource | None:
         """Where access tokens come from; ``None`` when no credentials are sent."""
-        if self._account is None:
-            return None
-        if self._tokens is None:
+        if self._source is None and self._account is not None:
             # Its own transport: the token exchange itself is not signed.
             transport = HTTPTransport(
                 reactor=self.reactor,
@@ -143,10 +168,10 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
                 error_mapper=token_error_mapper,
                 driver=self,
             )
-            self._tokens = ServiceAccountTokens(
+            self._source = ServiceAccountTokens(
                 self._account, transport, self.reactor, self._scopes
             )
-        return self._tokens
+        return self._source
 
     def _sign(self, request: Request) -> Request | Deferred[Request]:
         tokens = self.tokens
@@ -168,9 +193,9 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
     def _map_error(self, response: ErrorResponse) -> TxCloudError:
         bucket, name = _names_in(response.request.url)
         status, method = response.status, response.request.method
-        if status == 401 and self._tokens is not None:
+        if status == 401 and self._source is not None:
             # A revoked or expired token: the next request fetches another.
-            self._tokens.invalidate()
+            self._source.invalidate()
         cls: type[TxCloudError] | None = None
         session = "upload_id" in urlsplit(response.request.full_url).query
         details = error_details(response)
@@ -229,28 +254,48 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
         response = await self._send(method, url, params=params)
         return await response.json()
 
-    def _require_project(self) -> str:
+    async def _require_project(self) -> str:
+        if not self.project and self._credentials is not None:
+            self.project = await self._credentials.project_id()
         if not self.project:
             raise InvalidArgumentError(
-                "listing and creating buckets needs a project: pass ex_project", self
+                "listing and creating buckets needs a project: pass ex_project "
+                "or set GOOGLE_CLOUD_PROJECT",
+                self,
             )
         return self.project
 
     def close(self) -> Deferred[None]:
-        """Close the connections this driver (and its token source) opened."""
-        tokens, self._tokens = self._tokens, None
+        """Close the connections this driver (and its own token source) opened."""
         closing = super().close()
-        if tokens is None:
+        if self._account is None or not isinstance(self._source, ServiceAccountTokens):
             return closing
+        # Only a service account given to this driver has a source of its own.
+        tokens, self._source = self._source, None
         return closing.addCallback(lambda _: tokens.close())
 
     def __repr__(self) -> str:
         shown = f"<{type(self).__name__} provider={str(self.type)!r}"
         if self._account is not None:
             shown += f" account={self._account.client_email!r}"
+        elif self._credentials is not None:
+            shown += f" credentials={self._credentials.description!r}"
         if self.host is not None:
             shown += f" host={self.host!r}"
         return shown + ">"
+
+
+def emulator_endpoint(url: str) -> tuple[bool, str, int | None]:
+    """
+    Whether to use HTTPS, the host and the port of ``STORAGE_EMULATOR_HOST``
+    (a URL such as ``http://127.0.0.1:4443``; a bare ``host:port`` means HTTP).
+
+    :raises InvalidArgumentError: when it names no host.
+    """
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidArgumentError("STORAGE_EMULATOR_HOST must be a URL such as http://host:port")
+    return parts.scheme == "https", parts.hostname, parts.port
 
 
 def check_upload_method(method: object) -> str:

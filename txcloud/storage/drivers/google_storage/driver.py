@@ -65,15 +65,26 @@ class GoogleStorageDriver(GoogleStorageBase):
     """
     Google Cloud Storage, through the JSON API.
 
-    :param key: the service account's e-mail (``client_email``); ``None`` to
-        take it from the JSON key.  An empty key with no *secret* sends no
-        credentials (emulators).  An HMAC access id (``GOOG...``) gives a
+    :param key: the service account's e-mail (``client_email``), with
+        *secret*.  ``None`` with no *secret* finds credentials as Google's
+        libraries do (Application Default Credentials, see
+        :mod:`txcloud.auth.google.adc`); an empty key with no *secret* sends
+        no credentials (emulators).  An HMAC access id (``GOOG...``) gives a
         :class:`~txcloud.storage.drivers.google_storage.xml_api.GoogleStorageXMLDriver`.
     :param secret: the service account key: the path of its JSON file (or of
         a PEM private key, with *key*), the JSON text, or the parsed dict.
     :param ex_project: the project buckets are listed in and created in; by
-        default the key's ``project_id`` (``project`` is Libcloud's name).
+        default ``GOOGLE_CLOUD_PROJECT``, else the credentials' project, else
+        the metadata server's (``project`` is Libcloud's name).
     :param ex_scopes: the OAuth2 scopes asked for (full control of storage).
+    :param ex_credentials: a
+        :class:`~txcloud.auth.google.adc.GoogleCredentials` or a token source
+        (:class:`~txcloud.auth.tokens.TokenSource`) to use instead.
+    :param ex_environ: the environment credentials and
+        ``STORAGE_EMULATOR_HOST`` are read from; :data:`os.environ` when
+        ``None``.  ``STORAGE_EMULATOR_HOST`` (a URL), when no *host* is
+        given, is the endpoint, and a driver without *secret* then sends no
+        credentials, as Google's libraries do.
     :param ex_use_xml_api: ``True`` gives the XML API driver whatever the
         key, ``False`` never does.
     :param ex_upload_method: ``"resumable"`` (the default) or ``"composite"``
@@ -111,7 +122,7 @@ class GoogleStorageDriver(GoogleStorageBase):
 
     async def iterate_containers(self) -> AsyncIterator[Container]:
         """Yield every bucket of the project, fetching pages lazily."""
-        project = self._require_project()
+        project = await self._require_project()
         token: str | None = None
         while True:
             params = [("project", project), ("maxResults", str(DEFAULT_PAGE_SIZE))]
@@ -163,7 +174,7 @@ class GoogleStorageDriver(GoogleStorageBase):
         self, container_name: str, location: str | None, storage_class: str | None
     ) -> Container:
         check_bucket_name(container_name, new=True)
-        project = self._require_project()
+        project = await self._require_project()
         resource = {"name": container_name}
         if location:
             resource["location"] = location
