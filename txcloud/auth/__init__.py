@@ -7,6 +7,8 @@ functions of plain values (method, URL, headers, payload hash, credentials,
 time), so they can be checked against the providers' published test
 vectors and adapted by the transport in :mod:`txcloud.http`.
 
+* :mod:`txcloud.auth.refresh`: values that expire (temporary credentials,
+  access tokens), cached and fetched again before they do, for every cloud.
 * :mod:`txcloud.auth.aws`: AWS credentials and where to find them
   (:mod:`~txcloud.auth.aws.credentials`) and Signature Version 4
   (:mod:`~txcloud.auth.aws.sigv4`).

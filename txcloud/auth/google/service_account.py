@@ -2,7 +2,7 @@
 Google OAuth2 for service accounts: a JSON key signs a JWT (RS256, with
 ``cryptography``), the JWT is exchanged at the key's token URI for an access
 token, and :class:`ServiceAccountTokens` caches that token and fetches the
-next one shortly before it expires.
+next one before it expires (with :mod:`txcloud.auth.refresh`).
 
 Signing is pure (:func:`jwt_assertion`, easy to test against a known key);
 the exchange is one HTTP request through a
@@ -25,10 +25,10 @@ import attrs
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 
+from txcloud.auth.refresh import DEFAULT_ADVISORY_WINDOW, Expiring, Refreshing
 from txcloud.errors import (
     InvalidArgumentError,
     InvalidCredsError,
@@ -230,16 +230,13 @@ def jwt_assertion(
 
 
 @attrs.frozen(repr=False)
-class AccessToken:
+class AccessToken(Expiring[str]):
     """
     An OAuth2 access token and when it expires.
 
     :ivar value: the bearer token; never shown.
     :ivar expires_at: its expiry, in the reactor's POSIX seconds.
     """
-
-    value: str
-    expires_at: float
 
     def __repr__(self) -> str:
         return f"<AccessToken expires_at={self.expires_at!r}>"
@@ -269,20 +266,28 @@ def token_error_mapper(response: ErrorResponse) -> TxCloudError:
 class ServiceAccountTokens:
     """
     Access tokens for one service account: cached, and fetched again
-    *refresh_margin* seconds before the cached one expires.
+    before the cached one expires (through :class:`~txcloud.auth.refresh.Refreshing`).
 
-    :meth:`token` fires at once while the cached token is fresh.  Otherwise
-    it signs a new assertion (a millisecond of work) and sends the exchange
-    through *transport*; callers asking meanwhile share that one request.
-    When an exchange fails while the cached token has not expired yet, that
-    token is used, and the next call tries again.
+    :meth:`token` fires at once while the cached token is fresh.  From
+    *advisory_margin* seconds before its expiry a new token is fetched in
+    the background while the cached one is still handed out (a failure is
+    logged, and tried again later); from *refresh_margin* seconds before
+    expiry callers wait for the new token, and a failure fails them.  A
+    fetch signs a new assertion (a millisecond of work) and sends the
+    exchange through *transport*; callers asking meanwhile share that one
+    request.
 
     :param key: the service account.
     :param transport: sends the exchange; it should not sign requests (the
         token is what signing needs).  :meth:`close` closes it.
     :param clock: the reactor (its ``seconds()`` tells the time).
     :param scopes: the OAuth2 scopes to ask for.
-    :param refresh_margin: seconds before expiry to replace a token.
+    :param refresh_margin: seconds before expiry from which callers wait
+        for a new token.
+    :param advisory_margin: seconds before expiry from which a new token is
+        fetched in the background; at least *refresh_margin* (by default
+        the larger of it and
+        :data:`~txcloud.auth.refresh.DEFAULT_ADVISORY_WINDOW`).
     """
 
     log = Logger()
@@ -294,19 +299,26 @@ class ServiceAccountTokens:
         clock: Any,
         scopes: Sequence[str] = (STORAGE_FULL_CONTROL,),
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        advisory_margin: float | None = None,
     ) -> None:
         if isinstance(scopes, str) or not scopes or not all(isinstance(s, str) for s in scopes):
             raise InvalidArgumentError("scopes must be a non-empty list of scope URLs")
-        if not refresh_margin >= 0:
+        if not (isinstance(refresh_margin, (int, float)) and refresh_margin >= 0):
             raise InvalidArgumentError(f"refresh_margin must be >= 0, not {refresh_margin!r}")
+        if advisory_margin is None:
+            advisory_margin = max(DEFAULT_ADVISORY_WINDOW, refresh_margin)
         self.key = key
         self.scopes = tuple(scopes)
         self._transport = transport
         self._clock = clock
-        self._margin = refresh_margin
         self._signing_key = _load_rsa_key(key.private_key)
-        self._token: AccessToken | None = None
-        self._waiters: list[Deferred[str]] | None = None
+        self._tokens: Refreshing[str] = Refreshing(
+            self._exchange,
+            clock,
+            description=f"the access token of {key.client_email}",
+            advisory_window=advisory_margin,
+            mandatory_window=refresh_margin,
+        )
 
     def token(self) -> Deferred[str]:
         """
@@ -317,24 +329,11 @@ class ServiceAccountTokens:
             refused (and the transport's errors for network failures).
             Cancelling it leaves a shared exchange running for the others.
         """
-        now = self._clock.seconds()
-        if self._token is not None and now < self._token.expires_at - self._margin:
-            return succeed(self._token.value)
-        waiter: Deferred[str] = Deferred(self._forget)
-        if self._waiters is None:
-            self._waiters = [waiter]
-            Deferred.fromCoroutine(self._exchange()).addBoth(self._exchanged)
-        else:
-            self._waiters.append(waiter)
-        return waiter
+        return self._tokens.get()
 
     def invalidate(self) -> None:
         """Forget the cached token (the service refused it): the next call fetches one."""
-        self._token = None
-
-    def _forget(self, waiter: Deferred[str]) -> None:
-        if self._waiters is not None and waiter in self._waiters:
-            self._waiters.remove(waiter)
+        self._tokens.invalidate()
 
     async def _exchange(self) -> AccessToken:
         issued_at = self._clock.seconds()
@@ -364,24 +363,6 @@ class ServiceAccountTokens:
             lifetime=lifetime,
         )
         return AccessToken(value, issued_at + float(lifetime))
-
-    def _exchanged(self, result: AccessToken | Failure) -> None:
-        waiters, self._waiters = self._waiters or [], None
-        if isinstance(result, AccessToken):
-            self._token = result
-        elif self._token is not None and self._clock.seconds() < self._token.expires_at:
-            self.log.warn(
-                "Could not refresh the access token for {account} ({error}); "
-                "using the current one until it expires",
-                account=self.key.client_email,
-                error=str(result.value),
-            )
-            result = self._token
-        for waiter in waiters:
-            if isinstance(result, AccessToken):
-                waiter.callback(result.value)
-            else:
-                waiter.errback(result)
 
     def close(self) -> Deferred[None]:
         """Close the transport's connections."""

@@ -178,7 +178,11 @@ class AssertionTests(SynchronousTestCase):
 
 class TokenTests(SynchronousTestCase):
     def make(
-        self, *answers: Answer, margin: float = 300.0, attempts: int = 1
+        self,
+        *answers: Answer,
+        margin: float = 300.0,
+        advisory: float | None = None,
+        attempts: int = 1,
     ) -> ServiceAccountTokens:
         self.clock = Clock()
         self.clock.advance(1_700_000_000)
@@ -191,7 +195,11 @@ class TokenTests(SynchronousTestCase):
             error_mapper=token_error_mapper,
         )
         self.tokens = ServiceAccountTokens(
-            load_service_account_key(key_document()), transport, self.clock, refresh_margin=margin
+            load_service_account_key(key_document()),
+            transport,
+            self.clock,
+            refresh_margin=margin,
+            advisory_margin=advisory,
         )
         return self.tokens
 
@@ -220,7 +228,7 @@ class TokenTests(SynchronousTestCase):
         self.assertEqual((claims["iss"], claims["iat"]), (EMAIL, 1_700_000_000))
 
     def test_a_token_is_cached_until_shortly_before_it_expires(self) -> None:
-        self.make(token_answer("ya29.first"), token_answer("ya29.second"))
+        self.make(token_answer("ya29.first"), token_answer("ya29.second"), advisory=300.0)
         self.assertEqual(self.token(), "ya29.first")
         self.clock.advance(3600 - 300 - 1)
         self.assertEqual(self.token(), "ya29.first")
@@ -309,16 +317,35 @@ class TokenTests(SynchronousTestCase):
             self.resolve(pending)
             self.failureResultOf(pending, MalformedResponseError)
 
-    def test_a_failed_refresh_keeps_using_the_unexpired_token(self) -> None:
+    def test_a_token_is_refreshed_in_the_background_before_the_margin(self) -> None:
+        self.make(token_answer("ya29.first"), token_answer("ya29.second"))
+        self.token()
+        self.clock.advance(3600 - 900)
+        self.assertEqual(self.token(), "ya29.first")
+        self.agent.flush()
+        self.assertEqual(len(self.server.received), 2)
+        self.assertEqual(self.token(), "ya29.second")
+
+    def test_a_failed_background_refresh_keeps_using_the_unexpired_token(self) -> None:
         failing: Answer = (500, {}, b"oops")
-        self.make(token_answer("ya29.first"), failing, failing, token_answer("ya29.second"))
+        self.make(token_answer("ya29.first"), failing, token_answer("ya29.second"))
         logs = capture_logs(self)
         self.token()
-        self.clock.advance(3400)
+        self.clock.advance(3000)
         self.assertEqual(self.token(), "ya29.first")
+        self.agent.flush()
         self.assertTrue(any("using the current one" in formatEvent(e) for e in logs))
-        self.clock.advance(199)
         self.assertEqual(self.token(), "ya29.first")
+        self.clock.advance(300)
+        self.assertEqual(self.token(), "ya29.second")
+
+    def test_a_failed_refresh_inside_the_margin_fails_the_callers(self) -> None:
+        self.make(token_answer("ya29.first"), (500, {}, b"oops"), token_answer("ya29.second"))
+        self.token()
+        self.clock.advance(3400)
+        pending = self.tokens.token()
+        self.resolve(pending)
+        self.failureResultOf(pending, ServiceUnavailableError)
         self.assertEqual(self.token(), "ya29.second")
 
     def test_an_expired_token_is_not_used_when_the_refresh_fails(self) -> None:
