@@ -67,16 +67,20 @@ class AWSCredentials:
     :param access_key: the access key id (``AKIA...`` or ``ASIA...``).
     :param secret_key: the secret access key.
     :param session_token: the session token of temporary credentials.
+    :param expires_at: when temporary credentials expire (POSIX time), or
+        ``None`` for credentials that do not.
     :raises txcloud.errors.InvalidCredsError: if a value is missing or malformed.
     """
 
     access_key: str = attrs.field(validator=_check_access_key)
     secret_key: str = attrs.field(validator=_check_secret_key)
     session_token: str | None = attrs.field(default=None, validator=_check_session_token)
+    expires_at: float | None = attrs.field(default=None, kw_only=True)
 
     def __repr__(self) -> str:
         token = ", session_token=<hidden>" if self.session_token is not None else ""
-        return f"AWSCredentials(access_key={self.access_key[:4] + '…'!r}{token})"
+        expiry = f", expires_at={self.expires_at!r}" if self.expires_at is not None else ""
+        return f"AWSCredentials(access_key={self.access_key[:4] + '…'!r}{token}{expiry})"
 
 
 def resolve_credentials(
