@@ -5,6 +5,8 @@ by source), the region, endpoints and CA bundle as the SDKs resolve them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from txcloud import multi
 from txcloud.auth.aws.credentials import AWSCredentials
 from txcloud.auth.aws.providers import StaticCredentials
@@ -12,6 +14,7 @@ from txcloud.auth.aws.sts import AssumeRole
 from txcloud.compute.drivers.ec2 import EC2NodeDriver, drivers_for_regions
 from txcloud.container.drivers.ecs import ElasticContainerDriver
 from txcloud.errors import InvalidArgumentError, InvalidCredsError
+from txcloud.multi import drivers_for_accounts, role_arns
 from txcloud.storage.drivers.google_storage.xml_api import GoogleStorageXMLDriver
 from txcloud.storage.drivers.s3 import S3StorageDriver
 from txcloud.test.auth._aws_support import SOURCE, HomeTestCase
@@ -54,14 +57,13 @@ class RegionAndEndpointTests(HomeTestCase):
         super().setUp()
         self.write(".aws/config", CONFIG)
 
-    def ec2(self, **kwargs: object) -> EC2NodeDriver:
-        environ = kwargs.pop("environ", {})
+    def ec2(self, environ: dict[str, str] | None = None, **kwargs: Any) -> EC2NodeDriver:
         return EC2NodeDriver(
             "AKIDEXAMPLE",
             "secret",
             reactor=self.clock,
-            ex_environ=self.env(**environ),
-            **kwargs,  # type: ignore[arg-type]
+            ex_environ=self.env(**(environ or {})),
+            **kwargs,
         )
 
     def test_the_region_follows_the_sdks_order(self) -> None:
@@ -268,3 +270,52 @@ class PresignTests(HomeTestCase):
         self.assertEqual(driver.credentials, role.fresh())
         self.assertEqual(driver.credentials_provider, role)
         self.assertIsInstance(driver.credentials, AWSCredentials)
+
+
+class AccountsTests(HomeTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.write(".aws/config", CONFIG)
+        self.ec2 = FakeEC2(clock=self.clock, access_keys=[])
+        self.arns = role_arns("reader", ["111111111111", "222222222222", "333333333333"])
+        for arn in self.arns[:2]:
+            self.ec2.sts.add_role(arn, trusted_keys=[SOURCE.access_key], external_id="tenant-42")
+        self.ec2.sts.add_role(ROLE, trusted_keys=[SOURCE.access_key])
+
+    def test_roles_in_accounts_and_regions_assume_each_role_once(self) -> None:
+        targets = drivers_for_accounts(
+            EC2NodeDriver,
+            REGIONS[:4],
+            roles=self.arns,
+            profiles=["prod"],
+            source=SOURCE,
+            external_id="tenant-42",
+            sts=self.ec2.sts.settings(),
+            reactor=self.clock,
+            environ=self.env(),
+            ex_agent=self.ec2.agent(),
+        )
+        self.assertEqual(len(targets.drivers), 16)
+        result = self.successResultOf(multi.list_nodes(targets.drivers.values()))
+        failed = {targets.target_of(driver) for driver in result.failures}  # type: ignore[arg-type]
+        self.assertEqual(failed, {(self.arns[2], region) for region in REGIONS[:4]})
+        self.assertEqual(len(result.results), 12)
+        assumed = [arn for _, arn in self.ec2.sts.calls]
+        # Each account assumes its role once for its four regions (the
+        # profile "prod" assumes the first ARN too, without an external id);
+        # the refused role is tried again by each of its drivers.
+        self.assertEqual(assumed.count(self.arns[0]), 2)
+        self.assertEqual(assumed.count(self.arns[1]), 1)
+        self.assertEqual(targets.drivers[("prod", "us-east-1")].region, "us-east-1")
+        self.successResultOf(targets.close())
+
+    def test_bad_targets_are_refused(self) -> None:
+        cases: list[dict[str, Any]] = [{"regions": []}, {"roles": []}, {"roles": [ROLE, ROLE]}]
+        for arguments in cases:
+            with self.assertRaises(InvalidArgumentError):
+                drivers_for_accounts(
+                    EC2NodeDriver,
+                    **{"regions": REGIONS[:1], "roles": [ROLE], **arguments},
+                )
+        with self.assertRaises(InvalidArgumentError):
+            role_arns("reader", ["12345"])
