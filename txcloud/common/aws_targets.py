@@ -77,8 +77,13 @@ class AccountDrivers(Generic[D]):
         self._targets = {id(driver): target for target, driver in drivers.items()}
         self._pool = pool
 
-    def target_of(self, driver: D) -> tuple[str, str]:
-        """The ``(account, region)`` of one of these drivers."""
+    def target_of(self, driver: object) -> tuple[str, str]:
+        """
+        The ``(account, region)`` of one of these drivers (as a fan-out's
+        result keys them).
+
+        :raises KeyError: for another driver.
+        """
         return self._targets[id(driver)]
 
     def close(self) -> Deferred[None]:

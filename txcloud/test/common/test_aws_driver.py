@@ -297,7 +297,7 @@ class AccountsTests(HomeTestCase):
         )
         self.assertEqual(len(targets.drivers), 16)
         result = self.successResultOf(multi.list_nodes(targets.drivers.values()))
-        failed = {targets.target_of(driver) for driver in result.failures}  # type: ignore[arg-type]
+        failed = {targets.target_of(driver) for driver in result.failures}
         self.assertEqual(failed, {(self.arns[2], region) for region in REGIONS[:4]})
         self.assertEqual(len(result.results), 12)
         assumed = [arn for _, arn in self.ec2.sts.calls]
