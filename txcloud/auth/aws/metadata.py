@@ -33,7 +33,7 @@ from txcloud.auth.aws.credentials import AWSCredentials
 from txcloud.auth.aws.providers import RefreshingProvider
 from txcloud.auth.refresh import DEFAULT_ADVISORY_WINDOW, DEFAULT_MANDATORY_WINDOW
 from txcloud.errors import InvalidArgumentError, InvalidCredsError, TxCloudError
-from txcloud.http import HTTPTransport, Request, redact_url
+from txcloud.http import Request, redact_url
 
 __all__ = [
     "CONTAINER_HOST",
@@ -114,23 +114,17 @@ class InstanceMetadataCredentials(RefreshingProvider):
         self.timeout = timeout or _number(env, "AWS_METADATA_SERVICE_TIMEOUT", 1.0)
         self.attempts = attempts or int(_number(env, "AWS_METADATA_SERVICE_NUM_ATTEMPTS", 1))
         self._agent = agent
-        self._transport: HTTPTransport | None = None
+        self.transport = one_shot_transport(
+            self.reactor,
+            "the EC2 instance metadata service",
+            timeout=self.timeout,
+            attempts=self.attempts,
+            agent=agent,
+        )
         self.description = f"the EC2 instance metadata service at {self.endpoint}"
 
     def _identity(self) -> Hashable:
         return (self.endpoint, self.timeout, self.attempts, id(self._agent))
-
-    @property
-    def transport(self) -> HTTPTransport:
-        if self._transport is None:
-            self._transport = one_shot_transport(
-                self.reactor,
-                "the EC2 instance metadata service",
-                timeout=self.timeout,
-                attempts=self.attempts,
-                agent=self._agent,
-            )
-        return self._transport
 
     async def _text(self, request: Request) -> str:
         response = await self.transport.send(request)
@@ -238,7 +232,9 @@ class ContainerCredentials(RefreshingProvider):
         self._authorization_token = authorization_token
         self.timeout = timeout
         self._agent = agent
-        self._transport: HTTPTransport | None = None
+        self.transport = one_shot_transport(
+            self.reactor, "the container credentials endpoint", timeout=timeout, agent=agent
+        )
         self.description = f"the container credentials endpoint {redact_url(uri)}"
 
     def _identity(self) -> Hashable:
@@ -249,17 +245,6 @@ class ContainerCredentials(RefreshingProvider):
             self.timeout,
             id(self._agent),
         )
-
-    @property
-    def transport(self) -> HTTPTransport:
-        if self._transport is None:
-            self._transport = one_shot_transport(
-                self.reactor,
-                "the container credentials endpoint",
-                timeout=self.timeout,
-                agent=self._agent,
-            )
-        return self._transport
 
     def _authorization(self) -> str | None:
         token = self._authorization_token

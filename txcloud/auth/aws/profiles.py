@@ -30,7 +30,13 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from txcloud.auth.aws.credentials import AWSCredentials
+from txcloud.auth.aws.credentials import (
+    FILE_ACCESS_KEY_ID,
+    FILE_SECRET_ACCESS_KEY,
+    FILE_SESSION_TOKEN,
+    AWSCredentials,
+    key_pair,
+)
 from txcloud.auth.aws.endpoints import configured_endpoint
 from txcloud.auth.aws.metadata import ContainerCredentials, InstanceMetadataCredentials
 from txcloud.auth.aws.process import ProcessCredentials
@@ -46,10 +52,6 @@ from txcloud.auth.aws.sts import AssumeRole, AssumeRoleWithWebIdentity, STSSetti
 from txcloud.errors import InvalidArgumentError, InvalidCredsError, TxCloudError
 
 __all__ = ["ProfileResolver", "profile_credentials"]
-
-_KEY_ID = "aws_access_key_id"
-_SECRET = "aws_secret_access_key"
-_TOKEN = "aws_session_token"
 
 
 def profile_credentials(
@@ -134,19 +136,15 @@ class ProfileResolver:
         return f"{self.config.config_file} and {self.config.credentials_file}"
 
     def _keys(self, name: str, section: Mapping[str, str], path: str) -> StaticCredentials | None:
-        key, secret = section.get(_KEY_ID) or None, section.get(_SECRET) or None
-        if key is None and secret is None:
+        where = f"profile {name!r} of {path}"
+        pair = key_pair(section, FILE_ACCESS_KEY_ID, FILE_SECRET_ACCESS_KEY, where)
+        if pair is None:
             return None
-        if key is None or secret is None:
-            missing = _KEY_ID if key is None else _SECRET
-            raise InvalidCredsError(
-                f"incomplete AWS credentials in profile {name!r} of {path}: {missing} is not set"
-            )
         try:
-            credentials = AWSCredentials(key, secret, section.get(_TOKEN) or None)
+            credentials = AWSCredentials(*pair, section.get(FILE_SESSION_TOKEN) or None)
         except TxCloudError as error:
             raise InvalidCredsError(f"profile {name!r} of {path}: {error.message}") from None
-        return StaticCredentials(credentials, f"profile {name!r} of {path}")
+        return StaticCredentials(credentials, where)
 
     def _keys_or_process(self, name: str) -> CredentialsProvider | None:
         config = self.config

@@ -27,14 +27,20 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 
-from txcloud.auth.aws.credentials import AWSCredentials
+from txcloud.auth.aws.credentials import (
+    ENV_ACCESS_KEY_ID,
+    ENV_SECRET_ACCESS_KEY,
+    ENV_SESSION_TOKEN,
+    AWSCredentials,
+    environment_keys,
+)
 from txcloud.auth.refresh import (
     DEFAULT_ADVISORY_WINDOW,
     DEFAULT_MANDATORY_WINDOW,
     Expiring,
     Refreshing,
 )
-from txcloud.errors import InvalidArgumentError, InvalidCredsError
+from txcloud.errors import InvalidArgumentError
 
 __all__ = [
     "ENV_ACCESS_KEY_ID",
@@ -47,10 +53,6 @@ __all__ = [
     "environment_credentials",
     "shared",
 ]
-
-ENV_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
-ENV_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
-ENV_SESSION_TOKEN = "AWS_SESSION_TOKEN"
 
 _P = TypeVar("_P", bound="CredentialsProvider")
 
@@ -217,19 +219,8 @@ def environment_credentials(environ: Mapping[str, str]) -> StaticCredentials | N
     :returns: a provider of those keys, or ``None`` when neither key is set.
     :raises InvalidCredsError: when only one of the two keys is set.
     """
-    key = environ.get(ENV_ACCESS_KEY_ID) or None
-    secret = environ.get(ENV_SECRET_ACCESS_KEY) or None
-    if key is None and secret is None:
-        return None
-    if key is None or secret is None:
-        missing = ENV_ACCESS_KEY_ID if key is None else ENV_SECRET_ACCESS_KEY
-        raise InvalidCredsError(
-            f"incomplete AWS credentials in the environment: {missing} is not set"
-        )
-    return StaticCredentials(
-        AWSCredentials(key, secret, environ.get(ENV_SESSION_TOKEN) or None),
-        "the environment variables",
-    )
+    found = environment_keys(environ)
+    return None if found is None else StaticCredentials(found, "the environment variables")
 
 
 def as_provider(source: CredentialsProvider | AWSCredentials) -> CredentialsProvider:

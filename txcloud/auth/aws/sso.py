@@ -23,7 +23,7 @@ from txcloud.auth.aws.providers import RefreshingProvider
 from txcloud.auth.aws.shared_config import home_folder
 from txcloud.auth.refresh import DEFAULT_ADVISORY_WINDOW, DEFAULT_MANDATORY_WINDOW
 from txcloud.errors import InvalidCredsError, TxCloudError
-from txcloud.http import HTTPTransport, Request
+from txcloud.http import Request
 
 __all__ = ["SSOCredentials", "sso_cache_file"]
 
@@ -79,7 +79,9 @@ class SSOCredentials(RefreshingProvider):
         self.endpoint = (endpoint or f"https://portal.sso.{sso_region}.amazonaws.com").rstrip("/")
         self.cache_file = sso_cache_file(session_name or start_url, env)
         self._agent = agent
-        self._transport: HTTPTransport | None = None
+        self.transport = one_shot_transport(
+            self.reactor, "the IAM Identity Center portal", timeout=10.0, agent=agent
+        )
         self.description = f"SSO role {role_name} in account {account_id} ({start_url})"
 
     def _identity(self) -> Hashable:
@@ -92,14 +94,6 @@ class SSOCredentials(RefreshingProvider):
             self.cache_file,
             id(self._agent),
         )
-
-    @property
-    def transport(self) -> HTTPTransport:
-        if self._transport is None:
-            self._transport = one_shot_transport(
-                self.reactor, "the IAM Identity Center portal", timeout=10.0, agent=self._agent
-            )
-        return self._transport
 
     def _cached_token(self) -> str:
         login = f"run `aws sso login` for {self.start_url}"

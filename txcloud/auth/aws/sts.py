@@ -33,7 +33,6 @@ from txcloud.auth.refresh import DEFAULT_ADVISORY_WINDOW, DEFAULT_MANDATORY_WIND
 from txcloud.errors import InvalidArgumentError, InvalidCredsError, MalformedResponseError
 from txcloud.http import (
     ErrorResponse,
-    HTTPTransport,
     Request,
     default_error_mapper,
     error_details,
@@ -152,20 +151,14 @@ class _STSProvider(RefreshingProvider):
     ) -> None:
         super().__init__(reactor, advisory_window, mandatory_window)
         self.sts = sts if sts is not None else STSSettings.from_environment(environ)
-        self._transport: HTTPTransport | None = None
-
-    @property
-    def transport(self) -> HTTPTransport:
-        if self._transport is None:
-            self._transport = one_shot_transport(
-                self.reactor,
-                f"AWS STS {self.action}",
-                timeout=self.sts.timeout,
-                ca_file=self.sts.ca_file,
-                agent=self.sts.agent,
-                error_mapper=self._refused,
-            )
-        return self._transport
+        self.transport = one_shot_transport(
+            self.reactor,
+            f"AWS STS {self.action}",
+            timeout=self.sts.timeout,
+            ca_file=self.sts.ca_file,
+            agent=self.sts.agent,
+            error_mapper=self._refused,
+        )
 
     def _session(self) -> str:
         return self.session_name or f"txcloud-{int(self.reactor.seconds())}"

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import certifi
+
 from txcloud import multi
 from txcloud.auth.aws.credentials import AWSCredentials
 from txcloud.auth.aws.providers import StaticCredentials
@@ -125,6 +127,8 @@ class RegionAndEndpointTests(HomeTestCase):
     def test_the_ca_bundle_is_the_trust_store(self) -> None:
         driver = self.ec2(environ={"AWS_CA_BUNDLE": "/etc/corp-ca.pem"})
         self.assertEqual(driver._tls.ca_file, "/etc/corp-ca.pem")  # type: ignore[union-attr]
+        with open(certifi.where(), encoding="ascii") as bundle:
+            self.write("ca.pem", bundle.read())
         from_profile = EC2NodeDriver(reactor=self.clock, ex_profile="prod", ex_environ=self.env())
         self.assertEqual(from_profile._tls.ca_file, self.home + "/ca.pem")  # type: ignore[union-attr]
         explicit = self.ec2(ex_ca_file="/mine.pem", environ={"AWS_CA_BUNDLE": "/etc/corp-ca.pem"})
