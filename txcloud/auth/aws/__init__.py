@@ -14,7 +14,6 @@ AWS identity: credentials, where to find them, and Signature Version 4.
   the shared files and the providers their profiles describe;
 * :mod:`~txcloud.auth.aws.chain`: the default chain;
 * :mod:`~txcloud.auth.aws.endpoints`: regions, endpoints, CA bundles;
-* :mod:`~txcloud.auth.aws.targets`: drivers for accounts and regions;
 * :mod:`~txcloud.auth.aws.sigv4`: Signature Version 4 for headers,
   presigned URLs and S3 chunked uploads.
 

@@ -89,7 +89,8 @@ class EC2NodeDriver(EC2SecurityGroupsMixin):
 
     Takes :class:`~txcloud.common.aws.AWSDriver`'s arguments (``key``,
     ``secret``, ``secure``, ``host``, ``port``, ``region``, ``ex_token``,
-    ``ex_profile``, ``reactor``, ``timeout``, ``ex_pool``...).
+    ``ex_profile``, ``ex_credentials``, ``ex_environ``, ``reactor``,
+    ``timeout``, ``ex_pool``...).
 
     The transport retries, on throttling and server errors, the calls that
     are safe to repeat: every listing, ``start_node``, ``stop_node``,

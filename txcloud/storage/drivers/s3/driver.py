@@ -67,15 +67,16 @@ class S3StorageDriver(TransferUploads, TransferDownloads, AWSDriver, StorageDriv
     """
     Amazon S3 storage.
 
-    :param key: the access key id (from the environment or the shared
-        credentials file when ``None``).
+    :param key: the access key id (with none, nor ``ex_credentials``, the
+        default credential chain gives the credentials).
     :param secret: the secret access key.
     :param secure: HTTPS (the default) or plain HTTP.
-    :param host: an S3-compatible endpoint's host; requests then use
-        path-style URLs.
+    :param host: an S3-compatible endpoint's host (by default a configured
+        ``AWS_ENDPOINT_URL_S3``...); requests then use path-style URLs.
     :param port: the endpoint's port.
-    :param region: the region (``"us-east-1"`` by default): it signs every
-        request, picks the AWS endpoint and places new buckets.
+    :param region: the region (by default from the environment or the
+        profile, else ``"us-east-1"``): it signs every request, picks the
+        AWS endpoint and places new buckets.
     :param ex_multipart_threshold: upload files of at least this many bytes
         in parts (8 MiB).
     :param ex_part_size: bytes per uploaded part (8 MiB).
@@ -92,8 +93,9 @@ class S3StorageDriver(TransferUploads, TransferDownloads, AWSDriver, StorageDriv
         :class:`~txcloud.storage.transfer.config.TransferConfig` to start
         from instead of the defaults.
 
-    Other arguments (``ex_token``, ``ex_profile``, ``reactor``, ``timeout``,
-    TLS and retry options) are :class:`~txcloud.common.aws.AWSDriver`'s.
+    Other arguments (``ex_token``, ``ex_profile``, ``ex_credentials``,
+    ``ex_environ``, ``reactor``, ``timeout``, TLS and retry options) are
+    :class:`~txcloud.common.aws.AWSDriver`'s.
     """
 
     name = "Amazon S3"
