@@ -16,6 +16,7 @@ source credentials came from; tokens and keys never appear in messages.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Hashable, Mapping
 from typing import Any
@@ -25,7 +26,7 @@ import attrs
 
 from txcloud.auth.aws._fetching import one_shot_transport, parse_timestamp, read_secret_file
 from txcloud.auth.aws.credentials import AWSCredentials
-from txcloud.auth.aws.endpoints import resolve_region, sts_endpoint
+from txcloud.auth.aws.endpoints import ca_bundle, resolve_region, sts_endpoint
 from txcloud.auth.aws.providers import CredentialsProvider, RefreshingProvider, as_provider
 from txcloud.auth.aws.shared_config import SharedConfig, load_shared_config, profile_name
 from txcloud.auth.aws.sigv4 import sha256_hex, sign_headers
@@ -95,9 +96,7 @@ class STSSettings:
         :param profile: the profile to read (else ``AWS_PROFILE``, ``default``).
         :param config: the shared files, if already read.
         """
-        from txcloud.auth.aws.endpoints import ca_bundle
-
-        env = _environ(environ)
+        env = os.environ if environ is None else environ
         shared = config if config is not None else load_shared_config(env)
         settings = shared.profile(profile_name(env, profile))
         chosen = resolve_region(region, env, settings)
@@ -107,12 +106,6 @@ class STSSettings:
             ca_file=ca_bundle(env, settings),
             agent=agent,
         )
-
-
-def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
-    import os
-
-    return os.environ if environ is None else environ
 
 
 def _check_role(role_arn: Any, duration_seconds: Any, session_name: Any) -> None:

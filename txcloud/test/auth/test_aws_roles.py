@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from treq.testing import StubTreq
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcloud.auth.aws.credentials import AWSCredentials
@@ -275,6 +278,14 @@ class InstanceMetadataTests(SynchronousTestCase):
         )
         self.assertEqual(ipv6.endpoint, "http://[fd00:ec2::254]")
         self.assertEqual(InstanceMetadataCredentials(environ={}, reactor=self.clock).timeout, 1.0)
+
+    def test_the_fake_refuses_imdsv1(self) -> None:
+        treq: Any = StubTreq(self.imds.resource)
+        path = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
+        self.assertEqual(self.successResultOf(treq.get(path)).code, 401)
+        self.assertEqual(
+            self.successResultOf(treq.put("http://169.254.169.254/latest/api/token")).code, 400
+        )
 
     def test_a_missing_role_is_invalid_creds(self) -> None:
         self.imds.role_name = ""
