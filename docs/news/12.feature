@@ -1,1 +1,16 @@
-AWS credentials and endpoints now work the way production runs: every AWS driver (EC2, S3, ECS) takes ``ex_credentials=`` a credentials provider whose ``get()`` returns a Deferred of current credentials, refreshed before they expire (in the background from 15 minutes before, with callers waiting from 10 minutes before, one refresh in flight) and shared by every driver built from the same source, so sixteen regional drivers of one role make one ``AssumeRole``. Providers cover static keys, the environment, shared config profiles (``role_arn`` with ``source_profile`` or ``credential_source``, ``web_identity_token_file``, ``credential_process``, SSO), ``AssumeRole``, ``AssumeRoleWithWebIdentity``, ECS and EKS Pod Identity container credentials and IMDSv2 instance credentials, tried in botocore's order when no key is given; region, ``AWS_ENDPOINT_URL*``, the profile's ``services`` and ``AWS_CA_BUNDLE`` are resolved as the AWS SDKs resolve them; ``txcloud.multi.drivers_for_accounts`` builds drivers for many accounts and regions; S3 gains ``ex_presign`` (a Deferred) for temporary credentials; ``txcloud.testing.aws_credentials`` fakes IMDSv2, container endpoints and STS (also served by the EC2 and S3 fakes). Google service-account tokens share the same refresh machinery (``txcloud.auth.refresh``): a failed refresh inside the refresh margin now fails the callers instead of reusing the old token.
+AWS drivers (EC2, S3, ECS) take ``ex_credentials=`` a credentials provider
+whose ``get()`` fires with current credentials, refreshed before they
+expire (in the background from 15 minutes before, callers waiting from 10
+minutes before, one refresh in flight) and shared by every driver of the
+same source, so sixteen regional drivers of one role make one
+``AssumeRole``.  Given no keys, drivers follow botocore's chain: the
+environment, profiles with ``role_arn`` (``source_profile`` or
+``credential_source``), web identity, SSO, ``credential_process``, container
+credentials and IMDSv2.  Regions, ``AWS_ENDPOINT_URL*``, the profile's
+``services`` and ``AWS_CA_BUNDLE`` are resolved as the AWS SDKs resolve
+them; ``txcloud.multi.drivers_for_accounts`` builds drivers for accounts and
+regions; S3's ``ex_presign`` waits for temporary credentials; and
+``txcloud.testing.aws_credentials`` fakes IMDSv2, container endpoints and
+STS.  Google service-account tokens share the refresh machinery
+(``txcloud.auth.refresh``): a failed refresh inside the refresh margin now
+fails the callers instead of reusing the old token.
