@@ -24,6 +24,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
+from twisted.logger import formatEvent
 from twisted.trial.unittest import TestCase
 
 from txcloud.auth.aws.credentials import AWSCredentials
@@ -37,6 +38,7 @@ from txcloud.multi import list_nodes
 from txcloud.storage.drivers.s3 import S3StorageDriver
 from txcloud.test.auth._moto_iam import HOME_ACCOUNT, MotoIAM, allow, deny, policy
 from txcloud.test.emulators import free_port, iam_moto, reactor
+from txcloud.test.http._support import capture_logs
 from txcloud.testing.aws_credentials import FakeContainerCredentials, FakeInstanceMetadata
 
 ACCOUNT_A, ACCOUNT_B, DENIED = "111111111111", "222222222222", "333333333333"
@@ -115,12 +117,21 @@ class RoleTests(MotoIAMTestCase):
             await self.ec2(ex_profile="source").list_nodes()
 
     async def test_a_profile_with_role_arn_reads_its_account(self) -> None:
+        logs = capture_logs(self)
         self.write(
             ".aws/config",
             f"[profile a]\nrole_arn = {self.role_a}\nsource_profile = source\n"
             "role_session_name = inventory\n",
         )
-        self.assertEqual(await self.node_ids(self.ec2(ex_profile="a")), sorted(self.nodes_a))
+        driver = self.ec2(ex_profile="a")
+        self.assertEqual(await self.node_ids(driver), sorted(self.nodes_a))
+        session = driver.credentials
+        assert session is not None and session.session_token is not None
+        shown = " ".join(formatEvent(event) for event in logs)
+        shown += repr(driver) + repr(driver.credentials_provider) + repr(session)
+        self.assertIn(self.role_a, shown)
+        for secret in (self.source.secret_key, session.secret_key, session.session_token):
+            self.assertNotIn(secret, shown)
         s3 = S3StorageDriver(ex_profile="a", ex_environ=self.env())
         self.addCleanup(s3.close)
         self.assertEqual(await s3.list_containers(), [])
