@@ -6,7 +6,9 @@ flight and a timeout per call, and fires once every target has answered or
 failed.  One target's failure never loses another's result: the
 :class:`FanOutResult` holds the successes and the failures, each keyed by
 target.  :func:`list_nodes` and :func:`list_containers` cover the common
-cases::
+cases, and :func:`drivers_for_accounts` builds AWS drivers for many
+accounts and regions (profiles or role ARNs in, drivers out, one
+credentials provider per account)::
 
     result = await multi.list_nodes(drivers, concurrency=5, timeout=30)
     for driver, nodes in result.results.items():
@@ -32,13 +34,23 @@ from twisted.internet.defer import (
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from txcloud.common.aws_targets import AccountDrivers, drivers_for_accounts, role_arns
 from txcloud.common.base import BaseDriver
 from txcloud.compute.base import Node, NodeDriver
 from txcloud.container.base import ContainerDriver
 from txcloud.errors import InvalidArgumentError, RequestTimeoutError
 from txcloud.storage.base import StorageDriver
 
-__all__ = ["DEFAULT_CONCURRENCY", "FanOutResult", "fan_out", "list_containers", "list_nodes"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "AccountDrivers",
+    "FanOutResult",
+    "drivers_for_accounts",
+    "fan_out",
+    "list_containers",
+    "list_nodes",
+    "role_arns",
+]
 
 _T = TypeVar("_T", bound=Hashable)
 _R = TypeVar("_R")

@@ -10,7 +10,9 @@ SDKs do:
   expiry) the cached value is returned at once;
 * inside it, the cached value is still returned at once, and a refresh is
   started in the background; if it fails, the failure is logged and another
-  attempt is made on a later call (no sooner than *retry_interval*);
+  attempt is made on a later call.  Background refreshes are at least
+  *retry_interval* apart, so values that live less than the advisory
+  window (15-minute role sessions) are not fetched again on every call;
 * inside the *mandatory* window (by default the last 10 minutes) and after
   expiry, callers wait for the refresh, and a failed refresh fails them
   with the fetch's own (typed) error.
@@ -51,7 +53,7 @@ DEFAULT_ADVISORY_WINDOW = 15 * 60.0
 #: Seconds before expiry from which callers wait for a fresh value.
 DEFAULT_MANDATORY_WINDOW = 10 * 60.0
 
-#: Seconds between background attempts after one failed.
+#: Least seconds between two background refreshes.
 DEFAULT_RETRY_INTERVAL = 60.0
 
 
@@ -86,8 +88,9 @@ class Refreshing(Generic[T]):
         refreshed in the background.
     :param mandatory_window: seconds before expiry from which callers wait
         for the refresh; at most *advisory_window*.
-    :param retry_interval: seconds after a failed background refresh before
-        another is tried.
+    :param retry_interval: least seconds between the end of a fetch and a
+        background refresh (after a failure, or a value that lives less
+        than the advisory window).
     :raises InvalidArgumentError: for a negative window or interval, or a
         mandatory window longer than the advisory one.
     """
@@ -214,7 +217,7 @@ class Refreshing(Generic[T]):
                 waiter.errback(Failure(error))
             return
         self._current = result
-        self._next_background_attempt = float("-inf")
+        self._next_background_attempt = self._clock.seconds() + self._retry_interval
         for waiter in waiters:
             waiter.callback(result.value)
 

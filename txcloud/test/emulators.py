@@ -29,7 +29,14 @@ from twisted.trial.unittest import SkipTest
 #: The real reactor; integration tests run on it.
 reactor: Any = _global_reactor
 
-__all__ = ["EmulatorUnavailable", "LocalService", "checking_moto", "free_port", "moto"]
+__all__ = [
+    "EmulatorUnavailable",
+    "LocalService",
+    "checking_moto",
+    "free_port",
+    "iam_moto",
+    "moto",
+]
 
 REQUIRE_ENV = "TXCLOUD_REQUIRE_EMULATORS"
 
@@ -191,6 +198,13 @@ checking_moto = LocalService(
     _checking_moto_program,
     _moto_arguments,
     ready_path="/moto-api/",
+)
+
+
+#: A third moto whose IAM set-up and authentication switch tests own
+#: (``POST /moto-api/reset-auth``), so they never disturb the others.
+iam_moto = LocalService(
+    "moto server for IAM", _moto_program, _moto_arguments, ready_path="/moto-api/"
 )
 
 

@@ -260,8 +260,16 @@ class FakeService:
         """Headers every answer carries (request ids...)."""
         return {}
 
+    def _delegate(self, received: Received) -> FakeService | None:
+        """Another fake that answers *received* instead (STS beside EC2), or ``None``."""
+        return None
+
     def _serve(self, request: ServerRequest) -> Any:
         received = Received.of(request)
+        other = self._delegate(received)
+        return (other or self)._answer(request, received)
+
+    def _answer(self, request: ServerRequest, received: Received) -> Any:
         self.received.append(received)
         delay = self.latency
         try:

@@ -27,9 +27,9 @@ ENV_CREDENTIALS_FILE = "AWS_SHARED_CREDENTIALS_FILE"
 DEFAULT_CREDENTIALS_FILE = os.path.join("~", ".aws", "credentials")
 DEFAULT_PROFILE = "default"
 
-_FILE_ACCESS_KEY_ID = "aws_access_key_id"
-_FILE_SECRET_ACCESS_KEY = "aws_secret_access_key"
-_FILE_SESSION_TOKEN = "aws_session_token"
+FILE_ACCESS_KEY_ID = "aws_access_key_id"
+FILE_SECRET_ACCESS_KEY = "aws_secret_access_key"
+FILE_SESSION_TOKEN = "aws_session_token"
 
 
 def _check_access_key(instance: Any, attribute: Any, value: Any) -> None:
@@ -67,16 +67,20 @@ class AWSCredentials:
     :param access_key: the access key id (``AKIA...`` or ``ASIA...``).
     :param secret_key: the secret access key.
     :param session_token: the session token of temporary credentials.
+    :param expires_at: when temporary credentials expire (POSIX time), or
+        ``None`` for credentials that do not.
     :raises txcloud.errors.InvalidCredsError: if a value is missing or malformed.
     """
 
     access_key: str = attrs.field(validator=_check_access_key)
     secret_key: str = attrs.field(validator=_check_secret_key)
     session_token: str | None = attrs.field(default=None, validator=_check_session_token)
+    expires_at: float | None = attrs.field(default=None, kw_only=True)
 
     def __repr__(self) -> str:
         token = ", session_token=<hidden>" if self.session_token is not None else ""
-        return f"AWSCredentials(access_key={self.access_key[:4] + '…'!r}{token})"
+        expiry = f", expires_at={self.expires_at!r}" if self.expires_at is not None else ""
+        return f"AWSCredentials(access_key={self.access_key[:4] + '…'!r}{token}{expiry})"
 
 
 def resolve_credentials(
@@ -114,7 +118,7 @@ def resolve_credentials(
         return _from_arguments(key, secret, token)
     env: Mapping[str, str] = os.environ if environ is None else environ
     if profile is None:
-        found = _from_environment(env)
+        found = environment_keys(env)
         if found is not None:
             return found
     path = os.path.expanduser(
@@ -145,17 +149,37 @@ def _from_arguments(key: str | None, secret: str | None, token: str | None) -> A
     return AWSCredentials(key, secret, token)
 
 
-def _from_environment(env: Mapping[str, str]) -> AWSCredentials | None:
-    key = env.get(ENV_ACCESS_KEY_ID) or None
-    secret = env.get(ENV_SECRET_ACCESS_KEY) or None
+def key_pair(
+    values: Mapping[str, str], key_name: str, secret_name: str, where: str
+) -> tuple[str, str] | None:
+    """
+    The access key id and secret under *key_name* and *secret_name*.
+
+    :param where: the place *values* come from, for the error.
+    :returns: both, or ``None`` when neither is set (empty counts as unset).
+    :raises InvalidCredsError: naming the missing one (never a value) when
+        only one is set.
+    """
+    key, secret = values.get(key_name) or None, values.get(secret_name) or None
     if key is None and secret is None:
         return None
     if key is None or secret is None:
-        missing = ENV_ACCESS_KEY_ID if key is None else ENV_SECRET_ACCESS_KEY
-        raise InvalidCredsError(
-            f"incomplete AWS credentials in the environment: {missing} is not set"
-        )
-    return AWSCredentials(key, secret, env.get(ENV_SESSION_TOKEN) or None)
+        missing = key_name if key is None else secret_name
+        raise InvalidCredsError(f"incomplete AWS credentials in {where}: {missing} is not set")
+    return key, secret
+
+
+def environment_keys(env: Mapping[str, str]) -> AWSCredentials | None:
+    """
+    The credentials of ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` and
+    ``AWS_SESSION_TOKEN``, or ``None`` when neither key is set.
+
+    :raises InvalidCredsError: when only one of the two keys is set.
+    """
+    pair = key_pair(env, ENV_ACCESS_KEY_ID, ENV_SECRET_ACCESS_KEY, "the environment")
+    if pair is None:
+        return None
+    return AWSCredentials(*pair, env.get(ENV_SESSION_TOKEN) or None)
 
 
 def _from_file(path: str, section: str) -> AWSCredentials | None:
@@ -172,11 +196,10 @@ def _from_file(path: str, section: str) -> AWSCredentials | None:
     if not parser.has_section(section):
         return None
     values = parser[section]
-    key = values.get(_FILE_ACCESS_KEY_ID) or None
-    secret = values.get(_FILE_SECRET_ACCESS_KEY) or None
-    if key is None or secret is None:
-        missing = _FILE_ACCESS_KEY_ID if key is None else _FILE_SECRET_ACCESS_KEY
+    where = f"profile {section!r} of {path}"
+    pair = key_pair(values, FILE_ACCESS_KEY_ID, FILE_SECRET_ACCESS_KEY, where)
+    if pair is None:
         raise InvalidCredsError(
-            f"incomplete AWS credentials in profile {section!r} of {path}: {missing} is not set"
+            f"incomplete AWS credentials in {where}: {FILE_ACCESS_KEY_ID} is not set"
         )
-    return AWSCredentials(key, secret, values.get(_FILE_SESSION_TOKEN) or None)
+    return AWSCredentials(*pair, values.get(FILE_SESSION_TOKEN) or None)

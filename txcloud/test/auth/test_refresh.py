@@ -118,6 +118,16 @@ class RefreshingTests(SynchronousTestCase):
         self.answer("two")
         self.assertEqual(self.successResultOf(self.value.get()), "two")
 
+    def test_short_lived_values_are_not_refreshed_on_every_call(self) -> None:
+        # A 15-minute value sits in the advisory window from the start.
+        self.first(lifetime=900)
+        for _ in range(5):
+            self.assertEqual(self.successResultOf(self.value.get()), "one")
+        self.assertEqual(len(self.source.calls), 1)
+        self.clock.advance(60)
+        self.value.get()
+        self.assertEqual(len(self.source.calls), 2)
+
     def test_a_failed_refresh_in_the_mandatory_window_fails_the_callers(self) -> None:
         self.first()
         self.clock.advance(HOUR - DEFAULT_MANDATORY_WINDOW + 1)

@@ -250,12 +250,14 @@ class ProtocolTests(ECSTestCase):
         self.assertEqual(call.headers["x-amz-content-sha256"], sha256_hex(call.raw_body))
         # The signature covers that hash: signing the received request anew
         # gives the same Authorization header.
+        credentials = self.driver.credentials
+        assert credentials is not None
         expected = sign_headers(
             "POST",
             f"https://ecs.{REGION}.amazonaws.com/",
             {name: call.headers[name] for name in ("content-type", "x-amz-target")},
             sha256_hex(call.raw_body),
-            self.driver.credentials,
+            credentials,
             REGION,
             "ecs",
             self.clock.seconds(),

@@ -46,7 +46,7 @@ SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 class _OtherAccountDriver(S3StorageDriver):
     """Speaks to moto as another AWS account, to own a bucket that is not ours."""
 
-    def _sign(self, request: Request) -> Request:
+    def _sign(self, request: Request) -> Request | Deferred[Request]:
         return super()._sign(request.with_headers({"x-moto-account-id": "111122223333"}))
 
 

@@ -37,6 +37,15 @@ Calls must be signed (an ``Authorization`` header naming the region), but
 signatures are not verified; with *access_keys*, other key ids get
 ``AuthFailure``, as do calls for a region the fake does not serve.
 
+Roles: STS ``AssumeRole`` calls sent here are answered by
+:attr:`FakeEC2.sts` (a :class:`~txcloud.testing.aws_credentials.FakeSTS`),
+whose session keys the fake accepts until they expire::
+
+    ec2 = FakeEC2(clock=clock, access_keys=[])          # only role sessions get in
+    ec2.sts.add_role(ARN, trusted_keys=["AKIDSOURCE"])
+    role = AssumeRole(ARN, AWSCredentials("AKIDSOURCE", "s"), sts=ec2.sts.settings(), reactor=clock)
+    compute = ec2.driver("eu-west-1", ex_credentials=role)
+
 Faults: :meth:`FakeEC2.fail` answers an EC2 error (for an action, a
 region, or both), :meth:`FakeEC2.throttle` ``RequestLimitExceeded`` (which
 the driver's transport retries after a backoff on the clock),

@@ -14,6 +14,7 @@ from typing import Any
 from txcloud.common.aws import AWS_REGIONS
 from txcloud.compute.drivers.ec2 import EC2NodeDriver, drivers_for_regions
 from txcloud.testing._http import FakeService, Received, Refused, Reply
+from txcloud.testing.aws_credentials import FakeSTS
 from txcloud.testing.ec2._instances import InstanceActions
 from txcloud.testing.ec2._keys import generate, parse_public_key
 from txcloud.testing.ec2._keys_groups import (
@@ -101,6 +102,8 @@ class FakeEC2(FakeService, InstanceActions, KeyAndGroupActions):
     :ivar terminate_seconds: seconds it stays ``shutting-down``.
     :ivar terminated_visible_seconds: seconds a terminated instance is still listed.
     :ivar instance_limit: instances (not terminated) a region may have.
+    :ivar sts: the :class:`~txcloud.testing.aws_credentials.FakeSTS` that
+        answers STS calls sent here, and whose session keys are accepted.
     :ivar default_page_size: results per page of DescribeInstances,
         DescribeImages, DescribeInstanceTypes and DescribeSecurityGroups
         when the client does not give ``MaxResults``; all when ``None``.
@@ -129,6 +132,7 @@ class FakeEC2(FakeService, InstanceActions, KeyAndGroupActions):
         self.default_page_size: int | None = None
         self._regions: dict[str, FakeRegion] = {}
         self._counter = 0
+        self.sts = FakeSTS(self.clock)
 
     # Drivers
 
@@ -137,8 +141,8 @@ class FakeEC2(FakeService, InstanceActions, KeyAndGroupActions):
         region: str = "us-east-1",
         *,
         reactor: Any = None,
-        key: str = DEFAULT_KEY,
-        secret: str = DEFAULT_SECRET,
+        key: str | None = DEFAULT_KEY,
+        secret: str | None = DEFAULT_SECRET,
         **kwargs: Any,
     ) -> EC2NodeDriver:
         """
@@ -146,8 +150,12 @@ class FakeEC2(FakeService, InstanceActions, KeyAndGroupActions):
         *region*, whose requests come here through a new :meth:`agent`.
 
         :param reactor: the driver's reactor; this fake's clock by default.
-        :param kwargs: more driver arguments (``ex_retry``...).
+        :param kwargs: more driver arguments (``ex_retry``...); with
+            ``ex_credentials`` (a role through :attr:`sts`...), *key* and
+            *secret* are not used.
         """
+        if "ex_credentials" in kwargs:
+            key = secret = None
         return EC2NodeDriver(
             key,
             secret,
@@ -162,8 +170,8 @@ class FakeEC2(FakeService, InstanceActions, KeyAndGroupActions):
         regions: Iterable[str] | None = None,
         *,
         reactor: Any = None,
-        key: str = DEFAULT_KEY,
-        secret: str = DEFAULT_SECRET,
+        key: str | None = DEFAULT_KEY,
+        secret: str | None = DEFAULT_SECRET,
         **kwargs: Any,
     ) -> list[EC2NodeDriver]:
         """
@@ -172,6 +180,8 @@ class FakeEC2(FakeService, InstanceActions, KeyAndGroupActions):
 
         :param regions: the regions; every region this fake serves by default.
         """
+        if "ex_credentials" in kwargs:
+            key = secret = None
         return drivers_for_regions(
             key,
             secret,
@@ -414,10 +424,18 @@ class FakeEC2(FakeService, InstanceActions, KeyAndGroupActions):
                 401, "MissingAuthenticationToken", "The request must contain valid credentials."
             )
         key, region = found[1], found[2]
-        if self.access_keys is not None and key not in self.access_keys:
+        if self.sts.expired(key):
+            raise Refused(
+                400, "RequestExpired", "The security token included in the request is expired"
+            )
+        known = self.access_keys is None or key in self.access_keys
+        if not (known or self.sts.session(key) is not None):
             raise Refused(401, "AuthFailure", _AUTH_FAILURE)
         if region not in self.served_regions:
             raise Refused(401, "AuthFailure", _AUTH_FAILURE)
+
+    def _delegate(self, received: Received) -> FakeService | None:
+        return self.sts if FakeSTS.wants(received) else None
 
     def _request_id(self) -> str:
         number = len(self.received)

@@ -34,7 +34,10 @@ bucket of another region...), with ``x-amz-request-id`` headers.
 
 Requests must be signed (an ``Authorization`` header or a presigned URL,
 whose expiry is checked on the clock), but signatures are not verified;
-with *access_keys*, other key ids get ``InvalidAccessKeyId``.
+with *access_keys*, other key ids get ``InvalidAccessKeyId``.  STS
+``AssumeRole`` calls sent here are answered by :attr:`FakeS3.sts` (a
+:class:`~txcloud.testing.aws_credentials.FakeSTS`), whose session keys are
+accepted until they expire (``ExpiredToken`` after).
 
 Faults: :meth:`FakeS3.fail` answers an S3 error, :meth:`FakeS3.throttle`
 ``503 SlowDown`` (which the driver's transport retries after a backoff on

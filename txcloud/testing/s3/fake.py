@@ -17,6 +17,7 @@ from typing import Any
 
 from txcloud.storage.drivers.s3 import S3StorageDriver
 from txcloud.testing._http import FakeService, Received, Refused, Reply
+from txcloud.testing.aws_credentials import FakeSTS
 from txcloud.testing.s3._objects import (
     MAX_KEY_BYTES,
     MAX_PAGE,
@@ -115,6 +116,8 @@ class FakeS3(FakeService, ObjectOperations):
     :param region: the default region: where :meth:`add_bucket` puts
         buckets and what :meth:`driver` signs for.
     :param access_keys: the access key ids it accepts; any when ``None``.
+    :ivar sts: the :class:`~txcloud.testing.aws_credentials.FakeSTS` that
+        answers STS calls sent here, and whose session keys are accepted.
     :ivar buckets: :class:`FakeBucket` by name, with their objects and uploads.
     :ivar min_part_size: the smallest part (but the last) a multipart
         upload may be completed with: 5 MiB, as S3's.
@@ -137,14 +140,15 @@ class FakeS3(FakeService, ObjectOperations):
         self.max_buckets_per_page = 10_000
         self._completed: dict[tuple[str, str], tuple[str, bytes]] = {}
         self._ids = 0
+        self.sts = FakeSTS(self.clock)
 
     def driver(
         self,
         *,
         region: str | None = None,
         reactor: Any = None,
-        key: str = DEFAULT_KEY,
-        secret: str = DEFAULT_SECRET,
+        key: str | None = DEFAULT_KEY,
+        secret: str | None = DEFAULT_SECRET,
         **kwargs: Any,
     ) -> S3StorageDriver:
         """
@@ -153,8 +157,12 @@ class FakeS3(FakeService, ObjectOperations):
 
         :param region: the driver's region; this fake's by default.
         :param reactor: the driver's reactor; this fake's clock by default.
-        :param kwargs: more driver arguments (``ex_retry``, ``ex_part_size``...).
+        :param kwargs: more driver arguments (``ex_retry``, ``ex_part_size``...);
+            with ``ex_credentials`` (a role through :attr:`sts`...), *key*
+            and *secret* are not used.
         """
+        if "ex_credentials" in kwargs:
+            key = secret = None
         return S3StorageDriver(
             key,
             secret,
@@ -338,7 +346,10 @@ class FakeS3(FakeService, ObjectOperations):
         key, _ = self._credential(received)
         if key is None:
             raise Refused(403, "AccessDenied", "Access Denied")
-        if self.access_keys is not None and key not in self.access_keys:
+        if self.sts.expired(key):
+            raise Refused(400, "ExpiredToken", "The provided token has expired.")
+        known = self.access_keys is None or key in self.access_keys
+        if not (known or self.sts.session(key) is not None):
             raise Refused(
                 403,
                 "InvalidAccessKeyId",
@@ -349,6 +360,9 @@ class FakeS3(FakeService, ObjectOperations):
         if signed and expires and expires.isdigit():
             if self.clock.seconds() > timegm(strptime(signed, _STAMP)) + int(expires):
                 raise Refused(403, "AccessDenied", "Request has expired")
+
+    def _delegate(self, received: Received) -> FakeService | None:
+        return self.sts if FakeSTS.wants(received) else None
 
     def _common_headers(self, received: Received) -> Mapping[str, str]:
         request_id = f"{len(self.received):016X}"

@@ -12,7 +12,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 
-from txcloud.auth.aws.credentials import resolve_credentials
+from txcloud.auth.aws.chain import credentials_for
 from txcloud.common.aws import AWS_REGIONS
 from txcloud.common.paging import collect
 from txcloud.compute.base import KeyPair, Node, NodeImage, NodeLocation, NodeSize
@@ -89,7 +89,8 @@ class EC2NodeDriver(EC2SecurityGroupsMixin):
 
     Takes :class:`~txcloud.common.aws.AWSDriver`'s arguments (``key``,
     ``secret``, ``secure``, ``host``, ``port``, ``region``, ``ex_token``,
-    ``ex_profile``, ``reactor``, ``timeout``, ``ex_pool``...).
+    ``ex_profile``, ``ex_credentials``, ``ex_environ``, ``reactor``,
+    ``timeout``, ``ex_pool``...).
 
     The transport retries, on throttling and server errors, the calls that
     are safe to repeat: every listing, ``start_node``, ``stop_node``,
@@ -492,7 +493,9 @@ def drivers_for_regions(
         drivers = drivers_for_regions(key, secret)
         result = await multi.list_nodes(drivers, concurrency=len(drivers))
 
-    Credentials are resolved once.  The drivers share one connection pool:
+    Credentials are resolved once, into one provider every driver shares
+    (so a role is assumed once for all regions).  The drivers share one
+    connection pool:
     *ex_pool* if given (the caller closes it), else a new one whose idle
     connections each driver's ``close()`` closes, so close every driver.
 
@@ -502,24 +505,22 @@ def drivers_for_regions(
     :raises InvalidCredsError: when no credentials are found.
     """
     wanted = text_list(regions, "regions")
-    credentials = resolve_credentials(
-        key=key,
-        secret=secret,
-        token=kwargs.pop("ex_token", None),
-        profile=kwargs.pop("ex_profile", None),
+    credentials = credentials_for(
+        key,
+        secret,
+        kwargs.pop("ex_token", None),
+        profile=kwargs.get("ex_profile"),
+        credentials=kwargs.pop("ex_credentials", None),
+        environ=kwargs.get("ex_environ"),
+        reactor=kwargs.get("reactor"),
+        agent=kwargs.get("ex_agent"),
     )
     shared: ConnectionPool | None = None
     if kwargs.get("ex_pool") is None and kwargs.get("ex_agent") is None:
         shared = kwargs["ex_pool"] = new_pool(kwargs.get("reactor"))
     drivers = []
     for region in wanted:
-        driver = EC2NodeDriver(
-            credentials.access_key,
-            credentials.secret_key,
-            region=region,
-            ex_token=credentials.session_token,
-            **kwargs,
-        )
+        driver = EC2NodeDriver(region=region, ex_credentials=credentials, **kwargs)
         driver._shared_pool = shared
         drivers.append(driver)
     return drivers

@@ -131,8 +131,8 @@ class ElasticContainerDriver(AWSDriver, ContainerDriver):
     Amazon ECS in one region.
 
     Takes :class:`~txcloud.common.aws.AWSDriver`'s arguments (``key``,
-    ``secret``, ``region``, ``ex_token``, ``ex_profile``, ``host``/``port``/
-    ``secure`` for an emulator...).
+    ``secret``, ``region``, ``ex_token``, ``ex_profile``, ``ex_credentials``,
+    ``ex_environ``, ``host``/``port``/``secure`` for an emulator...).
     """
 
     name = "Amazon Elastic Container Service"

@@ -132,6 +132,7 @@ class GoogleStorageXMLDriver(S3StorageDriver):
     name = "Google Cloud Storage"
     website = "https://cloud.google.com/storage"
     type = Provider.GOOGLE_STORAGE
+    follows_aws_configuration = False
 
     def __init__(
         self,
@@ -154,7 +155,7 @@ class GoogleStorageXMLDriver(S3StorageDriver):
     def _default_host(self) -> str:
         return XML_API_HOST
 
-    def _sign(self, request: Request) -> Request:
+    def _sign(self, request: Request) -> Request | Deferred[Request]:
         if self.project:
             request = request.with_headers({"x-goog-project-id": self.project})
         return super()._sign(request)

@@ -10,6 +10,7 @@ from urllib.parse import quote, unquote, urlsplit
 from lxml import etree
 from twisted.internet.defer import Deferred
 
+from txcloud.auth.aws.credentials import AWSCredentials
 from txcloud.auth.aws.sigv4 import presign_url
 from txcloud.common.aws import DEFAULT_REGION, AWSDriver
 from txcloud.common.paging import collect
@@ -19,6 +20,7 @@ from txcloud.errors import (
     ContainerIsNotEmptyError,
     InvalidArgumentError,
     InvalidContainerNameError,
+    InvalidCredsError,
     MalformedResponseError,
     ObjectDoesNotExistError,
     TxCloudError,
@@ -65,15 +67,16 @@ class S3StorageDriver(TransferUploads, TransferDownloads, AWSDriver, StorageDriv
     """
     Amazon S3 storage.
 
-    :param key: the access key id (from the environment or the shared
-        credentials file when ``None``).
+    :param key: the access key id (with none, nor ``ex_credentials``, the
+        default credential chain gives the credentials).
     :param secret: the secret access key.
     :param secure: HTTPS (the default) or plain HTTP.
-    :param host: an S3-compatible endpoint's host; requests then use
-        path-style URLs.
+    :param host: an S3-compatible endpoint's host (by default a configured
+        ``AWS_ENDPOINT_URL_S3``...); requests then use path-style URLs.
     :param port: the endpoint's port.
-    :param region: the region (``"us-east-1"`` by default): it signs every
-        request, picks the AWS endpoint and places new buckets.
+    :param region: the region (by default from the environment or the
+        profile, else ``"us-east-1"``): it signs every request, picks the
+        AWS endpoint and places new buckets.
     :param ex_multipart_threshold: upload files of at least this many bytes
         in parts (8 MiB).
     :param ex_part_size: bytes per uploaded part (8 MiB).
@@ -90,8 +93,9 @@ class S3StorageDriver(TransferUploads, TransferDownloads, AWSDriver, StorageDriv
         :class:`~txcloud.storage.transfer.config.TransferConfig` to start
         from instead of the defaults.
 
-    Other arguments (``ex_token``, ``ex_profile``, ``reactor``, ``timeout``,
-    TLS and retry options) are :class:`~txcloud.common.aws.AWSDriver`'s.
+    Other arguments (``ex_token``, ``ex_profile``, ``ex_credentials``,
+    ``ex_environ``, ``reactor``, ``timeout``, TLS and retry options) are
+    :class:`~txcloud.common.aws.AWSDriver`'s.
     """
 
     name = "Amazon S3"
@@ -120,7 +124,7 @@ class S3StorageDriver(TransferUploads, TransferDownloads, AWSDriver, StorageDriv
         host: str | None = None,
         port: int | None = None,
         *,
-        region: str | None = DEFAULT_REGION,
+        region: str | None = None,
         ex_multipart_threshold: int | None = None,
         ex_part_size: int | None = None,
         ex_max_concurrency: int | None = None,
@@ -517,14 +521,53 @@ class S3StorageDriver(TransferUploads, TransferDownloads, AWSDriver, StorageDriv
         A URL that lets whoever holds it *method* the object for *expires*
         seconds, without credentials (SigV4 query signing).
 
+        Nothing is sent, so this is not a Deferred; it needs the driver's
+        credentials at hand: always so with fixed keys, and with temporary
+        ones (a role, instance or container credentials) once fetched and
+        not about to expire.  :meth:`ex_presign` waits for them instead.  A
+        URL signed with temporary credentials stops working when they
+        expire, whatever *expires* says.
+
         :param obj: an :class:`Object`, or ``(container_name, object_name)``.
         :param method: ``"GET"``, ``"PUT"``, ``"HEAD"`` or ``"DELETE"``.
         :param expires: seconds the URL is valid, 1 to 604800.
         :param ex_params: response overrides to sign in
             (``{"response-content-disposition": "attachment"}``).
-        :returns: the URL (not a Deferred: nothing is sent).
+        :returns: the URL.
+        :raises InvalidArgumentError: for bad names, method or expiry.
+        :raises InvalidCredsError: when temporary credentials are not at hand.
+        """
+        bucket, key = self._presign_target(obj, method)
+        credentials = self.credentials_provider.fresh()
+        if credentials is None:
+            raise InvalidCredsError(
+                f"no credentials at hand to presign with (from "
+                f"{self.credentials_provider.description}); use ex_presign(), "
+                "which waits for them",
+                self,
+            )
+        return self._presigned(bucket, key, method, expires, ex_params, credentials)
+
+    def ex_presign(
+        self,
+        obj: Object | tuple[str, str],
+        method: str = "GET",
+        expires: int = 3600,
+        ex_params: dict[str, str] | None = None,
+    ) -> Deferred[str]:
+        """
+        :meth:`ex_presigned_url`, waiting for the credentials first if need be.
+
+        :returns: a Deferred firing with the URL, or failing with the
+            credential provider's error.
         :raises InvalidArgumentError: for bad names, method or expiry.
         """
+        bucket, key = self._presign_target(obj, method)
+        return self.credentials_provider.get().addCallback(
+            lambda found: self._presigned(bucket, key, method, expires, ex_params, found)
+        )
+
+    def _presign_target(self, obj: Object | tuple[str, str], method: str) -> tuple[str, str]:
         if isinstance(obj, Object):
             bucket, key = obj.container.name, obj.name
         elif isinstance(obj, tuple) and len(obj) == 2:
@@ -535,10 +578,21 @@ class S3StorageDriver(TransferUploads, TransferDownloads, AWSDriver, StorageDriv
         check_object_name(key)
         if method not in ("GET", "PUT", "HEAD", "DELETE"):
             raise InvalidArgumentError(f"cannot presign a {method!r} request", self)
+        return bucket, key
+
+    def _presigned(
+        self,
+        bucket: str,
+        key: str,
+        method: str,
+        expires: int,
+        ex_params: dict[str, str] | None,
+        credentials: AWSCredentials,
+    ) -> str:
         return presign_url(
             method,
             self._object_url(bucket, key),
-            self.credentials,
+            credentials,
             self.region or DEFAULT_REGION,
             self.service_name,
             self.reactor.seconds(),

@@ -1,0 +1,182 @@
+"""
+Drivers for many AWS accounts in many regions, for :mod:`txcloud.multi`.
+
+:func:`drivers_for_accounts` takes profiles and role ARNs (with
+:func:`role_arns` for "this role in these accounts") and gives one driver
+of any AWS service per account and region.  The drivers of one account
+share one credentials provider, so each account costs one ``AssumeRole``
+however many regions it spans, and every driver shares one connection
+pool::
+
+    targets = drivers_for_accounts(
+        EC2NodeDriver,
+        regions=["eu-west-1", "us-east-1"],
+        roles=role_arns("inventory-reader", ["111111111111", "222222222222"]),
+        external_id="tenant-42",
+    )
+    result = await multi.list_nodes(targets.drivers.values())
+    for driver, nodes in result.results.items():
+        account, region = targets.target_of(driver)
+    await targets.close()
+
+A role that cannot be assumed fails only its own drivers' calls (with
+:class:`~txcloud.errors.InvalidCredsError` naming the role and where its
+source credentials came from); the fan-out keeps every other result.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, Generic, TypeVar
+
+from twisted.internet.defer import Deferred, DeferredList
+
+from txcloud.auth.aws.chain import credentials_for
+from txcloud.auth.aws.credentials import AWSCredentials
+from txcloud.auth.aws.providers import CredentialsProvider, shared
+from txcloud.auth.aws.shared_config import load_shared_config
+from txcloud.auth.aws.sts import AssumeRole, STSSettings
+from txcloud.common.aws import AWSDriver
+from txcloud.common.checks import check_text
+from txcloud.errors import InvalidArgumentError
+from txcloud.http.pool import ConnectionPool, close_pool, new_pool
+
+__all__ = ["AccountDrivers", "drivers_for_accounts", "role_arns"]
+
+D = TypeVar("D", bound=AWSDriver)
+
+
+def role_arns(role_name: str, account_ids: Iterable[str], partition: str = "aws") -> list[str]:
+    """
+    The ARNs of the role *role_name* in each account.
+
+    :param role_name: the role's name, with its path if any (``ops/reader``).
+    :param account_ids: twelve-digit account ids.
+    :param partition: ``aws``, ``aws-cn`` or ``aws-us-gov``.
+    :raises InvalidArgumentError: for an account id that is not twelve digits.
+    """
+    arns = []
+    for account in account_ids:
+        if not (isinstance(account, str) and len(account) == 12 and account.isdigit()):
+            raise InvalidArgumentError(f"an AWS account id is twelve digits, not {account!r}")
+        arns.append(f"arn:{partition}:iam::{account}:role/{role_name}")
+    return arns
+
+
+class AccountDrivers(Generic[D]):
+    """
+    The drivers :func:`drivers_for_accounts` made.
+
+    :ivar drivers: each driver by ``(account, region)``; *account* is the
+        profile name or role ARN it came from.
+    """
+
+    def __init__(self, drivers: dict[tuple[str, str], D], pool: ConnectionPool | None) -> None:
+        self.drivers = drivers
+        self._targets = {id(driver): target for target, driver in drivers.items()}
+        self._pool = pool
+
+    def target_of(self, driver: object) -> tuple[str, str]:
+        """
+        The ``(account, region)`` of one of these drivers (as a fan-out's
+        result keys them).
+
+        :raises KeyError: for another driver.
+        """
+        return self._targets[id(driver)]
+
+    def close(self) -> Deferred[None]:
+        """Close every driver, then the connection pool they share (if made here)."""
+        closing = DeferredList([driver.close() for driver in self.drivers.values()])
+        return closing.addCallback(lambda _: close_pool(self._pool))
+
+
+def drivers_for_accounts(
+    driver_class: type[D],
+    regions: Iterable[str],
+    *,
+    profiles: Iterable[str] = (),
+    roles: Iterable[str] = (),
+    source: CredentialsProvider | AWSCredentials | None = None,
+    external_id: str | None = None,
+    session_name: str | None = None,
+    duration_seconds: int | None = None,
+    sts: STSSettings | None = None,
+    environ: Mapping[str, str] | None = None,
+    reactor: Any = None,
+    **kwargs: Any,
+) -> AccountDrivers[D]:
+    """
+    One *driver_class* per account and region.
+
+    :param driver_class: any AWS driver (``EC2NodeDriver``,
+        ``S3StorageDriver``, ``ElasticContainerDriver``...).
+    :param regions: the region names.
+    :param profiles: profiles of the shared files, one account each (their
+        credentials, roles included, and their endpoint settings).
+    :param roles: role ARNs, one account each, assumed with *source*.
+    :param source: what assumes *roles*: a provider or credentials; the
+        default chain when ``None``.
+    :param external_id: the external id *roles* ask for.
+    :param session_name: the role sessions' name.
+    :param duration_seconds: how long role credentials last.
+    :param sts: where ``AssumeRole`` goes; from *environ* when ``None``.
+    :param environ: the environment; :data:`os.environ` when ``None``.
+    :param reactor: the drivers' reactor.
+    :param kwargs: more arguments for every driver (``timeout``...); with no
+        ``ex_pool`` or ``ex_agent``, the drivers share a new pool.
+    :raises InvalidArgumentError: for no regions, no accounts, or a repeated one.
+    :raises InvalidCredsError: for a profile that is missing or inconsistent.
+    """
+    wanted = [check_text(region, "each region") for region in regions]
+    profile_names = [check_text(name, "each profile") for name in profiles]
+    role_list = [check_text(arn, "each role ARN") for arn in roles]
+    if not wanted:
+        raise InvalidArgumentError("no regions to build drivers for")
+    accounts = profile_names + role_list
+    if not accounts:
+        raise InvalidArgumentError("give profiles or role ARNs")
+    if len(set(accounts)) != len(accounts) or len(set(wanted)) != len(wanted):
+        raise InvalidArgumentError("an account or region is listed twice")
+    env = os.environ if environ is None else environ
+    config = load_shared_config(env)
+    agent = kwargs.get("ex_agent")
+    providers: list[tuple[str, CredentialsProvider, dict[str, Any]]] = []
+    for name in profile_names:
+        provider = credentials_for(
+            profile=name, environ=env, config=config, reactor=reactor, agent=agent
+        )
+        providers.append((name, provider, {"ex_profile": name}))
+    if role_list:
+        base = credentials_for(
+            credentials=source, environ=env, config=config, reactor=reactor, agent=agent
+        )
+        where = sts or STSSettings.from_environment(env, config=config, agent=agent)
+        for arn in role_list:
+            role = AssumeRole(
+                arn,
+                base,
+                external_id,
+                session_name,
+                duration_seconds,
+                sts=where,
+                reactor=reactor,
+            )
+            providers.append((arn, shared(role), {}))
+    pool = None
+    if kwargs.get("ex_pool") is None and agent is None:
+        pool = kwargs["ex_pool"] = new_pool(reactor)
+    drivers = {
+        (account, region): driver_class(
+            region=region,
+            reactor=reactor,
+            ex_credentials=provider,
+            ex_environ=env,
+            **extra,
+            **kwargs,
+        )
+        for account, provider, extra in providers
+        for region in wanted
+    }
+    return AccountDrivers(drivers, pool)
