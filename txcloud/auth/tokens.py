@@ -1,7 +1,7 @@
 """
 OAuth2 bearer tokens, whatever the cloud: the contract of a source of
 tokens, a base for sources that fetch them over HTTP and refresh them with
-:mod:`txcloud.auth.refresh`, sharing of equal sources between drivers, and
+:mod:`txcloud.auth.refresh`, and
 reading a token endpoint's JSON answer.
 
 Google's metadata server and ``authorized_user`` files
@@ -12,14 +12,12 @@ Google's metadata server and ``authorized_user`` files
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlencode
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
-from twisted.web.client import HTTPConnectionPool
 
 from txcloud.auth.refresh import (
     DEFAULT_ADVISORY_WINDOW,
@@ -27,15 +25,14 @@ from txcloud.auth.refresh import (
     Expiring,
     Refreshing,
 )
+from txcloud.auth.sources import one_shot_transport
 from txcloud.errors import InvalidCredsError, TxCloudError
-from txcloud.http import ErrorMapper, HTTPTransport, Request, RetryPolicy, TLSOptions
+from txcloud.http import HTTPTransport, Request
 
 __all__ = [
     "RefreshingTokens",
     "TokenSource",
     "form_request",
-    "one_shot_transport",
-    "shared_source",
     "token_from_document",
 ]
 
@@ -56,57 +53,6 @@ class TokenSource(Protocol):
 
     def invalidate(self) -> None:
         """Forget the cached token (the service refused it)."""
-
-
-_shared: weakref.WeakValueDictionary[Hashable, Any] = weakref.WeakValueDictionary()
-
-
-def shared_source(key: Hashable, make: Callable[[], _S]) -> _S:
-    """
-    The source already in use for *key*, else a new one from *make*.
-
-    Drivers built from the same credentials (the same file, endpoint, client
-    and scopes, on the same reactor) thus share one cache and one refresh in
-    flight.  A source is forgotten once no driver holds it.
-    """
-    found = _shared.get(key)
-    if found is None:
-        found = make()
-        _shared[key] = found
-    result: _S = found
-    return result
-
-
-def one_shot_transport(
-    reactor: Any,
-    description: str,
-    *,
-    timeout: float,
-    attempts: int = 3,
-    agent: Any = None,
-    error_mapper: ErrorMapper | None = None,
-) -> HTTPTransport:
-    """
-    A transport for a token endpoint: HTTPS verified against the platform's
-    trust store (which honours ``SSL_CERT_FILE``), connections closed after
-    each answer (a token an hour needs none kept open), failed attempts
-    retried (asking for a token again is harmless).
-
-    :param description: what it talks to, named in logs and errors.
-    :param agent: an ``IAgent`` to send through instead (tests).
-    """
-    options: dict[str, Any] = {}
-    if agent is None:
-        options = {"pool": HTTPConnectionPool(reactor, persistent=False), "tls": TLSOptions()}
-    return HTTPTransport(
-        reactor=reactor,
-        agent=agent,
-        timeout=timeout,
-        retry=RetryPolicy(max_attempts=attempts),
-        error_mapper=error_mapper,
-        driver=description,
-        **options,
-    )
 
 
 def form_request(url: str, fields: Mapping[str, str]) -> Request:

@@ -1,8 +1,7 @@
 """
 AWS identity: credentials, where to find them, and Signature Version 4.
 
-* :mod:`~txcloud.auth.aws.credentials`: :class:`AWSCredentials` (and the
-  synchronous :func:`~txcloud.auth.aws.credentials.resolve_credentials`);
+* :mod:`~txcloud.auth.aws.credentials`: :class:`AWSCredentials`;
 * :mod:`~txcloud.auth.aws.providers`: the provider contract, fixed keys,
   the environment, sharing;
 * :mod:`~txcloud.auth.aws.sts`: roles (``AssumeRole``, web identity);

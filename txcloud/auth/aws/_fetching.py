@@ -1,8 +1,8 @@
 """
-What the providers of temporary credentials share: a transport for the few
-requests they send (no persistent connections: one call an hour needs
-none, and nothing is left open), reading the credentials documents of
-IMDS, container endpoints and ``credential_process``, and times.
+What the providers of temporary credentials share: reading the credentials
+documents of IMDS, container endpoints and ``credential_process``, secret
+files, and times.  Their transport is
+:func:`txcloud.auth.sources.one_shot_transport`.
 """
 
 from __future__ import annotations
@@ -12,47 +12,8 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from twisted.web.client import HTTPConnectionPool
-
 from txcloud.auth.aws.credentials import AWSCredentials
 from txcloud.errors import InvalidCredsError, TxCloudError
-from txcloud.http import ErrorMapper, HTTPTransport, RetryPolicy, TLSOptions
-
-
-def one_shot_transport(
-    reactor: Any,
-    description: str,
-    *,
-    timeout: float,
-    attempts: int = 3,
-    ca_file: str | None = None,
-    agent: Any = None,
-    error_mapper: ErrorMapper | None = None,
-) -> HTTPTransport:
-    """
-    A transport whose connections close after each response.
-
-    :param description: what it talks to, named in logs and errors.
-    :param agent: an ``IAgent`` to send through instead (tests).
-    """
-    if agent is not None:
-        return HTTPTransport(
-            reactor=reactor,
-            agent=agent,
-            timeout=timeout,
-            retry=RetryPolicy(max_attempts=attempts),
-            error_mapper=error_mapper,
-            driver=description,
-        )
-    return HTTPTransport(
-        reactor=reactor,
-        pool=HTTPConnectionPool(reactor, persistent=False),
-        timeout=timeout,
-        retry=RetryPolicy(max_attempts=attempts),
-        tls=TLSOptions(ca_file=ca_file),
-        error_mapper=error_mapper,
-        driver=description,
-    )
 
 
 def parse_timestamp(text: Any, what: str) -> float:

@@ -1,17 +1,16 @@
 """
-AWS credentials and where to find them.
+AWS credentials, and the names they go by in the environment and the shared
+files.
 
 :class:`AWSCredentials` holds an access key pair, plus a session token for
 temporary credentials, and never shows the secret parts in its ``repr``.
-:func:`resolve_credentials` looks for them in the order the AWS SDKs use:
-explicit arguments, then environment variables, then the shared credentials
-file. Error messages say where txcloud looked, never what it found.
+Where they are found is the providers' business (:mod:`txcloud.auth.aws.chain`
+gives the AWS SDKs' order).  Error messages say where txcloud looked, never
+what it found.
 """
 
 from __future__ import annotations
 
-import configparser
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +23,6 @@ ENV_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
 ENV_SESSION_TOKEN = "AWS_SESSION_TOKEN"
 ENV_PROFILE = "AWS_PROFILE"
 ENV_CREDENTIALS_FILE = "AWS_SHARED_CREDENTIALS_FILE"
-DEFAULT_CREDENTIALS_FILE = os.path.join("~", ".aws", "credentials")
 DEFAULT_PROFILE = "default"
 
 FILE_ACCESS_KEY_ID = "aws_access_key_id"
@@ -83,72 +81,6 @@ class AWSCredentials:
         return f"AWSCredentials(access_key={self.access_key[:4] + '…'!r}{token}{expiry})"
 
 
-def resolve_credentials(
-    key: str | None = None,
-    secret: str | None = None,
-    token: str | None = None,
-    profile: str | None = None,
-    environ: Mapping[str, str] | None = None,
-    credentials_file: str | None = None,
-) -> AWSCredentials:
-    """
-    Find AWS credentials the way the AWS SDKs do.
-
-    In order: the explicit ``key``/``secret``/``token`` arguments; the
-    environment variables ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` and
-    ``AWS_SESSION_TOKEN``; the shared credentials file (``credentials_file``,
-    else ``AWS_SHARED_CREDENTIALS_FILE``, else ``~/.aws/credentials``), section
-    ``profile``, else ``AWS_PROFILE``, else ``default``. As in the AWS SDKs, an
-    explicit ``profile`` argument skips the environment variables, so naming a
-    profile never silently signs with other keys. The file is small and read
-    synchronously, once.
-
-    :param key: an explicit access key id.
-    :param secret: an explicit secret access key.
-    :param token: an explicit session token.
-    :param profile: the profile (section) of the shared credentials file.
-    :param environ: the environment to read; defaults to :data:`os.environ`.
-    :param credentials_file: the shared credentials file to read.
-    :returns: the credentials found.
-    :raises txcloud.errors.InvalidCredsError: if no complete credentials are
-        found, or a source holds only part of them; the message names the
-        places searched, never a value.
-    """
-    if key is not None or secret is not None or token is not None:
-        return _from_arguments(key, secret, token)
-    env: Mapping[str, str] = os.environ if environ is None else environ
-    if profile is None:
-        found = environment_keys(env)
-        if found is not None:
-            return found
-    path = os.path.expanduser(
-        credentials_file or env.get(ENV_CREDENTIALS_FILE) or DEFAULT_CREDENTIALS_FILE
-    )
-    section = profile or env.get(ENV_PROFILE) or DEFAULT_PROFILE
-    found = _from_file(path, section)
-    if found is not None:
-        return found
-    searched = (
-        "the key/secret arguments, "
-        + (
-            f"the environment variables {ENV_ACCESS_KEY_ID} and {ENV_SECRET_ACCESS_KEY}, "
-            if profile is None
-            else ""
-        )
-        + f"and profile {section!r} of the shared credentials file {path}"
-    )
-    raise InvalidCredsError(f"no AWS credentials found; looked in {searched}")
-
-
-def _from_arguments(key: str | None, secret: str | None, token: str | None) -> AWSCredentials:
-    if key is None or secret is None:
-        raise InvalidCredsError(
-            "incomplete AWS credentials in the arguments: "
-            "an access key id and a secret access key must be given together"
-        )
-    return AWSCredentials(key, secret, token)
-
-
 def key_pair(
     values: Mapping[str, str], key_name: str, secret_name: str, where: str
 ) -> tuple[str, str] | None:
@@ -180,26 +112,3 @@ def environment_keys(env: Mapping[str, str]) -> AWSCredentials | None:
     if pair is None:
         return None
     return AWSCredentials(*pair, env.get(ENV_SESSION_TOKEN) or None)
-
-
-def _from_file(path: str, section: str) -> AWSCredentials | None:
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        with open(path, encoding="utf-8") as credentials:
-            parser.read_file(credentials)
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, configparser.Error):
-        # "from None": a parsing error quotes the offending line, which may
-        # hold a secret, so it must not ride along as the exception context.
-        raise InvalidCredsError(f"the shared credentials file {path} could not be read") from None
-    if not parser.has_section(section):
-        return None
-    values = parser[section]
-    where = f"profile {section!r} of {path}"
-    pair = key_pair(values, FILE_ACCESS_KEY_ID, FILE_SECRET_ACCESS_KEY, where)
-    if pair is None:
-        raise InvalidCredsError(
-            f"incomplete AWS credentials in {where}: {FILE_ACCESS_KEY_ID} is not set"
-        )
-    return AWSCredentials(*pair, values.get(FILE_SESSION_TOKEN) or None)

@@ -26,12 +26,12 @@ from urllib.parse import urlsplit
 
 from txcloud.auth.aws._fetching import (
     credentials_from_document,
-    one_shot_transport,
     read_secret_file,
 )
 from txcloud.auth.aws.credentials import AWSCredentials
 from txcloud.auth.aws.providers import RefreshingProvider
 from txcloud.auth.refresh import DEFAULT_ADVISORY_WINDOW, DEFAULT_MANDATORY_WINDOW
+from txcloud.auth.sources import one_shot_transport
 from txcloud.errors import InvalidArgumentError, InvalidCredsError, TxCloudError
 from txcloud.http import Request, redact_url
 

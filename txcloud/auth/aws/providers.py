@@ -20,7 +20,6 @@ never what they are.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Hashable, Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -40,6 +39,7 @@ from txcloud.auth.refresh import (
     Expiring,
     Refreshing,
 )
+from txcloud.auth.sources import shared_source
 from txcloud.errors import InvalidArgumentError
 
 __all__ = [
@@ -238,9 +238,6 @@ def as_provider(source: CredentialsProvider | AWSCredentials) -> CredentialsProv
     )
 
 
-_shared: weakref.WeakValueDictionary[Hashable, Any] = weakref.WeakValueDictionary()
-
-
 def shared(provider: _P) -> _P:
     """
     The provider equal to *provider* already in use, else *provider* itself.
@@ -253,8 +250,4 @@ def shared(provider: _P) -> _P:
     if not isinstance(provider, RefreshingProvider):
         return provider
     key = (type(provider), provider.reactor, provider._identity())
-    found = _shared.get(key)
-    if found is not None:
-        return found
-    _shared[key] = provider
-    return provider
+    return shared_source(key, lambda: provider)

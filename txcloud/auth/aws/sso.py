@@ -17,11 +17,12 @@ import os
 from collections.abc import Hashable, Mapping
 from typing import Any
 
-from txcloud.auth.aws._fetching import one_shot_transport, parse_timestamp
+from txcloud.auth.aws._fetching import parse_timestamp
 from txcloud.auth.aws.credentials import AWSCredentials
 from txcloud.auth.aws.providers import RefreshingProvider
 from txcloud.auth.aws.shared_config import home_folder
 from txcloud.auth.refresh import DEFAULT_ADVISORY_WINDOW, DEFAULT_MANDATORY_WINDOW
+from txcloud.auth.sources import one_shot_transport
 from txcloud.errors import InvalidCredsError, TxCloudError
 from txcloud.http import Request
 

@@ -24,13 +24,14 @@ from urllib.parse import quote, urlencode
 
 import attrs
 
-from txcloud.auth.aws._fetching import one_shot_transport, parse_timestamp, read_secret_file
+from txcloud.auth.aws._fetching import parse_timestamp, read_secret_file
 from txcloud.auth.aws.credentials import AWSCredentials
 from txcloud.auth.aws.endpoints import ca_bundle, resolve_region, sts_endpoint
 from txcloud.auth.aws.providers import CredentialsProvider, RefreshingProvider, as_provider
 from txcloud.auth.aws.shared_config import SharedConfig, load_shared_config, profile_name
 from txcloud.auth.aws.sigv4 import sha256_hex, sign_headers
 from txcloud.auth.refresh import DEFAULT_ADVISORY_WINDOW, DEFAULT_MANDATORY_WINDOW
+from txcloud.auth.sources import one_shot_transport
 from txcloud.errors import InvalidArgumentError, InvalidCredsError, MalformedResponseError
 from txcloud.http import (
     ErrorResponse,

@@ -32,7 +32,8 @@ from txcloud.auth.azure.entra import (
     authority_host,
 )
 from txcloud.auth.azure.managed_identity import ManagedIdentityTokens
-from txcloud.auth.tokens import RefreshingTokens, shared_source
+from txcloud.auth.sources import shared_source
+from txcloud.auth.tokens import RefreshingTokens
 
 __all__ = ["default_azure_tokens"]
 

@@ -14,7 +14,7 @@ Files are read when the credentials are looked for, so a malformed file or
 an unsupported type is refused before any request; the metadata server is
 asked only when a token is first needed, and when it does not answer the
 error names every place looked at.  Sources are shared (see
-:func:`~txcloud.auth.tokens.shared_source`): drivers finding the same
+:func:`~txcloud.auth.sources.shared_source`): drivers finding the same
 credentials share one cache of tokens.
 """
 
@@ -35,7 +35,8 @@ from txcloud.auth.google.service_account import (
     load_service_account_key,
     token_error_mapper,
 )
-from txcloud.auth.tokens import RefreshingTokens, TokenSource, one_shot_transport, shared_source
+from txcloud.auth.sources import one_shot_transport, shared_source
+from txcloud.auth.tokens import RefreshingTokens, TokenSource
 from txcloud.errors import InvalidArgumentError, InvalidCredsError
 
 __all__ = [
