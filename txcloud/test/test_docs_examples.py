@@ -94,12 +94,14 @@ class ExampleTests(SynchronousTestCase):
         )
 
     def test_every_example_is_tested(self) -> None:
-        # containers_everywhere.py needs real services: test_example_containers runs it.
+        # containers_everywhere.py and inventory_across_accounts.py need real
+        # services: test_example_containers and test_example_accounts run them.
         tested = {
             "quickstart.py",
             "many_regions.py",
             "long_calls.py",
             "containers_everywhere.py",
+            "inventory_across_accounts.py",
             "copy_across_clouds.py",
             "storage_basics.py",
             "blocking_script.py",

@@ -72,7 +72,11 @@ class MotoIAM:
         await self._post("/moto-api/reset-auth", actions.encode())
 
     async def call(
-        self, service: str, params: Mapping[str, str], account: str | None = None
+        self,
+        service: str,
+        params: Mapping[str, str],
+        account: str | None = None,
+        region: str = "us-east-1",
     ) -> etree._Element:
         body = urlencode({**params, "Version": _VERSIONS[service]}).encode()
         headers: dict[Any, Any] = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -81,7 +85,7 @@ class MotoIAM:
         url = self.url + "/"
         headers.update(
             sign_headers(
-                "POST", url, headers, sha256_hex(body), _ADMIN, "us-east-1", service, time.time()
+                "POST", url, headers, sha256_hex(body), _ADMIN, region, service, time.time()
             )
         )
         response = await treq.post(url, data=body, headers=headers, persistent=False)
@@ -137,8 +141,8 @@ class MotoIAM:
         )
         return f"arn:aws:iam::{account}:role/{name}"
 
-    async def instances(self, account: str, count: int) -> list[str]:
-        """Run *count* instances in *account*'s us-east-1; their ids."""
+    async def instances(self, account: str, count: int, region: str = "us-east-1") -> list[str]:
+        """Run *count* instances in *account*'s *region*; their ids."""
         root = await self.call(
             "ec2",
             {
@@ -148,6 +152,7 @@ class MotoIAM:
                 "MaxCount": str(count),
             },
             account,
+            region,
         )
         return [
             findtext_local(item, "instanceId") or ""
