@@ -35,7 +35,6 @@ from txcloud.errors import (
 )
 from txcloud.http import (
     ErrorResponse,
-    HTTPTransport,
     Request,
     Response,
     default_error_mapper,
@@ -133,16 +132,7 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
             return None
         if self._tokens is None:
             # Its own transport: the token exchange itself is not signed.
-            transport = HTTPTransport(
-                reactor=self.reactor,
-                pool=self._pool,
-                agent=self._agent,
-                timeout=self.timeout,
-                retry=self._retry,
-                tls=self._tls,
-                error_mapper=token_error_mapper,
-                driver=self,
-            )
+            transport = self._new_transport(None, token_error_mapper)
             self._tokens = ServiceAccountTokens(
                 self._account, transport, self.reactor, self._scopes
             )
