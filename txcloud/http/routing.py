@@ -9,6 +9,13 @@ An agent that sends each request by the route its proxy settings give:
   target, as Twisted's :class:`~twisted.web.client.ProxyAgent` sends it,
   and the proxy's credentials in ``Proxy-Authorization``.
 
+Connections to a proxy are reused while it says it keeps them open
+(``Connection: keep-alive``, as Squid does).  A proxy whose answer does not
+say so gets one connection per request from then on: tinyproxy, for one,
+answers HTTP/1.1 without ``Connection: close`` and then either closes the
+connection or passes the next request on raw, so a reused connection may
+swallow a request.
+
 Connections stay in the one pool, filed under their route as well as their
 target, so drivers sharing a pool never reuse each other's connections
 through another proxy (or through none), while those of the same proxy
@@ -21,6 +28,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from twisted.internet.defer import Deferred
+from twisted.logger import Logger
 from twisted.web.client import URI, Agent, HTTPConnectionPool, ProxyAgent
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgent, IBodyProducer, IResponse
@@ -35,16 +43,23 @@ __all__ = ["ProxyingAgent"]
 class _RoutedPool:
     """
     A connection pool as an agent sees it, filing each connection under the
-    key *key_for* makes of the agent's.
+    key *key_for* makes of the agent's; with *persistent* false, connections
+    are closed after one request.
     """
 
-    def __init__(self, pool: HTTPConnectionPool, key_for: Callable[[Any], Hashable]) -> None:
+    def __init__(
+        self,
+        pool: HTTPConnectionPool,
+        key_for: Callable[[Any], Hashable],
+        persistent: bool = True,
+    ) -> None:
         self._pool = pool
         self._key_for = key_for
+        self._persistent = persistent
 
     @property
     def persistent(self) -> bool:
-        return bool(self._pool.persistent)
+        return self._persistent and bool(self._pool.persistent)
 
     def getConnection(self, key: Any, endpoint: Any) -> Deferred[Any]:
         result: Deferred[Any] = self._pool.getConnection(self._key_for(key), endpoint)
@@ -63,6 +78,8 @@ class ProxyingAgent:
     :param proxies: the proxy settings.
     """
 
+    log = Logger()
+
     def __init__(
         self,
         reactor: Any,
@@ -77,7 +94,9 @@ class ProxyingAgent:
         self._direct = Agent.usingEndpointFactory(
             reactor, endpoints, pool=_RoutedPool(pool, self._direct_key)
         )
-        self._forwarders: dict[ProxyURL, ProxyAgent] = {}
+        self._forwarders: dict[tuple[ProxyURL, bool], ProxyAgent] = {}
+        # Proxies found not to keep connections open.
+        self._closing: set[ProxyURL] = set()
 
     def _direct_key(self, key: tuple[bytes, bytes, int]) -> Hashable:
         scheme, host, port = key
@@ -85,13 +104,29 @@ class ProxyingAgent:
         return key if tunnel is None else (key, tunnel)
 
     def _forwarder(self, proxy: ProxyURL) -> ProxyAgent:
-        agent = self._forwarders.get(proxy)
+        keep_alive = proxy not in self._closing
+        agent = self._forwarders.get((proxy, keep_alive))
         if agent is None:
-            # Every request to one proxy may use any connection to it.
-            pool = _RoutedPool(self._pool, lambda key: ("http-proxy", proxy))
+            # Every request to one proxy may use any connection to it; once
+            # the proxy is found to close them, the pooled ones are left alone.
+            key = ("http-proxy", proxy, keep_alive)
+            pool = _RoutedPool(self._pool, lambda _: key, persistent=keep_alive)
             agent = ProxyAgent(self._endpoints.endpoint_for_proxy(proxy), self._reactor, pool)
-            self._forwarders[proxy] = agent
+            self._forwarders[(proxy, keep_alive)] = agent
         return agent
+
+    def _check_keep_alive(self, response: IResponse, proxy: ProxyURL) -> IResponse:
+        # Runs when the headers arrive, before the connection can go back to the pool.
+        said = response.headers.getRawHeaders(b"connection", [])
+        said += response.headers.getRawHeaders(b"proxy-connection", [])
+        if not any(b"keep-alive" in value.lower() for value in said):
+            self._closing.add(proxy)
+            self.log.info(
+                "The proxy {proxy} does not say it keeps connections open: "
+                "one connection per request from now on",
+                proxy=proxy.address,
+            )
+        return response
 
     def request(
         self,
@@ -110,7 +145,10 @@ class ProxyingAgent:
         if proxy.authorization is not None:
             headers = Headers() if headers is None else headers.copy()
             headers.setRawHeaders(b"Proxy-Authorization", [proxy.authorization.encode("ascii")])
-        return self._forwarder(proxy).request(method, uri, headers, bodyProducer)
+        sent = self._forwarder(proxy).request(method, uri, headers, bodyProducer)
+        if proxy not in self._closing:
+            sent.addCallback(self._check_keep_alive, proxy)
+        return sent
 
     def __repr__(self) -> str:
         return f"<ProxyingAgent {self._proxies!r}>"

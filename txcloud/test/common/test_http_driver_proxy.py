@@ -19,27 +19,8 @@ from txcloud.http.proxy import ProxyURL
 from txcloud.storage.drivers.azure_blobs import AzureBlobsStorageDriver
 from txcloud.storage.drivers.google_storage import GoogleStorageDriver
 from txcloud.storage.drivers.s3 import S3StorageDriver
-
-_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "request_method")
-AZURITE_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-
-
-def use_environment(case: SynchronousTestCase, **values: str) -> None:
-    """Set the proxy variables to *values* (and no others) until *case* ends."""
-    names = [name for variable in _VARIABLES for name in (variable, variable.upper())]
-    saved = {name: os.environ[name] for name in names if name in os.environ}
-    for name in names:
-        os.environ.pop(name, None)
-    os.environ.update(values)
-
-    def restore() -> None:
-        for name in names:
-            os.environ.pop(name, None)
-        os.environ.update(saved)
-
-    case.addCleanup(restore)
+from txcloud.test.azure_services import ACCOUNT, ACCOUNT_KEY
+from txcloud.test.http._support import use_environment
 
 
 def drivers(**kw: Any) -> dict[str, Any]:
@@ -50,7 +31,7 @@ def drivers(**kw: Any) -> dict[str, Any]:
         "EC2": EC2NodeDriver("AKID", "secret", **common),
         "S3": S3StorageDriver("AKID", "secret", **common),
         "ECS": ElasticContainerDriver("AKID", "secret", **common),
-        "Azure": AzureBlobsStorageDriver("devstoreaccount1", AZURITE_KEY, **common),
+        "Azure": AzureBlobsStorageDriver(ACCOUNT, ACCOUNT_KEY, **common),
         "GCS": GoogleStorageDriver("", None, **common),
         "DigitalOcean": DigitalOceanNodeDriver("token", **common),
         "Kubernetes": KubernetesContainerDriver(host="k8s.example", **common),

@@ -5,6 +5,7 @@ consumer for body producers, and log capture.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -129,3 +130,22 @@ class CountingPool(HTTPConnectionPool):
     def closeCachedConnections(self) -> Deferred[None]:
         self.closes += 1
         return succeed(None)
+
+
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "request_method")
+
+
+def use_environment(case: SynchronousTestCase, **values: str) -> None:
+    """Set the proxy variables to *values* (and no others) until *case* ends."""
+    names = [name for variable in _PROXY_VARIABLES for name in (variable, variable.upper())]
+    saved = {name: os.environ[name] for name in names if name in os.environ}
+    for name in names:
+        os.environ.pop(name, None)
+    os.environ.update(values)
+
+    def restore() -> None:
+        for name in names:
+            os.environ.pop(name, None)
+        os.environ.update(saved)
+
+    case.addCleanup(restore)

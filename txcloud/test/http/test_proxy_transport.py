@@ -31,6 +31,7 @@ from txcloud.test.http._support import capture_logs
 PASSWORD = "s3cr3t-Pa55"
 PROXY_URL = f"http://alice:{PASSWORD}@127.0.0.1:3128"
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+KEPT_OK = b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok"
 
 
 class TCPStringTransport(StringTransport):
@@ -88,18 +89,31 @@ class ProxyTransportTests(SynchronousTestCase):
         self.assertEqual(self.body(sent), b"ok")
         self.assertNoPassword()
 
-    def test_connections_to_the_proxy_are_reused_for_every_http_host(self) -> None:
+    def test_connections_to_a_keep_alive_proxy_are_reused_for_every_http_host(self) -> None:
         transport = self.transport()
         first = transport.send(Request("GET", "http://a.example/1"))
         protocol, wire = self.accept()
-        protocol.dataReceived(OK)
+        protocol.dataReceived(KEPT_OK)
         self.body(first)
         wire.clear()
         second = transport.send(Request("GET", "http://b.example:8080/2"))
         self.assertEqual(len(self.reactor.tcpClients), 1)
         self.assertTrue(wire.value().startswith(b"GET http://b.example:8080/2 HTTP/1.1\r\n"))
-        protocol.dataReceived(OK)
+        protocol.dataReceived(KEPT_OK)
         self.assertEqual(self.body(second), b"ok")
+
+    def test_a_proxy_not_saying_keep_alive_gets_a_connection_per_request(self) -> None:
+        transport = self.transport()
+        first = transport.send(Request("GET", "http://a.example/1"))
+        protocol, _ = self.accept()
+        protocol.dataReceived(OK)
+        self.body(first)
+        for n in (2, 3):
+            transport.send(Request("GET", f"http://a.example/{n}"))
+            self.assertEqual(len(self.reactor.tcpClients), n)
+            protocol, wire = self.accept()
+            self.assertIn(b"\r\nConnection: close\r\n", wire.value())
+            protocol.dataReceived(OK)
 
     def test_https_opens_a_tunnel_to_the_target(self) -> None:
         sent = self.transport().send(Request("GET", "https://s3.example/bucket"))
@@ -271,8 +285,12 @@ class SharedPoolTests(SynchronousTestCase):
         self.assertEqual(len(self.reactor.tcpClients), 2)
         self.assertEqual(self.reactor.tcpClients[1][:2], ("127.0.0.1", 3128))
 
+    def finish_kept(self, sent: Deferred[Response], protocol: Any) -> None:
+        protocol.dataReceived(KEPT_OK)
+        self.successResultOf(self.successResultOf(sent).content())
+
     def test_drivers_of_one_proxy_share_its_connections(self) -> None:
-        self.finish(*self.send("http://127.0.0.1:3128", "http://10.0.0.1/"))
+        self.finish_kept(*self.send("http://127.0.0.1:3128", "http://10.0.0.1/"))
         transport = HTTPTransport(
             reactor=self.reactor,
             pool=self.pool,
