@@ -10,9 +10,10 @@ An agent that sends each request by the route its proxy settings give:
   and the proxy's credentials in ``Proxy-Authorization``.
 
 Connections to a proxy are reused while it says it keeps them open
-(``Connection: keep-alive``, as Squid does).  A proxy whose answer does not
-say so gets one connection per request from then on: tinyproxy, for one,
-answers HTTP/1.1 without ``Connection: close`` and then either closes the
+(``Connection: keep-alive``, as Squid does; see
+:mod:`txcloud.http.keep_alive`).  A proxy whose answer does not say so gets
+one connection per request from then on: tinyproxy, for one, answers
+HTTP/1.1 without ``Connection: close`` and then either closes the
 connection or passes the next request on raw, so a reused connection may
 swallow a request.
 
@@ -25,6 +26,7 @@ share them.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from functools import partial
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -35,6 +37,7 @@ from twisted.web.iweb import IAgent, IBodyProducer, IResponse
 from zope.interface import implementer
 
 from txcloud.http.endpoints import CachingEndpointFactory
+from txcloud.http.keep_alive import KeepAliveWatchingEndpoint
 from txcloud.http.proxy import ProxySettings, ProxyURL
 
 __all__ = ["ProxyingAgent"]
@@ -111,22 +114,21 @@ class ProxyingAgent:
             # the proxy is found to close them, the pooled ones are left alone.
             key = ("http-proxy", proxy, keep_alive)
             pool = _RoutedPool(self._pool, lambda _: key, persistent=keep_alive)
-            agent = ProxyAgent(self._endpoints.endpoint_for_proxy(proxy), self._reactor, pool)
+            endpoint: Any = self._endpoints.endpoint_for_proxy(proxy)
+            if keep_alive:
+                endpoint = KeepAliveWatchingEndpoint(endpoint, partial(self._told, proxy))
+            agent = ProxyAgent(endpoint, self._reactor, pool)
             self._forwarders[(proxy, keep_alive)] = agent
         return agent
 
-    def _check_keep_alive(self, response: IResponse, proxy: ProxyURL) -> IResponse:
-        # Runs when the headers arrive, before the connection can go back to the pool.
-        said = response.headers.getRawHeaders(b"connection", [])
-        said += response.headers.getRawHeaders(b"proxy-connection", [])
-        if not any(b"keep-alive" in value.lower() for value in said):
+    def _told(self, proxy: ProxyURL, keeps_alive: bool) -> None:
+        if not keeps_alive and proxy not in self._closing:
             self._closing.add(proxy)
             self.log.info(
                 "The proxy {proxy} does not say it keeps connections open: "
                 "one connection per request from now on",
                 proxy=proxy.address,
             )
-        return response
 
     def request(
         self,
@@ -145,10 +147,7 @@ class ProxyingAgent:
         if proxy.authorization is not None:
             headers = Headers() if headers is None else headers.copy()
             headers.setRawHeaders(b"Proxy-Authorization", [proxy.authorization.encode("ascii")])
-        sent = self._forwarder(proxy).request(method, uri, headers, bodyProducer)
-        if proxy not in self._closing:
-            sent.addCallback(self._check_keep_alive, proxy)
-        return sent
+        return self._forwarder(proxy).request(method, uri, headers, bodyProducer)
 
     def __repr__(self) -> str:
         return f"<ProxyingAgent {self._proxies!r}>"
