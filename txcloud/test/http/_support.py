@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 from twisted.internet.defer import Deferred, succeed
-from twisted.logger import ILogObserver, globalLogPublisher
+from twisted.logger import ILogObserver, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import HTTPConnectionPool
 from twisted.web.resource import Resource
@@ -110,6 +110,34 @@ class _Collector:
 
     def __call__(self, event: dict[str, Any]) -> None:
         self.events.append(event)
+
+
+def assert_secret_nowhere(
+    case: SynchronousTestCase,
+    secret: str,
+    events: list[dict[str, Any]],
+    error: BaseException | None = None,
+) -> None:
+    """Fail *case* if *secret* shows in a captured log event or in *error*."""
+    for event in events:
+        case.assertNotIn(secret, formatEvent(event))
+        case.assertNotIn(secret, repr(event))
+    if error is not None:
+        case.assertNotIn(secret, str(error))
+        case.assertNotIn(secret, repr(error))
+
+
+def notify_when_lost(protocol: Any) -> Deferred[None]:
+    """A Deferred firing once *protocol*'s connection has been lost."""
+    lost: Deferred[None] = Deferred()
+    connection_lost = protocol.connectionLost
+
+    def notify(reason: Any) -> None:
+        connection_lost(reason)
+        lost.callback(None)
+
+    protocol.connectionLost = notify
+    return lost
 
 
 def capture_logs(case: SynchronousTestCase) -> list[dict[str, Any]]:

@@ -14,7 +14,6 @@ from typing import Any
 from twisted.internet import ssl, tcp
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.task import deferLater
-from twisted.logger import formatEvent
 from twisted.trial.unittest import TestCase
 from twisted.web.proxy import ReverseProxyResource
 
@@ -22,7 +21,12 @@ from txcloud.errors import ProxyAuthenticationError, ProxyError, TLSVerification
 from txcloud.http import RetryPolicy
 from txcloud.storage.drivers.s3 import S3StorageDriver
 from txcloud.test.emulators import TinyProxy, free_port, moto, reactor, reset_moto
-from txcloud.test.http._support import capture_logs, use_environment
+from txcloud.test.http._support import (
+    assert_secret_nowhere,
+    capture_logs,
+    notify_when_lost,
+    use_environment,
+)
 from txcloud.test.http.test_tls import ThrowawayCA, TrackingSite
 from txcloud.test.storage._integration import MiB, md5_of_file, write_random
 
@@ -59,15 +63,7 @@ class TrackingConnector:
 
         def build_tracked(addr: Any) -> Any:
             protocol = build(addr)
-            lost: Deferred[None] = Deferred()
-            self._lost.append(lost)
-            connection_lost = protocol.connectionLost
-
-            def notify(reason: Any) -> None:
-                connection_lost(reason)
-                lost.callback(None)
-
-            protocol.connectionLost = notify
+            self._lost.append(notify_when_lost(protocol))
             return protocol
 
         factory.buildProtocol = build_tracked
@@ -173,12 +169,7 @@ class TinyproxyTests(TestCase):
         self.assertEqual(md5_of_file(copy), md5_of_file(source))
 
     def assertSecretNowhere(self, secret: str, error: BaseException | None = None) -> None:
-        for event in self.events:
-            self.assertNotIn(secret, formatEvent(event))
-            self.assertNotIn(secret, repr(event))
-        if error is not None:
-            self.assertNotIn(secret, str(error))
-            self.assertNotIn(secret, repr(error))
+        assert_secret_nowhere(self, secret, self.events, error)
 
     async def test_http_goes_in_absolute_form_through_the_proxy(self) -> None:
         driver = self.driver(moto.port, False, ex_proxy=open_proxy.url)

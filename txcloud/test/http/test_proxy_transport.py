@@ -11,7 +11,6 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone, ConnectionRefusedError
 from twisted.internet.testing import MemoryReactorClock, StringTransport
-from twisted.logger import formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import HTTPConnectionPool
@@ -26,7 +25,7 @@ from txcloud.errors import (
 )
 from txcloud.http import HTTPTransport, Request, Response, RetryPolicy
 from txcloud.http.proxy import ProxySettings, proxy_settings
-from txcloud.test.http._support import capture_logs
+from txcloud.test.http._support import assert_secret_nowhere, capture_logs
 
 PASSWORD = "s3cr3t-Pa55"
 PROXY_URL = f"http://alice:{PASSWORD}@127.0.0.1:3128"
@@ -70,12 +69,7 @@ class ProxyTransportTests(SynchronousTestCase):
         return self.successResultOf(response.content())
 
     def assertNoPassword(self, error: BaseException | None = None) -> None:
-        for event in self.logs:
-            self.assertNotIn(PASSWORD, formatEvent(event))
-            self.assertNotIn(PASSWORD, repr(event))
-        if error is not None:
-            self.assertNotIn(PASSWORD, str(error))
-            self.assertNotIn(PASSWORD, repr(error))
+        assert_secret_nowhere(self, PASSWORD, self.logs, error)
 
     def test_http_goes_to_the_proxy_in_absolute_form_with_credentials(self) -> None:
         sent = self.transport().send(Request("GET", "http://10.0.0.1:9000/bucket/key"))
