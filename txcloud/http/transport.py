@@ -327,7 +327,11 @@ class HTTPTransport:
             driver=self.driver,
             retry_after=retry_after,
         )
-        refused = None if proxy is None else proxy_refusal(failure, proxy)
+        refused = None
+        if proxy is not None and url.scheme == "http":
+            # Only a request the proxy forwards (not one sent through a
+            # tunnel) may get the proxy's own answer.
+            refused = proxy_refusal(failure, proxy)
         raise _AttemptFailed(refused or self._map_error(failure), retry_after)
 
     def _route(self, url: Any) -> ProxyURL | None:
