@@ -139,11 +139,9 @@ class _Tunnel:
 
     def _expire(self) -> None:
         self._timer = None
-        timeout = self._endpoint.timeout
-        self.failed(
-            TunnelError(self.proxy, f"did not answer CONNECT within {timeout:g}s", None, True)
-        )
-        self._transport.abortConnection()
+        reason = f"did not answer CONNECT within {self._endpoint.timeout:g}s"
+        self.failed(TunnelError(self.proxy, reason, timed_out=True))
+        self.abort()
 
     def opened(self, transport: Any) -> Any | None:
         self._stop_timer()
@@ -179,9 +177,8 @@ class _Tunnel:
             self._connecting.cancel()
             return
         self._stop_timer()
-        address = self._transport.getPeer()
-        result.errback(ConnectingCancelledError(address))
-        self._transport.abortConnection()
+        result.errback(ConnectingCancelledError(self._transport.getPeer()))
+        self.abort()
 
 
 @implementer(IStreamClientEndpoint)
