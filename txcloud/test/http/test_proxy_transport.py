@@ -24,7 +24,9 @@ from txcloud.errors import (
     RequestTimeoutError,
 )
 from txcloud.http import HTTPTransport, Request, Response, RetryPolicy
+from txcloud.http.endpoints import CachingEndpointFactory
 from txcloud.http.proxy import ProxySettings, proxy_settings
+from txcloud.http.routing import ProxyingAgent
 from txcloud.test.http._support import assert_secret_nowhere, capture_logs
 
 PASSWORD = "s3cr3t-Pa55"
@@ -293,3 +295,14 @@ class SharedPoolTests(SynchronousTestCase):
         )
         transport.send(Request("GET", "http://10.0.0.2/"))
         self.assertEqual(len(self.reactor.tcpClients), 1)
+
+    def test_tunnels_are_filed_under_their_proxy_and_target(self) -> None:
+        settings = ProxySettings.from_environment(
+            {"HTTPS_PROXY": "http://127.0.0.1:3128", "NO_PROXY": "direct.example"}
+        )
+        endpoints = CachingEndpointFactory(self.reactor, object(), 5.0, proxies=settings)
+        agent = ProxyingAgent(self.reactor, endpoints, self.pool, settings)
+        tunnelled = (b"https", b"s3.example", 443)
+        self.assertEqual(agent._direct_key(tunnelled), (tunnelled, settings.https))
+        direct = (b"https", b"direct.example", 443)
+        self.assertEqual(agent._direct_key(direct), direct)
