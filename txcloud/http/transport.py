@@ -180,9 +180,9 @@ class HTTPTransport:
                 agent = Agent.usingEndpointFactory(reactor, endpoints, pool=pool)
             else:
                 self.log.debug(
-                    "{driver} sends through proxies: {proxies!r}",
+                    "{driver} sends through proxies: {proxies}",
                     driver=self.driver or "an HTTP transport",
-                    proxies=proxy,
+                    proxies=repr(proxy),
                 )
                 agent = ProxyingAgent(reactor, endpoints, pool, proxy)
         self._client = HTTPClient(agent, cookiejar=_NoCookies())
