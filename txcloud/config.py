@@ -21,6 +21,12 @@ listed::
     options = { ex_latency = 0.0 }  # further keyword arguments of the driver
 
     [[storage]]
+    name = "s3-eu"
+    provider = "s3"
+    region = "eu-west-1"
+    proxy_env = "CORP_PROXY"    # the HTTP proxy (ex_proxy), or proxy = "http://proxy:3128"
+
+    [[storage]]
     name = "local"
     provider = "local"
     key = "~/.local/share/txcloud/data"   # the local driver's folder
@@ -51,6 +57,12 @@ place, the embedded defaults apply: a ``dummy`` compute target and a
 (``~/.local/share/txcloud/data``), so txcloud works with no network and no
 credentials.  A local storage folder is created when a driver is built for it.
 
+``proxy`` (or ``proxy_env``) is an HTTP driver's proxy URL,
+``http://[user:password@]host:port``, for that entry's targets; ``""``
+means none, whatever the environment says.  Without it a driver honours
+``HTTPS_PROXY``, ``HTTP_PROXY`` and ``NO_PROXY``.  A proxy URL may hold a
+password, so it is never shown.
+
 A :class:`Target` names a target and never holds a secret; keys and secrets
 stay inside the :class:`Config` and go only to the driver's constructor.
 Refused values raise :class:`~txcloud.errors.ConfigError` naming the file and
@@ -72,6 +84,7 @@ from txcloud.common.registry import DriverRegistry
 from txcloud.compute.providers import DRIVERS as COMPUTE_DRIVERS
 from txcloud.container.providers import DRIVERS as CONTAINER_DRIVERS
 from txcloud.errors import ConfigError, InvalidArgumentError
+from txcloud.http.proxy import parse_proxy_url
 from txcloud.storage.providers import DRIVERS as STORAGE_DRIVERS
 from txcloud.storage.types import Provider as StorageProvider
 
@@ -125,6 +138,8 @@ _ENTRY_KEYS = frozenset(
         "host",
         "port",
         "secure",
+        "proxy",
+        "proxy_env",
         "options",
     }
 )
@@ -137,7 +152,9 @@ _DEFAULT_CREDENTIALS = {
     StorageProvider.AZURE_BLOBS.value: frozenset({"secret", "secret_env"}),
 }
 # Constructor arguments the entry's own keys (or txcloud) set.
-_RESERVED_OPTIONS = frozenset({"key", "secret", "host", "port", "secure", "region", "reactor"})
+_RESERVED_OPTIONS = frozenset(
+    {"key", "secret", "host", "port", "secure", "region", "reactor", "ex_proxy"}
+)
 
 
 @attrs.frozen
@@ -484,6 +501,9 @@ class _Reader:
                 kwargs[option] = self._typed(entry[option], types, wanted, f"{key}.{option}")
         if "port" in kwargs and not 0 < kwargs["port"] < 65536:
             raise self._error("must be between 1 and 65535", f"{key}.port")
+        proxy = self._secret(entry, "proxy", key)
+        if proxy is not None:
+            kwargs["ex_proxy"] = self._proxy(proxy, f"{key}.proxy")
         kwargs.update(self._options(entry.get("options", {}), f"{key}.options"))
         if "credentials" in entry:
             kwargs.update(self._default_credentials(kind, provider, entry, key))
@@ -563,6 +583,15 @@ class _Reader:
                 f"environment variable {variable!r} is not set", f"{key}.{variable_field}"
             )
         return self._environ[variable]
+
+    def _proxy(self, url: str, key: str) -> str:
+        if url:
+            try:
+                parse_proxy_url(url)
+            except InvalidArgumentError as e:
+                # The message shows the URL without its credentials.
+                raise self._error(e.message, key) from None
+        return url
 
     def _options(self, value: Any, key: str) -> dict[str, Any]:
         options: dict[str, Any] = self._typed(value, (dict,), "a table", key)

@@ -163,6 +163,29 @@ class TLSVerificationError(NetworkError):
     """The server's TLS certificate could not be verified."""
 
 
+class ProxyError(NetworkError):
+    """
+    The HTTP proxy could not be reached, refused the request or the
+    ``CONNECT`` tunnel, or closed the connection before answering.
+
+    :ivar proxy: ``host:port`` of the proxy (never its credentials).
+    """
+
+    def __init__(
+        self, message: str = "", driver: Any = None, *, proxy: str | None = None, **kw: Any
+    ) -> None:
+        super().__init__(message, driver, **kw)
+        self.proxy = proxy
+
+
+class ProxyAuthenticationError(ProxyError):
+    """The proxy refused its credentials, or asked for some (HTTP 407, or 401)."""
+
+
+class ProxyTimeoutError(ProxyError, RequestTimeoutError):
+    """The proxy did not accept the connection, or answer ``CONNECT``, within the timeout."""
+
+
 # Compute
 
 

@@ -7,13 +7,14 @@ sends to its token or credentials endpoint.
 
 from __future__ import annotations
 
+import os
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
 from twisted.web.client import HTTPConnectionPool
 
-from txcloud.http import ErrorMapper, HTTPTransport, RetryPolicy, TLSOptions
+from txcloud.http import ErrorMapper, HTTPTransport, RetryPolicy, TLSOptions, proxy_settings
 
 __all__ = ["one_shot_transport", "shared_source"]
 
@@ -47,22 +48,28 @@ def one_shot_transport(
     ca_file: str | None = None,
     agent: Any = None,
     error_mapper: ErrorMapper | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> HTTPTransport:
     """
     A transport for a token or credentials endpoint: HTTPS verified against
     *ca_file* or the platform's trust store (which honours
     ``SSL_CERT_FILE``), connections closed after each answer (a token an
     hour needs none kept open, and nothing is left open), failed attempts
-    retried (asking for credentials again is harmless).
+    retried (asking for credentials again is harmless), through the proxies
+    *environ* names (``HTTPS_PROXY``, ``NO_PROXY``...; metadata endpoints on
+    link-local addresses are never proxied).
 
     :param description: what it talks to, named in logs and errors.
     :param agent: an ``IAgent`` to send through instead (tests).
+    :param environ: where the proxy variables are read; :data:`os.environ`
+        when ``None``.
     """
     options: dict[str, Any] = {}
     if agent is None:
         options = {
             "pool": HTTPConnectionPool(reactor, persistent=False),
             "tls": TLSOptions(ca_file=ca_file),
+            "proxy": proxy_settings(None, os.environ if environ is None else environ),
         }
     return HTTPTransport(
         reactor=reactor,

@@ -2,11 +2,12 @@
 The base of drivers that speak HTTP: builds one
 :class:`~txcloud.http.HTTPTransport` from Libcloud's constructor arguments
 (``secure``, ``host``, ``port``) and txcloud's (``reactor``, ``timeout``,
-TLS and retry options), lazily, and closes it with the driver.
+TLS, proxy and retry options), lazily, and closes it with the driver.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -14,13 +15,16 @@ from twisted.internet.defer import Deferred
 from txcloud.common.base import DEFAULT_TIMEOUT, BaseDriver
 from txcloud.errors import InvalidArgumentError, TxCloudError
 from txcloud.http import (
+    ErrorMapper,
     ErrorResponse,
     HTTPTransport,
     Request,
     RetryPolicy,
+    Signer,
     TLSOptions,
     default_error_mapper,
 )
+from txcloud.http.proxy import proxy_settings
 
 __all__ = ["HTTPDriver"]
 
@@ -37,9 +41,17 @@ class HTTPDriver(BaseDriver):
         warning); only for test setups.
     :param ex_client_cert: a PEM client certificate (and ``ex_client_key``)
         for services that authenticate clients by certificate.
+    :param ex_proxy: the HTTP proxy: ``None`` (the default) for the one the
+        environment names (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY`` and
+        their lower-case forms, read now), ``""`` for none, or a URL
+        ``http://[user:password@]host:port`` for every request (the
+        environment then plays no part); see :doc:`/usage/proxies`.
     :param ex_retry: the :class:`~txcloud.http.RetryPolicy` to use.
     :param ex_pool: a ``HTTPConnectionPool`` to share with other drivers.
-    :param ex_agent: an ``IAgent`` to send through instead (tests).
+    :param ex_agent: an ``IAgent`` to send through instead (tests); it
+        replaces the TLS and proxy settings.
+    :raises InvalidArgumentError: for a bad port, timeout, proxy URL or
+        ``NO_PROXY`` entry.
 
     Subclasses give :meth:`_default_host` (the provider's endpoint for the
     region), may override :meth:`_sign` and :meth:`_map_error`, and send with
@@ -64,6 +76,7 @@ class HTTPDriver(BaseDriver):
         ex_verify_tls: bool = True,
         ex_client_cert: str | None = None,
         ex_client_key: str | None = None,
+        ex_proxy: str | None = None,
         ex_retry: RetryPolicy | None = None,
         ex_pool: Any = None,
         ex_agent: Any = None,
@@ -85,6 +98,11 @@ class HTTPDriver(BaseDriver):
                 client_key=ex_client_key,
             )
         )
+        try:
+            proxy = proxy_settings(ex_proxy, os.environ)
+        except InvalidArgumentError as e:
+            raise InvalidArgumentError(e.message, self) from None
+        self._proxy = None if ex_agent is not None else proxy
         self._retry = ex_retry
         self._pool = ex_pool
         self._agent = ex_agent
@@ -94,18 +112,29 @@ class HTTPDriver(BaseDriver):
     def http(self) -> HTTPTransport:
         """The transport this driver sends its requests with."""
         if self._http is None:
-            self._http = HTTPTransport(
-                reactor=self.reactor,
-                pool=self._pool,
-                agent=self._agent,
-                timeout=self.timeout,
-                retry=self._retry,
-                tls=self._tls,
-                signer=self._sign,
-                error_mapper=self._map_error,
-                driver=self,
-            )
+            self._http = self._new_transport(self._sign, self._map_error)
         return self._http
+
+    def _new_transport(
+        self, signer: Signer | None, error_mapper: ErrorMapper = default_error_mapper
+    ) -> HTTPTransport:
+        """
+        A transport with this driver's connection settings (pool, TLS,
+        proxies, timeout, retries), for its own requests or a credential
+        exchange's.
+        """
+        return HTTPTransport(
+            reactor=self.reactor,
+            pool=self._pool,
+            agent=self._agent,
+            timeout=self.timeout,
+            retry=self._retry,
+            tls=self._tls,
+            proxy=self._proxy,
+            signer=signer,
+            error_mapper=error_mapper,
+            driver=self,
+        )
 
     def _default_host(self) -> str:
         """The provider's own host name for this driver's region."""

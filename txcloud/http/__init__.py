@@ -67,10 +67,11 @@ a finer type.
 
 Failures that :meth:`RetryPolicy.is_retryable` accepts (RateLimitReached,
 ServiceUnavailableError, NetworkError and RequestTimeoutError, never
-TLSVerificationError) are retried with exponential backoff and full jitter,
-honouring ``Retry-After``, but only for idempotent requests (GET, HEAD, PUT,
-DELETE, OPTIONS, or ``idempotent=True``) whose body can be sent again (not a
-producer, file object or iterator).  When attempts run out the last error is
+TLSVerificationError or ProxyAuthenticationError) are retried with
+exponential backoff and full jitter, honouring ``Retry-After``, but only
+for idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS, or
+``idempotent=True``) whose body can be sent again (not a producer, file
+object or iterator).  When attempts run out the last error is
 raised.  A mapper that returns RateLimitReached or ServiceUnavailableError
 makes an error retryable.
 
@@ -80,6 +81,19 @@ Each attempt has a timeout for the response headers
 :class:`~txcloud.errors.TLSVerificationError`, other connection failures
 :class:`~txcloud.errors.NetworkError`.  If the request body raises, ``send``
 fails with that exception.
+
+Proxies
+-------
+``HTTPTransport(proxy=ProxySettings(...))`` sends ``http://`` URLs to the
+proxy in absolute form and ``https://`` URLs through ``CONNECT`` tunnels
+(:class:`~txcloud.http.tunnel.TunnelEndpoint`), TLS verified against the
+URL's host; drivers build the settings from ``ex_proxy`` and the
+environment with :func:`~txcloud.http.proxy.proxy_settings`.  A proxy that
+cannot be reached, refuses the tunnel or closes it raises
+:class:`~txcloud.errors.ProxyError`, one that does not answer in time
+:class:`~txcloud.errors.ProxyTimeoutError`, refused credentials
+:class:`~txcloud.errors.ProxyAuthenticationError`; each names the proxy's
+``host:port``, never its credentials.
 
 Responses
 ---------
@@ -129,6 +143,7 @@ from txcloud.http.errors import (
     retyped_error,
 )
 from txcloud.http.headers import HeaderMap
+from txcloud.http.proxy import ProxySettings, ProxyURL, proxy_settings
 from txcloud.http.redact import REDACTED, redact_headers, redact_url
 from txcloud.http.request import IDEMPOTENT_METHODS, Request
 from txcloud.http.response import BodyStream, Response
@@ -158,6 +173,8 @@ __all__ = [
     "HTTPTransport",
     "HeaderMap",
     "IteratorProducer",
+    "ProxySettings",
+    "ProxyURL",
     "Request",
     "RequestBody",
     "Response",
@@ -176,6 +193,7 @@ __all__ = [
     "local_name",
     "parse_retry_after",
     "parse_xml",
+    "proxy_settings",
     "redact_headers",
     "redact_url",
     "retyped_error",

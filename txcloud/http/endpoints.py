@@ -5,6 +5,10 @@ scheme, host and port, made once and reused for every request.
 Twisted's ``Agent`` builds a new ``HostnameEndpoint`` (and IDNA-encodes
 the host again) for every request; a driver sends all its requests to one
 or a few hosts, so keeping the endpoints saves that work on each call.
+
+With proxy settings, an HTTPS URL that goes through a proxy gets a
+:class:`~txcloud.http.tunnel.TunnelEndpoint` wrapped in TLS: the session is
+verified against the URL's host, not the proxy's.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 from twisted.web.error import SchemeNotSupported
 from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
+
+from txcloud.http.proxy import ProxySettings, ProxyURL
+from txcloud.http.tunnel import TunnelEndpoint
 
 __all__ = ["CachingEndpointFactory"]
 
@@ -34,6 +41,9 @@ class CachingEndpointFactory:
         the TLS connection settings for each HTTPS host.
     :param connect_timeout: seconds to wait for a connection.
     :param max_endpoints: endpoints kept; the least recently used goes first.
+    :param proxies: where HTTPS URLs go through a ``CONNECT`` tunnel;
+        ``None`` connects directly.  (HTTP URLs sent to a proxy never ask
+        for an endpoint: they are sent to :meth:`endpoint_for_proxy`.)
     """
 
     def __init__(
@@ -42,12 +52,15 @@ class CachingEndpointFactory:
         policy: Any,
         connect_timeout: float,
         max_endpoints: int = DEFAULT_MAX_ENDPOINTS,
+        proxies: ProxySettings | None = None,
     ) -> None:
         self._reactor = reactor
         self._policy = policy
         self._connect_timeout = connect_timeout
         self._max_endpoints = max_endpoints
+        self._proxies = proxies
         self._endpoints: OrderedDict[tuple[bytes, bytes, int], Any] = OrderedDict()
+        self._proxy_endpoints: dict[ProxyURL, HostnameEndpoint] = {}
 
     def endpointForURI(self, uri: Any) -> Any:
         """
@@ -75,7 +88,33 @@ class CachingEndpointFactory:
         except UnicodeDecodeError:
             raise ValueError(f"the host {uri.host!r} of a URI must be ASCII") from None
         timeout = self._connect_timeout
-        endpoint: Any = HostnameEndpoint(self._reactor, host, uri.port, timeout=timeout)
         if uri.scheme == b"http":
-            return endpoint
+            return HostnameEndpoint(self._reactor, host, uri.port, timeout=timeout)
+        proxy = None if self._proxies is None else self._proxies.proxy_for("https", host, uri.port)
+        endpoint: Any
+        if proxy is None:
+            endpoint = HostnameEndpoint(self._reactor, host, uri.port, timeout=timeout)
+        else:
+            endpoint = TunnelEndpoint(
+                self._reactor,
+                self.endpoint_for_proxy(proxy),
+                host,
+                uri.port,
+                proxy_address=proxy.address,
+                authorization=proxy.authorization,
+                timeout=timeout,
+            )
         return wrapClientTLS(self._policy.creatorForNetloc(uri.host, uri.port), endpoint)
+
+    def endpoint_for_proxy(self, proxy: ProxyURL) -> HostnameEndpoint:
+        """
+        The endpoint connecting to *proxy* (one per proxy, kept).
+
+        :param proxy: the proxy.
+        """
+        endpoint = self._proxy_endpoints.get(proxy)
+        if endpoint is None:
+            endpoint = self._proxy_endpoints[proxy] = HostnameEndpoint(
+                self._reactor, proxy.host, proxy.port, timeout=self._connect_timeout
+            )
+        return endpoint

@@ -18,7 +18,7 @@ from lxml import etree
 from OpenSSL import SSL
 from service_identity.exceptions import CertificateError, VerificationError
 from twisted.internet.defer import CancelledError
-from twisted.internet.error import ConnectingCancelledError
+from twisted.internet.error import ConnectError, ConnectingCancelledError
 from twisted.internet.error import TimeoutError as ConnectTimeoutError
 from twisted.web.client import (
     RequestGenerationFailed,
@@ -31,6 +31,9 @@ from txcloud.errors import (
     MalformedResponseError,
     NetworkError,
     ProviderError,
+    ProxyAuthenticationError,
+    ProxyError,
+    ProxyTimeoutError,
     RateLimitReached,
     RequestTimeoutError,
     ServiceUnavailableError,
@@ -38,8 +41,10 @@ from txcloud.errors import (
     TxCloudError,
 )
 from txcloud.http.headers import HeaderMap
+from txcloud.http.proxy import ProxyURL
 from txcloud.http.redact import redact_url
 from txcloud.http.request import Request
+from txcloud.http.tunnel import TunnelError
 from txcloud.http.xml import local_name, parse_xml
 
 _E = TypeVar("_E", bound=TxCloudError)
@@ -275,12 +280,44 @@ def _is_tls_verification(exc: BaseException) -> bool:
     return isinstance(exc, SSL.Error) and "certificate" in str(exc).lower()
 
 
-def connection_error(exc: BaseException, request: Request, driver: str | None) -> BaseException:
+def _proxy_error(
+    causes: list[BaseException], where: str, driver: str | None, proxy: ProxyURL
+) -> ProxyError | None:
+    # Through a proxy, every connection the agent makes is to the proxy.
+    for cause in causes:
+        if isinstance(cause, TunnelError):
+            cls = ProxyError
+            if cause.timed_out:
+                cls = ProxyTimeoutError
+            elif cause.status in (401, 407):
+                cls = ProxyAuthenticationError
+            return cls(f"{cause} for {where}", driver, proxy=proxy.address, status=cause.status)
+        if isinstance(cause, ConnectTimeoutError):
+            return ProxyTimeoutError(
+                f"connecting to the proxy {proxy.address} timed out for {where}",
+                driver,
+                proxy=proxy.address,
+            )
+        if isinstance(cause, ConnectError):
+            return ProxyError(
+                f"cannot connect to the proxy {proxy.address} for {where}: {cause}",
+                driver,
+                proxy=proxy.address,
+            )
+    return None
+
+
+def connection_error(
+    exc: BaseException, request: Request, driver: str | None, proxy: ProxyURL | None = None
+) -> BaseException:
     """
     What to raise for an exception the agent failed a request with.
 
+    :param proxy: the proxy the request went through, if any.
     :returns: the body's own exception when reading the request body failed;
-        otherwise :class:`~txcloud.errors.TLSVerificationError`,
+        otherwise :class:`~txcloud.errors.ProxyError` (or a subclass) when
+        the proxy could not be reached or refused the tunnel,
+        :class:`~txcloud.errors.TLSVerificationError`,
         :class:`~txcloud.errors.RequestTimeoutError` (connecting timed out)
         or :class:`~txcloud.errors.NetworkError`, with the URL redacted.
     """
@@ -288,6 +325,10 @@ def connection_error(exc: BaseException, request: Request, driver: str | None) -
     if isinstance(exc, RequestGenerationFailed):
         return causes[0]
     where = f"{request.method} {redact_url(request.full_url)}"
+    if proxy is not None:
+        refused = _proxy_error(causes, where, driver, proxy)
+        if refused is not None:
+            return refused
     for cause in causes:
         if _is_tls_verification(cause):
             return TLSVerificationError(
@@ -297,3 +338,56 @@ def connection_error(exc: BaseException, request: Request, driver: str | None) -
         return RequestTimeoutError(f"connecting timed out for {where}", driver)
     described = "; ".join(f"{type(cause).__name__}: {cause}" for cause in causes)
     return NetworkError(f"{where} failed: {described}", driver)
+
+
+def timeout_error(
+    exc: BaseException,
+    request: Request,
+    timeout: float,
+    driver: str | None,
+    proxy: ProxyURL | None = None,
+) -> RequestTimeoutError:
+    """
+    What to raise when a request got no response within *timeout*.
+
+    :param exc: what the agent failed the cancelled request with.
+    :param proxy: the proxy the request went through, if any.
+    :returns: :class:`~txcloud.errors.ProxyTimeoutError` when the connection
+        to the proxy (or its tunnel) was still being made, else
+        :class:`~txcloud.errors.RequestTimeoutError`; the URL redacted.
+    """
+    where = f"{request.method} {redact_url(request.full_url)}"
+    if proxy is None:
+        return RequestTimeoutError(f"no response to {where} within {timeout:g}s", driver)
+    if any(isinstance(cause, ConnectingCancelledError) for cause in _reasons(exc)):
+        return ProxyTimeoutError(
+            f"the proxy {proxy.address} did not connect {where} within {timeout:g}s",
+            driver,
+            proxy=proxy.address,
+        )
+    return RequestTimeoutError(
+        f"no response to {where} through the proxy {proxy.address} within {timeout:g}s", driver
+    )
+
+
+def proxy_refusal(response: ErrorResponse, proxy: ProxyURL) -> ProxyError | None:
+    """
+    The error for a response the proxy gave itself to a request it was to
+    forward (an ``http://`` URL): 407, or 401 without a ``Via`` header (a
+    proxy adds one to the responses it forwards; tinyproxy answers a wrong
+    password with 401) when the request carried proxy credentials.
+
+    :returns: :class:`~txcloud.errors.ProxyAuthenticationError`, or ``None``
+        for a response of the target's.
+    """
+    refused = response.status == 407 or (
+        response.status == 401 and proxy.username is not None and "Via" not in response.headers
+    )
+    if not refused:
+        return None
+    return ProxyAuthenticationError(
+        f"the proxy {proxy.address} refused the request: {response.describe()}",
+        response.driver,
+        proxy=proxy.address,
+        status=response.status,
+    )

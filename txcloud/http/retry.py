@@ -16,6 +16,7 @@ import attrs
 from txcloud.errors import (
     InvalidArgumentError,
     NetworkError,
+    ProxyAuthenticationError,
     RateLimitReached,
     ServiceUnavailableError,
     TLSVerificationError,
@@ -73,10 +74,11 @@ class RetryPolicy:
     def is_retryable(self, error: Exception) -> bool:
         """
         Whether a failed attempt is worth repeating: throttling, a server
-        failure or a network failure, except a TLS verification failure
-        (which will fail again the same way).
+        failure or a network failure (proxy failures included), except a
+        TLS verification failure or refused proxy credentials (which will
+        fail again the same way).
         """
-        if isinstance(error, TLSVerificationError):
+        if isinstance(error, (TLSVerificationError, ProxyAuthenticationError)):
             return False
         return isinstance(error, (RateLimitReached, ServiceUnavailableError, NetworkError))
 

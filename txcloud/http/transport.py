@@ -21,7 +21,6 @@ from txcloud import __version__
 from txcloud.errors import (
     InvalidArgumentError,
     NetworkError,
-    RequestTimeoutError,
     TxCloudError,
 )
 from txcloud.http.endpoints import CachingEndpointFactory
@@ -31,12 +30,16 @@ from txcloud.http.errors import (
     connection_error,
     default_error_mapper,
     is_cancellation,
+    proxy_refusal,
+    timeout_error,
 )
 from txcloud.http.pool import DEFAULT_MAX_PER_HOST, close_pool, new_pool
+from txcloud.http.proxy import ProxySettings, ProxyURL
 from txcloud.http.redact import redact_url
 from txcloud.http.request import Request
 from txcloud.http.response import Response
 from txcloud.http.retry import RetryPolicy, parse_retry_after
+from txcloud.http.routing import ProxyingAgent
 from txcloud.http.tls import TLSOptions, TLSPolicy
 from txcloud.http.uri import prepared_url
 
@@ -101,6 +104,10 @@ class HTTPTransport:
     :param retry: when and how to retry; ``RetryPolicy()`` by default.
     :param tls: certificate verification settings; ``TLSOptions()``
         (verify against the platform's trust store) by default.
+    :param proxy: the proxies to send through (``https://`` URLs through
+        ``CONNECT`` tunnels); ``None`` connects directly.  The transport
+        reads no environment: drivers resolve ``ex_proxy``
+        (:func:`~txcloud.http.proxy.proxy_settings`).
     :param signer: called with the request before every attempt (so
         time-dependent signatures stay fresh).
     :param error_mapper: builds the error raised for a response that is not
@@ -112,7 +119,7 @@ class HTTPTransport:
     :param max_error_body: bytes of an error response's body to read.
     :param user_agent: the ``User-Agent`` sent unless a request sets one.
     :raises InvalidArgumentError: for a timeout that is not positive, *agent*
-        together with *pool* or *tls*, or unusable TLS files.
+        together with *pool*, *tls* or *proxy*, or unusable TLS files.
     """
 
     log = Logger()
@@ -126,6 +133,7 @@ class HTTPTransport:
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
         tls: TLSOptions | None = None,
+        proxy: ProxySettings | None = None,
         signer: Signer | None = None,
         error_mapper: ErrorMapper | None = None,
         driver: Any = None,
@@ -148,9 +156,12 @@ class HTTPTransport:
         self._max_error_body = max_error_body
         self._user_agent = user_agent
         self._own_pool: HTTPConnectionPool | None = None
+        self._proxies = proxy
         if agent is not None:
-            if pool is not None or tls is not None:
-                raise InvalidArgumentError("an agent replaces the pool and the TLS options")
+            if pool is not None or tls is not None or proxy is not None:
+                raise InvalidArgumentError(
+                    "an agent replaces the pool, the TLS options and proxies"
+                )
         else:
             tls = tls if tls is not None else TLSOptions()
             policy = TLSPolicy(tls)
@@ -162,8 +173,18 @@ class HTTPTransport:
                 )
             if pool is None:
                 pool = self._own_pool = new_pool(reactor, max_per_host)
-            endpoints = CachingEndpointFactory(reactor, policy, connect_timeout=timeout)
-            agent = Agent.usingEndpointFactory(reactor, endpoints, pool=pool)
+            endpoints = CachingEndpointFactory(
+                reactor, policy, connect_timeout=timeout, proxies=proxy
+            )
+            if proxy is None:
+                agent = Agent.usingEndpointFactory(reactor, endpoints, pool=pool)
+            else:
+                self.log.debug(
+                    "{driver} sends through proxies: {proxies}",
+                    driver=self.driver or "an HTTP transport",
+                    proxies=repr(proxy),
+                )
+                agent = ProxyingAgent(reactor, endpoints, pool, proxy)
         self._client = HTTPClient(agent, cookiejar=_NoCookies())
         # treq's client always decodes gzip; requests that want the body as
         # stored go to the agent itself.
@@ -237,20 +258,24 @@ class HTTPTransport:
         timeout = sent.timeout or self._timeout
         started = self._reactor.seconds()
         headers = sent.headers.without(*_FRAMING_HEADERS).to_twisted()
+        url = prepared_url(sent.full_url)
+        proxy = self._route(url)
         pending: Deferred[Any]
         if sent.decode_content:
             pending = self._client.request(
                 sent.method,
-                prepared_url(sent.full_url),
+                url,
                 headers=headers,
                 data=sent.body.producer(),
                 allow_redirects=False,
                 unbuffered=True,
             )
         else:
-            url = prepared_url(sent.full_url).to_text().encode("ascii")
             pending = self._agent.request(
-                sent.method.encode("ascii"), url, headers, sent.body.producer()
+                sent.method.encode("ascii"),
+                url.to_text().encode("ascii"),
+                headers,
+                sent.body.producer(),
             )
         timed_out = False
 
@@ -265,14 +290,11 @@ class HTTPTransport:
         except Exception as exc:
             error: TxCloudError
             if timed_out:
-                error = RequestTimeoutError(
-                    f"no response to {sent.method} {redact_url(sent.full_url)} within {timeout:g}s",
-                    self.driver,
-                )
+                error = timeout_error(exc, sent, timeout, self.driver, proxy)
             elif is_cancellation(exc):
                 raise CancelledError() from None
             else:
-                mapped = connection_error(exc, sent, self.driver)
+                mapped = connection_error(exc, sent, self.driver, proxy)
                 if not isinstance(mapped, TxCloudError):
                     # The request body failed: that is the caller's error.
                     raise mapped from None
@@ -305,7 +327,18 @@ class HTTPTransport:
             driver=self.driver,
             retry_after=retry_after,
         )
-        raise _AttemptFailed(self._map_error(failure), retry_after)
+        refused = None
+        if proxy is not None and url.scheme == "http":
+            # Only a request the proxy forwards (not one sent through a
+            # tunnel) may get the proxy's own answer.
+            refused = proxy_refusal(failure, proxy)
+        raise _AttemptFailed(refused or self._map_error(failure), retry_after)
+
+    def _route(self, url: Any) -> ProxyURL | None:
+        """The proxy a request to *url* goes through, if any."""
+        if self._proxies is None:
+            return None
+        return self._proxies.proxy_for(url.scheme, url.host, url.port)
 
     def _log_attempt(self, request: Request, attempt: int, started: float, outcome: str) -> None:
         self.log.debug(

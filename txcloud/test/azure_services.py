@@ -157,7 +157,7 @@ class OAuthAzurite(LocalService):
             tls=TLSOptions(ca_file=self.ca_file),
         )
         try:
-            response = await transport.send(Request("GET", self.url + self._ready_path))
+            response = await transport.send(Request("GET", self.url + (self._ready_path or "/")))
             await response.content()
             return response.status == 200
         finally:

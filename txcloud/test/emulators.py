@@ -22,6 +22,8 @@ from typing import Any
 import treq
 from twisted.internet import reactor as _global_reactor
 from twisted.internet.defer import Deferred, DeferredLock
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SkipTest
@@ -32,6 +34,7 @@ reactor: Any = _global_reactor
 __all__ = [
     "EmulatorUnavailable",
     "LocalService",
+    "TinyProxy",
     "checking_moto",
     "free_port",
     "iam_moto",
@@ -58,6 +61,16 @@ def free_port() -> int:
         return port
 
 
+class _Probe(Protocol):
+    """A connection made only to see that a service accepts them."""
+
+    def __init__(self) -> None:
+        self.closed: Deferred[None] = Deferred()
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.closed.callback(None)
+
+
 class LocalService:
     """
     One emulator process shared by every test that needs it.
@@ -67,7 +80,8 @@ class LocalService:
         the program is not installed.
     :param arguments: the rest of the command line, given the port and a
         scratch folder.
-    :param ready_path: a path answering 200 once the service is up.
+    :param ready_path: a path answering 200 once the service is up; ``None``
+        for a service that is up once it accepts connections (a proxy).
     :param startup_timeout: seconds to wait for readiness.
     """
 
@@ -76,7 +90,7 @@ class LocalService:
         name: str,
         find_program: Callable[[], list[str] | None],
         arguments: Callable[[int, str], Sequence[str]],
-        ready_path: str,
+        ready_path: str | None,
         startup_timeout: float = 60.0,
     ) -> None:
         self.name = name
@@ -154,7 +168,16 @@ class LocalService:
         raise EmulatorUnavailable(f"not ready after {self._startup_timeout} seconds")
 
     async def _answers(self) -> bool:
-        """Whether the service is up: :attr:`url` with the ready path answers 200."""
+        """
+        Whether the service is up: :attr:`url` with the ready path answers 200
+        or, with no ready path, its port accepts a connection.
+        """
+        if self._ready_path is None:
+            endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", self.port, timeout=2)
+            probe = await connectProtocol(endpoint, _Probe())
+            probe.transport.loseConnection()
+            await probe.closed
+            return True
         response = await treq.get(self.url + self._ready_path, timeout=2, persistent=False)
         await response.content()
         return bool(response.code == 200)
@@ -212,3 +235,52 @@ async def reset_moto() -> None:
     """Forget every resource moto holds (between tests)."""
     response = await treq.post(moto.url + "/moto-api/reset", persistent=False)
     await response.content()
+
+
+def _tinyproxy_program() -> list[str] | None:
+    program = shutil.which("tinyproxy")
+    return [program] if program else None
+
+
+class TinyProxy(LocalService):
+    """
+    tinyproxy in the foreground with a configuration of its own, logging
+    every request and ``CONNECT`` (:meth:`log` reads it).
+
+    :param connect_ports: the ports ``CONNECT`` may reach (asked at start).
+    :param basic_auth: the user name and password it requires, if any.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        connect_ports: Callable[[], Sequence[int]],
+        basic_auth: tuple[str, str] | None = None,
+    ) -> None:
+        super().__init__(name, _tinyproxy_program, self._command_line, ready_path=None)
+        self._connect_ports = connect_ports
+        self._basic_auth = basic_auth
+        self._log_path = ""
+
+    def _command_line(self, port: int, folder: str) -> list[str]:
+        self._log_path = os.path.join(folder, "tinyproxy.log")
+        lines = [
+            f"Port {port}",
+            "Listen 127.0.0.1",
+            "Allow 127.0.0.1",
+            "Timeout 60",
+            f'LogFile "{self._log_path}"',
+            "LogLevel Connect",
+            *(f"ConnectPort {connect_port}" for connect_port in self._connect_ports()),
+        ]
+        if self._basic_auth is not None:
+            lines.append("BasicAuth {} {}".format(*self._basic_auth))
+        config = os.path.join(folder, "tinyproxy.conf")
+        with open(config, "w", encoding="utf-8") as file:
+            file.write("\n".join(lines) + "\n")
+        return ["-d", "-c", config]
+
+    def log(self) -> str:
+        """What the proxy has logged so far."""
+        with open(self._log_path, encoding="utf-8", errors="replace") as file:
+            return file.read()

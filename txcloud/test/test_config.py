@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
@@ -406,3 +407,37 @@ class LoadTests(SynchronousTestCase):
         self._write(path, '[[compute]]\nname = "a"\nprovider = "dummy"\nsecret_env = "S"\n')
         config = load_config(path, {"S": SECRET})
         self.assertEqual(config.build_driver(config.targets[0], Clock())._secret, SECRET)
+
+
+class ProxyKeyTests(SynchronousTestCase):
+    """The ``proxy`` key gives an entry's drivers their ``ex_proxy``."""
+
+    ENTRY = '[[storage]]\nname = "s3"\nprovider = "s3"\nkey = "AKID"\nsecret = "s"\n'
+
+    def test_proxy_goes_to_the_driver_as_ex_proxy(self) -> None:
+        config = parse_config(self.ENTRY + 'proxy = "http://u:pw@proxy.corp:3128"\n', environ={})
+        driver: Any = config.build_driver(config.targets[0], Clock())
+        self.addCleanup(driver.close)
+        self.assertEqual((driver._proxy.https.host, driver._proxy.https.port), ("proxy.corp", 3128))
+
+    def test_proxy_from_the_environment_and_never_shown(self) -> None:
+        environ = {"CORP_PROXY": "http://u:hunter2@proxy.corp:3128"}
+        config = parse_config(self.ENTRY + 'proxy_env = "CORP_PROXY"\n', environ=environ)
+        self.assertNotIn("hunter2", repr(config))
+        driver: Any = config.build_driver(config.targets[0], Clock())
+        self.addCleanup(driver.close)
+        self.assertEqual(driver._proxy.https.password, "hunter2")
+
+    def test_an_empty_proxy_means_none(self) -> None:
+        config = parse_config(self.ENTRY + 'proxy = ""\n', environ={})
+        driver: Any = config.build_driver(config.targets[0], Clock())
+        self.assertIsNone(driver._proxy)
+
+    def test_a_bad_proxy_is_refused_naming_the_key_not_the_password(self) -> None:
+        message = _error(self, self.ENTRY + 'proxy = "socks5://u:hunter2@proxy:1080"\n')
+        self.assertIn("storage[0].proxy", message)
+        self.assertNotIn("hunter2", message)
+
+    def test_ex_proxy_is_not_an_option(self) -> None:
+        message = _error(self, self.ENTRY + 'options = { ex_proxy = "http://p:1" }\n')
+        self.assertIn("'ex_proxy' cannot be an option", message)

@@ -120,6 +120,7 @@ class InstanceMetadataCredentials(RefreshingProvider):
             timeout=self.timeout,
             attempts=self.attempts,
             agent=agent,
+            environ=env,
         )
         self.description = f"the EC2 instance metadata service at {self.endpoint}"
 
@@ -233,7 +234,11 @@ class ContainerCredentials(RefreshingProvider):
         self.timeout = timeout
         self._agent = agent
         self.transport = one_shot_transport(
-            self.reactor, "the container credentials endpoint", timeout=timeout, agent=agent
+            self.reactor,
+            "the container credentials endpoint",
+            timeout=timeout,
+            agent=agent,
+            environ=env,
         )
         self.description = f"the container credentials endpoint {redact_url(uri)}"
 

@@ -81,7 +81,7 @@ class SSOCredentials(RefreshingProvider):
         self.cache_file = sso_cache_file(session_name or start_url, env)
         self._agent = agent
         self.transport = one_shot_transport(
-            self.reactor, "the IAM Identity Center portal", timeout=10.0, agent=agent
+            self.reactor, "the IAM Identity Center portal", timeout=10.0, agent=agent, environ=env
         )
         self.description = f"SSO role {role_name} in account {account_id} ({start_url})"
 

@@ -152,6 +152,7 @@ class _STSProvider(RefreshingProvider):
             ca_file=self.sts.ca_file,
             agent=self.sts.agent,
             error_mapper=self._refused,
+            environ=environ,
         )
 
     def _session(self) -> str:

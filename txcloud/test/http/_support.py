@@ -5,12 +5,13 @@ consumer for body producers, and log capture.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 from twisted.internet.defer import Deferred, fail, succeed
-from twisted.logger import ILogObserver, globalLogPublisher
+from twisted.logger import ILogObserver, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import HTTPConnectionPool
 from twisted.web.resource import Resource
@@ -111,6 +112,34 @@ class _Collector:
         self.events.append(event)
 
 
+def assert_secret_nowhere(
+    case: SynchronousTestCase,
+    secret: str,
+    events: list[dict[str, Any]],
+    error: BaseException | None = None,
+) -> None:
+    """Fail *case* if *secret* shows in a captured log event or in *error*."""
+    for event in events:
+        case.assertNotIn(secret, formatEvent(event))
+        case.assertNotIn(secret, repr(event))
+    if error is not None:
+        case.assertNotIn(secret, str(error))
+        case.assertNotIn(secret, repr(error))
+
+
+def notify_when_lost(protocol: Any) -> Deferred[None]:
+    """A Deferred firing once *protocol*'s connection has been lost."""
+    lost: Deferred[None] = Deferred()
+    connection_lost = protocol.connectionLost
+
+    def notify(reason: Any) -> None:
+        connection_lost(reason)
+        lost.callback(None)
+
+    protocol.connectionLost = notify
+    return lost
+
+
 def capture_logs(case: SynchronousTestCase) -> list[dict[str, Any]]:
     """Collect every log event emitted until *case* ends."""
     # zope interfaces are not types to mypy: declare what the publisher wants.
@@ -136,3 +165,22 @@ class RefusingAgent:
 
     def request(self, *args: Any, **kwargs: Any) -> Deferred[Any]:
         return fail(ConnectionRefusedError("connection refused"))
+
+
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "request_method")
+
+
+def use_environment(case: SynchronousTestCase, **values: str) -> None:
+    """Set the proxy variables to *values* (and no others) until *case* ends."""
+    names = [name for variable in _PROXY_VARIABLES for name in (variable, variable.upper())]
+    saved = {name: os.environ[name] for name in names if name in os.environ}
+    for name in names:
+        os.environ.pop(name, None)
+    os.environ.update(values)
+
+    def restore() -> None:
+        for name in names:
+            os.environ.pop(name, None)
+        os.environ.update(saved)
+
+    case.addCleanup(restore)

@@ -11,6 +11,8 @@ from twisted.web.client import URI
 from twisted.web.error import SchemeNotSupported
 
 from txcloud.http.endpoints import CachingEndpointFactory
+from txcloud.http.proxy import ProxySettings
+from txcloud.http.tunnel import TunnelEndpoint
 
 
 class RecordingPolicy:
@@ -71,3 +73,36 @@ class CachingEndpointFactoryTests(SynchronousTestCase):
         factory.endpointForURI(uri("http://c.example/"))
         self.assertIs(factory.endpointForURI(uri("http://a.example/")), a)
         self.assertIsNot(factory.endpointForURI(uri("http://b.example/")), b)
+
+
+class TunnelEndpointsTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.policy = RecordingPolicy()
+        proxies = ProxySettings.from_environment(
+            {"HTTPS_PROXY": "http://u:p@proxy.corp:3128", "NO_PROXY": "direct.example"}
+        )
+        self.factory = CachingEndpointFactory(
+            MemoryReactorClock(), self.policy, 5.0, proxies=proxies
+        )
+
+    def test_https_through_a_proxy_is_tls_over_a_tunnel_verified_for_the_target(self) -> None:
+        endpoint = self.factory.endpointForURI(uri("https://s3.example:8443/"))
+        tunnel = endpoint._wrappedEndpoint
+        self.assertIsInstance(tunnel, TunnelEndpoint)
+        self.assertEqual((tunnel.host, tunnel.port), ("s3.example", 8443))
+        self.assertEqual(tunnel.proxy_address, "proxy.corp:3128")
+        self.assertEqual(self.policy.asked, [(b"s3.example", 8443)])
+
+    def test_the_tunnel_connects_to_the_proxy(self) -> None:
+        tunnel = self.factory.endpointForURI(uri("https://s3.example/"))._wrappedEndpoint
+        proxy = tunnel.proxy_endpoint
+        self.assertEqual((proxy._hostText, proxy._port, proxy._timeout), ("proxy.corp", 3128, 5.0))
+
+    def test_no_proxy_hosts_connect_directly(self) -> None:
+        endpoint = self.factory.endpointForURI(uri("https://direct.example/"))
+        self.assertIsInstance(endpoint._wrappedEndpoint, HostnameEndpoint)
+
+    def test_one_endpoint_per_proxy(self) -> None:
+        a = self.factory.endpointForURI(uri("https://a.example/"))._wrappedEndpoint
+        b = self.factory.endpointForURI(uri("https://b.example/"))._wrappedEndpoint
+        self.assertIs(a.proxy_endpoint, b.proxy_endpoint)

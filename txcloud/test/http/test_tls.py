@@ -26,7 +26,7 @@ from twisted.web.server import Site
 from txcloud.errors import InvalidArgumentError, NetworkError, TLSVerificationError
 from txcloud.http import HTTPTransport, Request, RetryPolicy, TLSOptions
 from txcloud.http.tls import TLSPolicy
-from txcloud.test.http._support import ScriptedResource, capture_logs
+from txcloud.test.http._support import ScriptedResource, capture_logs, notify_when_lost
 
 
 def _pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -114,15 +114,7 @@ class TrackingSite(Site):
 
     def buildProtocol(self, addr: Any) -> Any:
         protocol = super().buildProtocol(addr)
-        lost: Deferred[None] = Deferred()
-        self._lost.append(lost)
-        connection_lost = protocol.connectionLost
-
-        def notify(reason: Any) -> None:
-            connection_lost(reason)
-            lost.callback(None)
-
-        protocol.connectionLost = notify
+        self._lost.append(notify_when_lost(protocol))
         return protocol
 
     @property

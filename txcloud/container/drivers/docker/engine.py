@@ -116,6 +116,9 @@ class DockerEngineBase(HTTPDriver):
     :param timeout: seconds each request may wait for an answer.
     :param ex_verify_tls: ``False`` accepts any engine certificate (tests only).
     :param ex_retry: the :class:`~txcloud.http.RetryPolicy` of idempotent requests.
+    :param ex_proxy: the HTTP proxy for a TCP engine (see
+        :class:`~txcloud.common.http_driver.HTTPDriver`); an engine on a
+        Unix socket is never reached through one.
     :param ex_pool: a connection pool to share (TCP engines; an engine on a
         socket keeps its own connections).
     :param ex_agent: an ``IAgent`` to send through instead (tests).
@@ -146,6 +149,7 @@ class DockerEngineBase(HTTPDriver):
         timeout: float = DEFAULT_TIMEOUT,
         ex_verify_tls: bool = True,
         ex_retry: RetryPolicy | None = None,
+        ex_proxy: str | None = None,
         ex_pool: Any = None,
         ex_agent: Any = None,
         ex_environ: Mapping[str, str] | None = None,
@@ -179,6 +183,7 @@ class DockerEngineBase(HTTPDriver):
             ex_client_cert=address.cert_file,
             ex_client_key=address.key_file,
             ex_retry=ex_retry,
+            ex_proxy="" if address.socket_path is not None else ex_proxy,
             ex_pool=ex_pool,
             ex_agent=ex_agent,
         )

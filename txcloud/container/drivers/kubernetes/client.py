@@ -263,8 +263,8 @@ class KubernetesBaseDriver(HTTPDriver):
         while the connection settings are made, and removed at once.
     :param ex_verify_tls: ``False`` accepts any server certificate (logged).
 
-    ``reactor``, ``timeout``, ``ex_retry``, ``ex_pool`` and ``ex_agent``
-    are :class:`~txcloud.common.http_driver.HTTPDriver`'s.
+    ``reactor``, ``timeout``, ``ex_retry``, ``ex_proxy``, ``ex_pool`` and
+    ``ex_agent`` are :class:`~txcloud.common.http_driver.HTTPDriver`'s.
 
     :raises InvalidArgumentError: for bad or contradictory arguments (a
         token and a password, a client key without its certificate, client
@@ -297,6 +297,7 @@ class KubernetesBaseDriver(HTTPDriver):
         reactor: Any = None,
         timeout: float = DEFAULT_TIMEOUT,
         ex_retry: RetryPolicy | None = None,
+        ex_proxy: str | None = None,
         ex_pool: Any = None,
         ex_agent: Any = None,
     ) -> None:
@@ -372,6 +373,7 @@ class KubernetesBaseDriver(HTTPDriver):
             ex_client_cert=cert_file,
             ex_client_key=key_file,
             ex_retry=ex_retry,
+            ex_proxy=ex_proxy,
             ex_pool=ex_pool,
             ex_agent=ex_agent,
         )

@@ -37,7 +37,6 @@ from txcloud.errors import (
 )
 from txcloud.http import (
     ErrorResponse,
-    HTTPTransport,
     Request,
     Response,
     default_error_mapper,
@@ -158,16 +157,7 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
         """Where access tokens come from; ``None`` when no credentials are sent."""
         if self._source is None and self._account is not None:
             # Its own transport: the token exchange itself is not signed.
-            transport = HTTPTransport(
-                reactor=self.reactor,
-                pool=self._pool,
-                agent=self._agent,
-                timeout=self.timeout,
-                retry=self._retry,
-                tls=self._tls,
-                error_mapper=token_error_mapper,
-                driver=self,
-            )
+            transport = self._new_transport(None, token_error_mapper)
             self._source = ServiceAccountTokens(
                 self._account, transport, self.reactor, self._scopes
             )
