@@ -26,6 +26,15 @@ listed::
     region = "eu-west-1"
     proxy_env = "CORP_PROXY"    # the HTTP proxy (ex_proxy), or proxy = "http://proxy:3128"
 
+    [[compute]]
+    name = "fleet"
+    provider = "ec2"
+    regions = ["eu-west-1", "us-east-1"]
+    profile = "ops"             # a profile of the AWS CLI's files (its keys, role...)
+    accounts = ["111111111111", "222222222222"]  # one target per account and region,
+    role_name = "inventory-reader"               # this role assumed in each account
+    external_id_env = "FLEET_EXTERNAL_ID"        # or external_id = "..."
+
     [[storage]]
     name = "local"
     provider = "local"
@@ -63,6 +72,16 @@ means none, whatever the environment says.  Without it a driver honours
 ``HTTPS_PROXY``, ``HTTP_PROXY`` and ``NO_PROXY``.  A proxy URL may hold a
 password, so it is never shown.
 
+An ``ec2``, ``s3`` or ``ecs`` entry finds its credentials as the AWS SDKs
+do (the environment, ``profile`` or the default profile, web identity,
+container and instance credentials).  ``role_arn`` makes it assume that
+role with them; ``accounts`` with ``role_name`` assumes the role of that
+name in each account, one target per account and region (labelled
+``name.account@region``).  ``external_id``, ``role_session_name`` and
+``duration_seconds`` go with the role.  Each account's role is assumed once
+for all its regions, and its credentials are renewed before they expire for
+as long as the drivers live.
+
 A :class:`Target` names a target and never holds a secret; keys and secrets
 stay inside the :class:`Config` and go only to the driver's constructor.
 Refused values raise :class:`~txcloud.errors.ConfigError` naming the file and
@@ -79,6 +98,7 @@ from typing import Any
 
 import attrs
 
+from txcloud.common.aws_targets import AWSCredentialSettings
 from txcloud.common.base import BaseDriver
 from txcloud.common.registry import DriverRegistry
 from txcloud.compute.providers import DRIVERS as COMPUTE_DRIVERS
@@ -143,6 +163,23 @@ _ENTRY_KEYS = frozenset(
         "options",
     }
 )
+# AWS targets find their credentials as the AWS SDKs do; these keys name the
+# profile and the roles to assume.
+_AWS_KEYS = frozenset(
+    {
+        "profile",
+        "role_arn",
+        "accounts",
+        "role_name",
+        "external_id",
+        "external_id_env",
+        "role_session_name",
+        "duration_seconds",
+    }
+)
+_AWS_PROVIDERS = frozenset({("compute", "ec2"), ("storage", "s3"), ("container", "ecs")})
+_ROLE_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@/_-]+\Z")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}\Z")
 # Kubernetes targets may take their settings from kubeconfig files or the pod.
 _KUBERNETES_KEYS = frozenset({"context", "kubeconfig", "in_cluster"})
 # Targets whose credentials = "default" are found as their cloud's own tools
@@ -166,17 +203,20 @@ class Target:
     :ivar kind: ``"compute"``, ``"storage"`` or ``"container"``.
     :ivar provider: the provider constant's value (``"ec2"``).
     :ivar region: the region, or ``None`` where the entry lists none.
+    :ivar account: the AWS account of an entry listing ``accounts``, else ``None``.
     """
 
     name: str
     kind: str
     provider: str
     region: str | None = None
+    account: str | None = None
 
     @property
     def label(self) -> str:
-        """``name``, or ``name@region`` for a regional target."""
-        return self.name if self.region is None else f"{self.name}@{self.region}"
+        """``name`` (``name.account`` in an AWS entry's accounts), then ``@region`` if any."""
+        label = self.name if self.account is None else f"{self.name}.{self.account}"
+        return label if self.region is None else f"{label}@{self.region}"
 
 
 @attrs.frozen
@@ -212,6 +252,9 @@ class _DriverArguments:
     kwargs: Mapping[str, Any]
     # A classmethod that builds the driver instead, and its own arguments.
     builder: tuple[str, Mapping[str, Any]] | None = None
+    # How an AWS target finds its credentials, and the accounts it spans.
+    aws: AWSCredentialSettings | None = None
+    accounts: tuple[str | None, ...] = (None,)
 
 
 @attrs.frozen(eq=False)
@@ -249,12 +292,17 @@ class Config:
             raise InvalidArgumentError(f"No {what} named {name!r} in {self.source}; known: {known}")
         return chosen
 
-    def build_driver(self, target: Target, reactor: Any = None) -> BaseDriver:
+    def build_driver(self, target: Target, reactor: Any = None, **extra: Any) -> BaseDriver:
         """
         Make the driver for *target*, with the provider registry's ``get_driver``.
 
         :param reactor: the reactor the driver runs on; the global one when ``None``.
+        :param extra: more constructor arguments for the driver (an
+            ``ex_pool`` shared by several targets; an ``ex_agent`` in tests,
+            which an AWS target's role calls go through too).
         :raises ConfigError: if the driver refuses the configured arguments.
+        :raises InvalidCredsError: if an AWS target's profile is missing or
+            inconsistent.
         :raises OSError: if a local storage folder cannot be created.
         """
         arguments = self._arguments[target]
@@ -262,9 +310,20 @@ class Config:
         key = arguments.key
         if key is not None and _is_local_storage(target.kind, target.provider):
             os.makedirs(key, exist_ok=True)
-        kwargs = dict(arguments.kwargs, reactor=reactor)
+        kwargs = dict(arguments.kwargs, reactor=reactor, **extra)
         if target.region is not None:
             kwargs["region"] = target.region
+        if arguments.aws is not None:
+            kwargs.update(
+                arguments.aws.driver_arguments(
+                    target.account,
+                    key,
+                    kwargs.pop("secret", None),
+                    reactor=reactor,
+                    agent=kwargs.get("ex_agent"),
+                )
+            )
+            key = kwargs.pop("key", None)
         try:
             if arguments.builder is not None:
                 method, settings = arguments.builder
@@ -433,10 +492,11 @@ class _Reader:
                 if name in names:
                     raise self._error(f"duplicate target name {name!r}", f"{key}.name")
                 names.add(name)
-                for region in regions:
-                    target = Target(name=name, kind=kind, provider=provider, region=region)
-                    targets.append(target)
-                    arguments[target] = entry_arguments
+                for account in entry_arguments.accounts:
+                    for region in regions:
+                        target = Target(name, kind, provider, region, account)
+                        targets.append(target)
+                        arguments[target] = entry_arguments
         return Config(
             source=self._source,
             defaults=defaults,
@@ -476,7 +536,7 @@ class _Reader:
         self, kind: str, value: Any, key: str
     ) -> tuple[str, list[str | None], str, _DriverArguments]:
         entry: dict[str, Any] = self._typed(value, (dict,), "a table", key)
-        self._check_keys(entry, _ENTRY_KEYS | _KUBERNETES_KEYS | {"credentials"}, key)
+        self._check_keys(entry, _ENTRY_KEYS | _KUBERNETES_KEYS | _AWS_KEYS | {"credentials"}, key)
         for required in ("name", "provider"):
             if required not in entry:
                 raise self._error(f"missing {required!r}", key)
@@ -518,7 +578,73 @@ class _Reader:
                 "without host, key or secret",
                 key,
             )
-        return name, regions, provider, _DriverArguments(driver_key, kwargs, builder)
+        aws, accounts = self._aws(kind, provider, entry, key)
+        return (
+            name,
+            regions,
+            provider,
+            _DriverArguments(driver_key, kwargs, builder, aws, accounts),
+        )
+
+    def _aws(
+        self, kind: str, provider: str, entry: Mapping[str, Any], key: str
+    ) -> tuple[AWSCredentialSettings | None, tuple[str | None, ...]]:
+        """
+        An AWS target's credential settings: its ``profile``, the role it
+        assumes (``role_arn``, or ``role_name`` in each of ``accounts``, one
+        target per account and region) with ``external_id``,
+        ``role_session_name`` and ``duration_seconds``.
+        """
+        given = sorted(_AWS_KEYS & set(entry))
+        if (kind, provider) not in _AWS_PROVIDERS:
+            if given:
+                raise self._error(f"{given[0]!r} is only for ec2, s3 and ecs targets", key)
+            return None, (None,)
+        settings: dict[str, Any] = {}
+        for option in ("profile", "role_session_name", "role_name"):
+            if option in entry:
+                settings[option] = self._typed(entry[option], (str,), "a string", f"{key}.{option}")
+        if "role_arn" in entry:
+            arn = self._typed(entry["role_arn"], (str,), "a string", f"{key}.role_arn")
+            if not _ROLE_ARN.match(arn):
+                raise self._error(f"{arn!r} is not an IAM role ARN", f"{key}.role_arn")
+            settings["role_arn"] = arn
+        accounts: tuple[str | None, ...] = (None,)
+        if "accounts" in entry:
+            listed = self._typed(entry["accounts"], (list,), "an array", f"{key}.accounts")
+            for index, account in enumerate(listed):
+                where = f"{key}.accounts[{index}]"
+                if not _ACCOUNT_ID.match(self._typed(account, (str,), "a string", where)):
+                    raise self._error("an AWS account id is twelve digits", where)
+            if not listed or len(set(listed)) != len(listed):
+                raise self._error("must list accounts, each once", f"{key}.accounts")
+            accounts = tuple(listed)
+        if ("accounts" in entry) != ("role_name" in entry):
+            raise self._error("give 'accounts' and 'role_name' together", key)
+        if "accounts" in entry and "role_arn" in entry:
+            raise self._error("give 'role_arn' or 'accounts', not both", key)
+        role = "role_arn" in entry or "accounts" in entry
+        role_only = sorted({"external_id", "external_id_env", "role_session_name"} & set(entry))
+        if "duration_seconds" in entry:
+            duration = self._typed(
+                entry["duration_seconds"], (int,), "an integer", f"{key}.duration_seconds"
+            )
+            if not 900 <= duration <= 43200:
+                raise self._error("must be 900 to 43200", f"{key}.duration_seconds")
+            settings["duration_seconds"] = duration
+            role_only.append("duration_seconds")
+        if role_only and not role:
+            raise self._error(f"{role_only[0]!r} needs 'role_arn' or 'accounts'", key)
+        external_id = self._secret(entry, "external_id", key)
+        return (
+            AWSCredentialSettings(
+                self._environ,
+                external_id=external_id,
+                session_name=settings.pop("role_session_name", None),
+                **settings,
+            ),
+            accounts,
+        )
 
     def _kubernetes(
         self, entry: Mapping[str, Any], key: str

@@ -10,7 +10,7 @@ target failed.
 ``--json`` prints ``{"targets": [...]}``, one entry per target in the
 order of the configuration::
 
-    {"target": "dummy", "kind": "compute", "provider": "dummy", "region": null,
+    {"target": "dummy", "kind": "compute", "provider": "dummy", "region": null, "account": null,
      "items": [{"id": "...", "name": "...", "state": "running",
                 "public_ips": [...], "private_ips": [...]}],
      "error": null}
@@ -42,6 +42,7 @@ def _document(inventories: list[TargetInventory]) -> Any:
                 "kind": inventory.target.kind,
                 "provider": inventory.target.provider,
                 "region": inventory.target.region,
+                "account": inventory.target.account,
                 "items": inventory.items,
                 "error": None if inventory.error is None else describe_error(inventory.error),
             }

@@ -30,6 +30,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
+import attrs
 from twisted.internet.defer import Deferred, DeferredList
 
 from txcloud.auth.aws.chain import credentials_for
@@ -42,7 +43,7 @@ from txcloud.common.checks import check_text
 from txcloud.errors import InvalidArgumentError
 from txcloud.http.pool import ConnectionPool, close_pool, new_pool
 
-__all__ = ["AccountDrivers", "drivers_for_accounts", "role_arns"]
+__all__ = ["AWSCredentialSettings", "AccountDrivers", "drivers_for_accounts", "role_arns"]
 
 D = TypeVar("D", bound=AWSDriver)
 
@@ -180,3 +181,73 @@ def drivers_for_accounts(
         for region in wanted
     }
     return AccountDrivers(drivers, pool)
+
+
+@attrs.frozen(eq=False, repr=False)
+class AWSCredentialSettings:
+    """
+    How one configured AWS target finds its credentials (the ``txcloud``
+    configuration's ``profile``, ``role_arn``, ``accounts`` and ``role_name``
+    keys); never shown, as it holds the external id.
+
+    :ivar environ: the environment the configuration was read in.
+    :ivar profile: the profile of the shared files: its credentials, or the
+        source of the role when one is given; its region and endpoints.
+    :ivar role_arn: the role every target of the entry assumes.
+    :ivar role_name: the role assumed in each account of ``accounts``.
+    """
+
+    environ: Mapping[str, str]
+    profile: str | None = None
+    role_arn: str | None = None
+    role_name: str | None = None
+    external_id: str | None = None
+    session_name: str | None = None
+    duration_seconds: int | None = None
+
+    def driver_arguments(
+        self,
+        account: str | None,
+        key: str | None,
+        secret: str | None,
+        *,
+        reactor: Any = None,
+        agent: Any = None,
+    ) -> dict[str, Any]:
+        """
+        The driver's credential arguments for the target of *account*.
+
+        Without a role: the *key*/*secret* given, else the profile or the
+        default chain, as the driver finds them.  With one: an
+        :class:`~txcloud.auth.aws.sts.AssumeRole` whose source is *key* and
+        *secret*, else the profile, else the default chain; equal providers
+        are shared by the drivers built from them, so each account's role is
+        assumed once whatever the number of its regions.
+
+        :param agent: an ``IAgent`` the driver and STS send through (tests).
+        :raises InvalidCredsError: for a missing or inconsistent profile.
+        """
+        arguments: dict[str, Any] = {"ex_environ": self.environ}
+        if self.profile is not None:
+            arguments["ex_profile"] = self.profile
+        role = self.role_arn
+        if account is not None and self.role_name is not None:
+            role = role_arns(self.role_name, [account])[0]
+        if role is None:
+            arguments.update(key=key, secret=secret)
+            return arguments
+        source = credentials_for(
+            key, secret, profile=self.profile, environ=self.environ, reactor=reactor, agent=agent
+        )
+        sts = STSSettings.from_environment(self.environ, profile=self.profile, agent=agent)
+        arguments["ex_credentials"] = AssumeRole(
+            role,
+            source,
+            self.external_id,
+            self.session_name,
+            self.duration_seconds,
+            sts=sts,
+            environ=self.environ,
+            reactor=reactor,
+        )
+        return arguments

@@ -29,8 +29,9 @@ The HTTP API (:mod:`txcloud.service.web`):
         {"generated_at": "2025-01-01T12:00:00.000Z", "interval": 60.0, "stale_after": 180.0,
          "targets": [
            {"name": "dummy", "label": "dummy", "kind": "compute", "provider": "dummy",
-            "region": null, "items": [{"id": "...", "name": "...", "state": "running",
-                                       "public_ips": [...], "private_ips": [...]}],
+            "region": null, "account": null,
+            "items": [{"id": "...", "name": "...", "state": "running",
+                       "public_ips": [...], "private_ips": [...]}],
             "fetched_at": "2025-01-01T11:59:30.000Z", "age": 30.0, "stale": false,
             "last_error": null}]}
 

@@ -83,6 +83,7 @@ class TargetStatus:
             "kind": target.kind,
             "provider": target.provider,
             "region": target.region,
+            "account": target.account,
             "items": list(self.items),
             "fetched_at": None if self.fetched_at is None else iso_utc(self.fetched_at),
             "age": None if age is None else round(age, 3),

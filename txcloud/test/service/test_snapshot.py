@@ -45,6 +45,7 @@ class TargetStatusTests(SynchronousTestCase):
                 "kind": "compute",
                 "provider": "dummy",
                 "region": "eu-1",
+                "account": None,
                 "items": [NODE],
                 "fetched_at": "2024-01-01T00:00:00.000Z",
                 "age": 61.234,
@@ -59,11 +60,12 @@ class TargetStatusTests(SynchronousTestCase):
 
     def test_document_of_a_target_never_answered(self) -> None:
         document = TargetStatus(FILES).document(T0, 180)
-        keys = ("region", "items", "fetched_at", "age", "stale", "last_error")
+        keys = ("region", "account", "items", "fetched_at", "age", "stale", "last_error")
         self.assertEqual(
             {key: document[key] for key in keys},
             {
                 "region": None,
+                "account": None,
                 "items": [],
                 "fetched_at": None,
                 "age": None,

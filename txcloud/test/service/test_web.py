@@ -94,6 +94,7 @@ class InventoryTests(WebTestCase):
                 "kind": "compute",
                 "provider": "dummy",
                 "region": "eu-1",
+                "account": None,
                 "items": [NODE],
                 "fetched_at": "1970-01-01T00:01:35.000Z",
                 "age": 5.0,
