@@ -12,6 +12,7 @@ Google's metadata server and ``authorized_user`` files
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlencode
@@ -111,6 +112,8 @@ class RefreshingTokens:
 
     :param reactor: the reactor: its clock decides when to refresh.
     :param agent: an ``IAgent`` to send through instead of the network (tests).
+    :param environ: where the proxy variables are read, when the source is
+        made; :data:`os.environ` when ``None``.
     :param timeout: seconds per request.
     :param attempts: tries per request.
     :param advisory_window: seconds before expiry from which tokens are
@@ -128,6 +131,7 @@ class RefreshingTokens:
         reactor: Any = None,
         *,
         agent: Any = None,
+        environ: Mapping[str, str] | None = None,
         timeout: float = 30.0,
         attempts: int = 3,
         advisory_window: float = DEFAULT_ADVISORY_WINDOW,
@@ -137,6 +141,8 @@ class RefreshingTokens:
             from twisted.internet import reactor
         self.reactor = reactor
         self._agent = agent
+        # Proxies are those of when the source is made, as for drivers.
+        self._environ = dict(os.environ if environ is None else environ)
         self._timeout = timeout
         self._attempts = attempts
         self._transport: HTTPTransport | None = None
@@ -165,6 +171,7 @@ class RefreshingTokens:
                 timeout=self._timeout,
                 attempts=self._attempts,
                 agent=self._agent,
+                environ=self._environ,
             )
         return self._transport
 

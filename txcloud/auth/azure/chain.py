@@ -34,6 +34,7 @@ from txcloud.auth.azure.entra import (
 from txcloud.auth.azure.managed_identity import ManagedIdentityTokens
 from txcloud.auth.sources import shared_source
 from txcloud.auth.tokens import RefreshingTokens
+from txcloud.http import proxy_settings
 
 __all__ = ["default_azure_tokens"]
 
@@ -63,13 +64,15 @@ def default_azure_tokens(
     if reactor is None:
         from twisted.internet import reactor
     tenant, client = env.get("AZURE_TENANT_ID"), env.get("AZURE_CLIENT_ID")
-    options: dict[str, Any] = {"scope": scope, "reactor": reactor, "agent": agent}
+    options: dict[str, Any] = {"scope": scope, "reactor": reactor, "agent": agent, "environ": env}
     if tenant and client:
         options["authority"] = authority_host(env)
         secret = env.get("AZURE_CLIENT_SECRET")
         certificate_path = env.get("AZURE_CLIENT_CERTIFICATE_PATH")
         token_file = env.get("AZURE_FEDERATED_TOKEN_FILE")
-        key: tuple[Any, ...] = (tenant, client, scope, options["authority"], reactor, agent)
+        # Sources through different proxies are different sources.
+        proxy = proxy_settings(None, env)
+        key: tuple[Any, ...] = (tenant, client, scope, options["authority"], reactor, agent, proxy)
         if secret:
             return shared_source(
                 ("secret", secret, *key),

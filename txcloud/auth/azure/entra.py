@@ -74,8 +74,9 @@ class _ClientCredentialsTokens(RefreshingTokens):
         scope: str = STORAGE_SCOPE,
         reactor: Any = None,
         agent: Any = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(reactor, agent=agent)
+        super().__init__(reactor, agent=agent, environ=environ)
         for name, value in (("tenant_id", tenant_id), ("client_id", client_id)):
             if not isinstance(value, str) or not value or "/" in value:
                 raise InvalidArgumentError(f"{name} must be a non-empty id")

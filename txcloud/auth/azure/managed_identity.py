@@ -60,7 +60,9 @@ class ManagedIdentityTokens(RefreshingTokens):
         env = os.environ if environ is None else environ
         endpoint, secret = env.get("IDENTITY_ENDPOINT"), env.get("IDENTITY_HEADER")
         # Off Azure nothing answers at the instance metadata service: give up soon.
-        super().__init__(reactor, agent=agent, timeout=30.0 if endpoint else 3.0, attempts=2)
+        super().__init__(
+            reactor, agent=agent, environ=env, timeout=30.0 if endpoint else 3.0, attempts=2
+        )
         self.resource = scope.removesuffix("/.default")
         self.client_id = client_id or env.get("AZURE_CLIENT_ID") or None
         query: dict[str, str] = {"resource": self.resource}

@@ -38,6 +38,7 @@ from txcloud.auth.google.service_account import (
 from txcloud.auth.sources import one_shot_transport, shared_source
 from txcloud.auth.tokens import RefreshingTokens, TokenSource
 from txcloud.errors import InvalidArgumentError, InvalidCredsError
+from txcloud.http import proxy_settings
 
 __all__ = [
     "ADC_FILE_NAME",
@@ -114,6 +115,7 @@ def credentials_from_file(
     where: str | None = None,
     reactor: Any = None,
     agent: Any = None,
+    environ: Mapping[str, str] | None = None,
 ) -> GoogleCredentials:
     """
     The credentials of a JSON credentials file (a service account key or
@@ -124,6 +126,7 @@ def credentials_from_file(
     :param where: how to name the file in messages (by default its path).
     :param reactor: the reactor; the global one when ``None``.
     :param agent: an ``IAgent`` for the token requests instead of the network (tests).
+    :param environ: where the proxy variables are read; :data:`os.environ` when ``None``.
     :raises InvalidCredsError: for an unreadable or malformed file, or an
         unsupported type.
     """
@@ -133,6 +136,8 @@ def credentials_from_file(
     document = _read_document(path, where)
     kind = document.get("type")
     scopes = tuple(scopes)
+    # Sources through different proxies are different sources.
+    proxy = proxy_settings(None, os.environ if environ is None else environ)
     if kind == "service_account":
         try:
             key = load_service_account_key(document)
@@ -146,17 +151,22 @@ def credentials_from_file(
                 timeout=30.0,
                 agent=agent,
                 error_mapper=token_error_mapper,
+                environ=environ,
             )
             return ServiceAccountTokens(key, transport, reactor, scopes)
 
         identity = (kind, key.client_email, key.private_key_id, key.token_uri, scopes)
-        tokens: TokenSource = shared_source((*identity, reactor, agent), make_service_account)
+        tokens: TokenSource = shared_source(
+            (*identity, reactor, agent, proxy), make_service_account
+        )
         return GoogleCredentials(tokens, where, key.project_id)
     if kind == "authorized_user":
         user = authorized_user_from_document(document, where)
         user_tokens = shared_source(
-            (kind, user, scopes, reactor, agent),
-            lambda: AuthorizedUserTokens(user, where, reactor=reactor, agent=agent),
+            (kind, user, scopes, reactor, agent, proxy),
+            lambda: AuthorizedUserTokens(
+                user, where, reactor=reactor, agent=agent, environ=environ
+            ),
         )
         return GoogleCredentials(user_tokens, where)
     shown = repr(kind) if isinstance(kind, str) else "missing"
@@ -192,11 +202,15 @@ def application_default_credentials(
     named = env.get("GOOGLE_APPLICATION_CREDENTIALS")
     if named:
         where = f"the file {named} named by GOOGLE_APPLICATION_CREDENTIALS"
-        return credentials_from_file(named, scopes, where=where, reactor=reactor, agent=agent)
+        return credentials_from_file(
+            named, scopes, where=where, reactor=reactor, agent=agent, environ=env
+        )
     gcloud_file = gcloud_adc_path(env)
     if os.path.isfile(gcloud_file):
         where = f"gcloud's application default credentials {gcloud_file}"
-        return credentials_from_file(gcloud_file, scopes, where=where, reactor=reactor, agent=agent)
+        return credentials_from_file(
+            gcloud_file, scopes, where=where, reactor=reactor, agent=agent, environ=env
+        )
     looked = f"GOOGLE_APPLICATION_CREDENTIALS (unset), {gcloud_file} (missing)"
     host = metadata_host(env)
     tokens: RefreshingTokens = shared_source(

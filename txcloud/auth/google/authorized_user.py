@@ -71,12 +71,19 @@ class AuthorizedUserTokens(RefreshingTokens):
     :param where: where they were read, for messages.
     :param reactor: the reactor; the global one when ``None``.
     :param agent: an ``IAgent`` to send through instead (tests).
+    :param environ: where the proxy variables are read; :data:`os.environ` when ``None``.
     """
 
     def __init__(
-        self, user: AuthorizedUser, where: str, *, reactor: Any = None, agent: Any = None
+        self,
+        user: AuthorizedUser,
+        where: str,
+        *,
+        reactor: Any = None,
+        agent: Any = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(reactor, agent=agent)
+        super().__init__(reactor, agent=agent, environ=environ)
         self.user = user
         self.description = f"the authorized_user credentials in {where}"
 

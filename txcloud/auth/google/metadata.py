@@ -84,7 +84,7 @@ class MetadataServerTokens(RefreshingTokens):
         agent: Any = None,
     ) -> None:
         env = os.environ if environ is None else environ
-        super().__init__(reactor, agent=agent, timeout=_timeout(env), attempts=1)
+        super().__init__(reactor, agent=agent, environ=env, timeout=_timeout(env), attempts=1)
         self.scopes = tuple(scopes)
         self.url = f"http://{metadata_host(env)}"
         self.description = f"the Google metadata server at {self.url}"

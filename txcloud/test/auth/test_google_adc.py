@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from treq.testing import RequestTraversalAgent
 from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
 
@@ -29,6 +30,7 @@ from txcloud.auth.google import (
     application_default_credentials,
     gcloud_adc_path,
 )
+from txcloud.auth.google.authorized_user import AuthorizedUser
 from txcloud.errors import InvalidCredsError
 from txcloud.test.http._support import RefusingAgent
 from txcloud.testing._http import Refused
@@ -263,3 +265,21 @@ class RefreshTests(ADCTestCase):
         self.assertEqual(self.token(credentials), "ya29.oauth-1")
         self.clock.advance(3600 - 5 * 60)
         self.assertEqual(self.token(credentials), "ya29.oauth-2")
+
+
+class ProxyTests(SynchronousTestCase):
+    """Token requests go through the proxies of the environment the source was made in."""
+
+    def test_the_environment_given_names_the_proxy_when_the_source_is_made(self) -> None:
+        reactor = MemoryReactorClock()
+        user = AuthorizedUser("client", "client-secret", "refresh-token")
+        tokens = AuthorizedUserTokens(
+            user,
+            "the test's file",
+            reactor=reactor,
+            environ={"HTTPS_PROXY": "http://127.0.0.9:3128", "NO_PROXY": ""},
+        )
+        self.patch(os, "environ", {"HTTPS_PROXY": "http://127.0.0.8:8080"})
+        tokens.token()
+        # The memory reactor resolves every name to 127.0.0.1: the port tells the proxy.
+        self.assertEqual([client[1] for client in reactor.tcpClients], [3128])
