@@ -195,22 +195,20 @@ class FakeOpenStack(FakeService, IdentityActions, ComputeActions):
 
         :param host: the host name in the URLs (any: the agent answers for all).
         :param reactor: the driver's reactor; this fake's clock by default.
+        :param kwargs: more driver arguments (``key``, ``secret``,
+            ``ex_agent`` to share one agent between drivers...).
         """
         arguments: dict[str, Any] = {
             "ex_force_auth_url": f"{self.scheme}://{host}/v3",
             "ex_tenant_name": DEFAULT_PROJECT,
+            "reactor": self.clock if reactor is None else reactor,
         }
         arguments.update(kwargs)
         key = arguments.pop("key", DEFAULT_USER)
         secret = arguments.pop("secret", DEFAULT_PASSWORD)
-        return OpenStackNodeDriver(
-            key,
-            secret,
-            region=region,
-            reactor=self.clock if reactor is None else reactor,
-            ex_agent=self.agent(),
-            **arguments,
-        )
+        if "ex_agent" not in arguments:
+            arguments["ex_agent"] = self.agent()
+        return OpenStackNodeDriver(key, secret, region=region, **arguments)
 
     # Faults
 
