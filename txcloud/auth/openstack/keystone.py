@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+from twisted.web.client import HTTPConnectionPool
 
 from txcloud.auth.refresh import Expiring, Refreshing
 from txcloud.auth.tokens import shared_source
@@ -381,14 +382,18 @@ def keystone_session(
     *,
     reactor: Any,
     agent: Any = None,
-    pool: Any = None,
     tls: TLSOptions | None = None,
     timeout: float = 30.0,
 ) -> KeystoneSession:
     """
     The session of *credentials*, shared by every driver built with the
     same credentials on the same reactor (and agent): regional drivers of
-    one project make one authentication request.
+    one project make one authentication request.  Its connections to
+    Keystone close after each answer (a token an hour needs none kept
+    open), so closing the drivers leaves nothing behind.
+
+    :param agent: an ``IAgent`` to send through instead (tests).
+    :param tls: the drivers' TLS settings (a private cloud's CA...).
     """
     key = ("openstack", credentials.identity(), reactor, agent, tls)
 
@@ -396,7 +401,7 @@ def keystone_session(
         transport = HTTPTransport(
             reactor=reactor,
             agent=agent,
-            pool=pool,
+            pool=None if agent is not None else HTTPConnectionPool(reactor, persistent=False),
             timeout=timeout,
             retry=RetryPolicy(max_attempts=3),
             tls=tls,

@@ -563,6 +563,5 @@ class RealSocketTests(TestCase):
             reactor=reactor,
         )
         self.addCleanup(driver.close)
-        self.addCleanup(lambda: driver.session._transport.close())
         [node] = await driver.list_nodes()
         self.assertEqual(node.name, "web-1")

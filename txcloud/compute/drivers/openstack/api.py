@@ -283,7 +283,6 @@ class OpenStackAPIDriver(HTTPDriver, NodeDriver):
                 self.credentials,
                 reactor=self.reactor,
                 agent=self._agent,
-                pool=self._pool,
                 tls=self._tls,
                 timeout=self.timeout,
             )
