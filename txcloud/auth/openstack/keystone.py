@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import attrs
@@ -27,6 +26,7 @@ from twisted.web.client import HTTPConnectionPool
 
 from txcloud.auth.refresh import Expiring, Refreshing
 from txcloud.auth.tokens import shared_source
+from txcloud.common.json_fields import parse_iso_time
 from txcloud.errors import InvalidArgumentError, InvalidCredsError, MalformedResponseError
 from txcloud.http import (
     ErrorResponse,
@@ -243,10 +243,9 @@ class KeystoneToken:
 def _posix(value: object, what: str) -> float:
     if not isinstance(value, str):
         raise MalformedResponseError(f"{what} answered without a token expires_at")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise MalformedResponseError(f"{what} answered an unreadable expires_at") from None
+    moment = parse_iso_time(value)
+    if moment is None:
+        raise MalformedResponseError(f"{what} answered an unreadable expires_at")
     if moment.tzinfo is None:
         raise MalformedResponseError(f"{what} answered an expires_at without a time zone")
     return moment.timestamp()

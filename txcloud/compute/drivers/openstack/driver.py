@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred
 
+from txcloud.common.checks import check_text
 from txcloud.common.paging import collect
 from txcloud.compute.base import KeyPair, Node, NodeImage, NodeLocation, NodeSize
 from txcloud.compute.drivers.openstack.api import OpenStackAPIDriver, Params
@@ -40,14 +41,8 @@ _KEY_NAME = re.compile(r"^[A-Za-z0-9 _@.-]{1,255}$")
 _PUBLIC_KEY = re.compile(r"^(ssh|ecdsa|sk)-[\w@.-]+ [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$")
 
 
-def _text(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgumentError(f"{what} must be a non-empty string")
-    return value
-
-
 def _uuid(value: object, what: str) -> str:
-    text = _text(value, what)
+    text = check_text(value, what)
     if not _UUID.match(text):
         raise InvalidArgumentError(f"{what} must be a UUID, not {text!r}")
     return text
@@ -60,7 +55,7 @@ def _server_id(node: object) -> str:
 
 
 def _key_name(value: object) -> str:
-    name = _text(value.name if isinstance(value, KeyPair) else value, "the key pair's name")
+    name = check_text(value.name if isinstance(value, KeyPair) else value, "the key pair's name")
     if not _KEY_NAME.match(name):
         raise InvalidArgumentError(f"{name!r} is not a key pair name Nova accepts")
     return name
@@ -69,7 +64,7 @@ def _key_name(value: object) -> str:
 def _texts(values: object, what: str) -> list[str]:
     if not isinstance(values, Iterable) or isinstance(values, (str, bytes, Mapping)):
         raise InvalidArgumentError(f"{what} must be a list")
-    return [_text(getattr(value, "id", value), f"each of {what}") for value in values]
+    return [check_text(getattr(value, "id", value), f"each of {what}") for value in values]
 
 
 def _metadata(values: object) -> dict[str, str]:
@@ -207,8 +202,8 @@ class OpenStackNodeDriver(OpenStackAPIDriver):
         if kwargs:
             raise InvalidArgumentError(f"unknown argument {sorted(kwargs)[0]!r}", self)
         server: dict[str, Any] = {
-            "name": _text(name, "name"),
-            "flavorRef": _text(size.id if isinstance(size, NodeSize) else size, "size"),
+            "name": check_text(name, "name"),
+            "flavorRef": check_text(size.id if isinstance(size, NodeSize) else size, "size"),
             "imageRef": _uuid(image.id if isinstance(image, NodeImage) else image, "image"),
         }
         zone = self._zone(location, ex_availability_zone)
@@ -232,7 +227,10 @@ class OpenStackNodeDriver(OpenStackAPIDriver):
                 raise InvalidArgumentError("ex_config_drive must be True or False", self)
             server["config_drive"] = ex_config_drive
         if ex_admin_pass is not None:
-            server["adminPass"] = _text(ex_admin_pass, "ex_admin_pass")
+            if not isinstance(ex_admin_pass, str) or not ex_admin_pass:
+                # Not quoted: it is a password.
+                raise InvalidArgumentError("ex_admin_pass must be a non-empty string", self)
+            server["adminPass"] = ex_admin_pass
         if ex_disk_config is not None:
             if ex_disk_config not in ("AUTO", "MANUAL"):
                 raise InvalidArgumentError("ex_disk_config must be 'AUTO' or 'MANUAL'", self)
@@ -241,7 +239,7 @@ class OpenStackNodeDriver(OpenStackAPIDriver):
 
     def _zone(self, location: NodeLocation | None, zone: str | None) -> str | None:
         if location is None:
-            return _text(zone, "ex_availability_zone") if zone is not None else None
+            return check_text(zone, "ex_availability_zone") if zone is not None else None
         if not isinstance(location, NodeLocation):
             raise InvalidArgumentError(
                 f"location must be a NodeLocation, not {type(location).__name__}", self
@@ -410,7 +408,7 @@ class OpenStackNodeDriver(OpenStackAPIDriver):
 
         :raises InvalidArgumentError: for a bad name or a malformed key.
         """
-        public_key = _text(key_material, "key_material").strip()
+        public_key = check_text(key_material, "key_material").strip()
         if not _PUBLIC_KEY.match(public_key):
             raise InvalidArgumentError("key_material is not an OpenSSH public key", self)
         return self._upload_key({"name": _key_name(name), "public_key": public_key})

@@ -9,13 +9,13 @@ it adds.
 
 from __future__ import annotations
 
-from datetime import datetime
 from ipaddress import IPv4Address, ip_address, ip_network
 from typing import Any
 
+from txcloud.common.json_fields import json_field as _field
+from txcloud.common.json_fields import parse_iso_time as parse_time
 from txcloud.compute.base import KeyPair, Node, NodeImage, NodeLocation, NodeSize
 from txcloud.compute.types import NodeState
-from txcloud.errors import MalformedResponseError
 
 __all__ = [
     "NODE_STATES",
@@ -67,25 +67,6 @@ _PRIVATE_V4 = tuple(
 )
 # Network names that mean the internet when an address carries no type.
 _PUBLIC_NETWORKS = ("public", "internet")
-
-
-def _field(data: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
-    if not isinstance(data, dict):
-        raise MalformedResponseError(f"a {what} is not a JSON object")
-    value = data.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise MalformedResponseError(f"a {what} has no valid {key!r}")
-    return value
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 time (``"2024-05-01T10:00:00Z"``), or ``None`` for no or bad input."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _is_public(address: str, kind: Any, network: str) -> bool:
