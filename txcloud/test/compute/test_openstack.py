@@ -235,7 +235,15 @@ class AuthenticationTests(OpenStackTestCase):
         self.successResultOf(self.driver.list_nodes())
         self.cloud.fail("compute/*", 401, times=2)
         failure = self.failureResultOf(self.driver.list_nodes(), InvalidCredsError)
-        self.assertEqual(failure.value.status, 401)
+        self.assertEqual((failure.value.status, failure.value.code), (401, "unauthorized"))
+
+    def test_a_token_nova_refuses_twice_is_invalid_creds_error_with_keystones_title(self) -> None:
+        self.successResultOf(self.driver.list_nodes())
+        self.cloud.token_lifetime = 0
+        self.cloud.revoke_tokens()
+        error = self.failureResultOf(self.driver.list_nodes(), InvalidCredsError).value
+        self.assertEqual((error.status, error.code), (401, "Unauthorized"))
+        self.assertIn("The request you have made requires authentication.", str(error))
 
     def test_regional_drivers_of_one_project_share_one_token(self) -> None:
         agent = self.cloud.agent()

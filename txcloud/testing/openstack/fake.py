@@ -12,6 +12,7 @@ from typing import Any
 
 from txcloud.compute.drivers.openstack import OpenStackNodeDriver
 from txcloud.testing._http import FakeService, Received, Refused, Reply
+from txcloud.testing.digitalocean.models import fingerprint
 from txcloud.testing.openstack._compute import ComputeActions, NovaCall
 from txcloud.testing.openstack._identity import Grant, IdentityActions, keystone_error
 from txcloud.testing.openstack._models import (
@@ -167,8 +168,6 @@ class FakeOpenStack(FakeService, IdentityActions, ComputeActions):
 
     def add_key_pair(self, name: str, public_key: str, user: str = DEFAULT_USER) -> FakeKeyPair:
         """Import *public_key* as *user*'s key pair *name*."""
-        from txcloud.testing.digitalocean.models import fingerprint
-
         pair = FakeKeyPair(name, public_key, fingerprint(public_key), user, self.clock.seconds())
         self.key_pairs[name] = pair
         return pair

@@ -88,7 +88,10 @@ def _url(value: object, what: str) -> str | None:
 
 
 def _fault(body: bytes) -> tuple[str | None, str | None]:
-    """Nova's ``{"itemNotFound": {"code", "message"}}``: the key and its message."""
+    """
+    Nova's ``{"itemNotFound": {"code", "message"}}`` (or Keystone's
+    ``{"error": {"title", "message"}}``): the fault's name and its message.
+    """
     try:
         document = json.loads(body)
     except ValueError:
@@ -96,7 +99,12 @@ def _fault(body: bytes) -> tuple[str | None, str | None]:
     if not isinstance(document, dict) or len(document) != 1:
         return None, None
     [(code, detail)] = document.items()
-    message = detail.get("message") if isinstance(detail, dict) else None
+    if not isinstance(detail, dict):
+        return str(code), None
+    if code == "error" and isinstance(detail.get("title"), str):
+        # Keystone's middleware refusing a token: {"error": {"title", "message"}}.
+        code = detail["title"]
+    message = detail.get("message")
     return str(code), message if isinstance(message, str) else None
 
 
