@@ -9,7 +9,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=[*find_packages(exclude=["benchmarks", "benchmarks.*"]), "twisted.plugins"],
-    package_data={"txcloud": ["py.typed"]},
+    package_data={"txcloud": ["py.typed", "test/compute/fixtures/openstack/*.json"]},
     include_package_data=False,
     install_requires=[
         "twisted[tls]>=23.10",
@@ -29,6 +29,8 @@ setup(
         "google": ["google-crc32c>=1.5"],
         # YAML kubeconfig files (JSON ones need nothing).
         "kubernetes": ["PyYAML>=6"],
+        # clouds.yaml (OS_CLOUD) for the OpenStack driver.
+        "openstack": ["PyYAML>=6"],
         "test": [
             "crochet>=2.1",
             # Parity tests compare our local driver with Libcloud's.

@@ -102,6 +102,7 @@ from txcloud.common.aws_targets import AWSCredentialSettings
 from txcloud.common.base import BaseDriver
 from txcloud.common.registry import DriverRegistry
 from txcloud.compute.providers import DRIVERS as COMPUTE_DRIVERS
+from txcloud.compute.types import Provider as ComputeProvider
 from txcloud.container.providers import DRIVERS as CONTAINER_DRIVERS
 from txcloud.errors import ConfigError, InvalidArgumentError
 from txcloud.http.proxy import parse_proxy_url
@@ -185,8 +186,14 @@ _KUBERNETES_KEYS = frozenset({"context", "kubeconfig", "in_cluster"})
 # Targets whose credentials = "default" are found as their cloud's own tools
 # find them, and what that excludes (Google's key is the account, Azure's the name).
 _DEFAULT_CREDENTIALS = {
-    StorageProvider.GOOGLE_STORAGE.value: frozenset({"key", "key_env", "secret", "secret_env"}),
-    StorageProvider.AZURE_BLOBS.value: frozenset({"secret", "secret_env"}),
+    ("storage", StorageProvider.GOOGLE_STORAGE.value): frozenset(
+        {"key", "key_env", "secret", "secret_env"}
+    ),
+    ("storage", StorageProvider.AZURE_BLOBS.value): frozenset({"secret", "secret_env"}),
+    # OS_CLOUD and clouds.yaml, or the OS_* variables.
+    ("compute", ComputeProvider.OPENSTACK.value): frozenset(
+        {"key", "key_env", "secret", "secret_env"}
+    ),
 }
 # Constructor arguments the entry's own keys (or txcloud) set.
 _RESERVED_OPTIONS = frozenset(
@@ -678,13 +685,14 @@ class _Reader:
     ) -> dict[str, Any]:
         """
         ``credentials = "default"``: the driver finds its credentials in this
-        environment, as Google's and Azure's own tools do.
+        environment, as Google's, Azure's and OpenStack's own tools do.
         """
         value = self._typed(entry["credentials"], (str,), "a string", f"{key}.credentials")
-        excluded = _DEFAULT_CREDENTIALS.get(provider) if kind == "storage" else None
+        excluded = _DEFAULT_CREDENTIALS.get((kind, provider))
         if excluded is None:
             raise self._error(
-                "is only for google_storage and azure_blobs targets", f"{key}.credentials"
+                "is only for google_storage, azure_blobs and openstack targets",
+                f"{key}.credentials",
             )
         if value != "default":
             raise self._error(f"must be 'default', not {value!r}", f"{key}.credentials")

@@ -21,4 +21,6 @@ vectors and adapted by the transport in :mod:`txcloud.http`.
 * :mod:`txcloud.auth.google`: Google OAuth2 tokens of service accounts,
   users and the metadata server, in the order of Application Default
   Credentials (:mod:`~txcloud.auth.google.adc`).
+* :mod:`txcloud.auth.openstack`: Keystone v3 tokens, and ``OS_CLOUD``,
+  ``clouds.yaml`` and the ``OS_*`` variables.
 """

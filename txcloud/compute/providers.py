@@ -21,6 +21,7 @@ DRIVERS: DriverRegistry[NodeDriver] = DriverRegistry(
             "txcloud.compute.drivers.digitalocean",
             "DigitalOceanNodeDriver",
         ),
+        Provider.OPENSTACK: ("txcloud.compute.drivers.openstack", "OpenStackNodeDriver"),
     },
 )
 

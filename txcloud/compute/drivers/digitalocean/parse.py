@@ -9,12 +9,12 @@ on each function.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from txcloud.common.json_fields import json_field as _field
+from txcloud.common.json_fields import parse_iso_time as parse_time
 from txcloud.compute.base import KeyPair, Node, NodeImage, NodeLocation, NodeSize
 from txcloud.compute.types import NodeState
-from txcloud.errors import MalformedResponseError
 
 __all__ = [
     "NODE_STATES",
@@ -74,27 +74,8 @@ def region_country(slug: str) -> str:
     return REGION_COUNTRIES.get(slug[:3], "")
 
 
-def _field(data: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
-    if not isinstance(data, dict):
-        raise MalformedResponseError(f"a {what} is not a JSON object")
-    value = data.get(key)
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise MalformedResponseError(f"a {what} has no valid {key!r}")
-    return value
-
-
 def _text_id(data: Any, what: str) -> str:
     return str(_field(data, "id", (int, str), what))
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 time (``"2020-07-21T18:37:44Z"``), or ``None`` for no or bad input."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _addresses(networks: Any, kind: str) -> list[str]:
