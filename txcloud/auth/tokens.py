@@ -33,6 +33,7 @@ from txcloud.http import ErrorMapper, HTTPTransport, Request, RetryPolicy, TLSOp
 __all__ = [
     "RefreshingTokens",
     "TokenSource",
+    "bearer_authorized",
     "form_request",
     "one_shot_transport",
     "shared_source",
@@ -56,6 +57,18 @@ class TokenSource(Protocol):
 
     def invalidate(self) -> None:
         """Forget the cached token (the service refused it)."""
+
+
+def bearer_authorized(tokens: TokenSource, request: Request) -> Deferred[Request]:
+    """
+    *request* with ``Authorization: Bearer`` and a current token of *tokens*.
+
+    :returns: a Deferred firing with the new request, or failing as
+        :meth:`TokenSource.token` does.
+    """
+    return tokens.token().addCallback(
+        lambda token: request.with_headers({"Authorization": f"Bearer {token}"})
+    )
 
 
 _shared: weakref.WeakValueDictionary[Hashable, Any] = weakref.WeakValueDictionary()
