@@ -27,8 +27,9 @@ from txcloud.test.http._support import ScriptedResource
 
 SUB = recorded.SUBSCRIPTION
 ARM = "https://management.azure.com"
-STATUS_URL = f"{ARM}/subscriptions/{SUB}/providers/Microsoft.Compute/locations/westeurope/operations/op-1?api-version=2024-07-01"
-RESULT_URL = f"{ARM}/subscriptions/{SUB}/providers/Microsoft.Compute/locations/westeurope/operationResults/op-1?api-version=2024-07-01"
+_LOCATION = f"{ARM}/subscriptions/{SUB}/providers/Microsoft.Compute/locations/westeurope"
+STATUS_URL = f"{_LOCATION}/operations/op-1?api-version=2024-07-01"
+RESULT_URL = f"{_LOCATION}/operationResults/op-1?api-version=2024-07-01"
 
 
 class StaticTokens:
@@ -70,14 +71,20 @@ class OperationTests(SynchronousTestCase):
 
     def test_azure_async_operation_polled_as_retry_after_says(self) -> None:
         driver = self.driver(
-            (202, {"Azure-AsyncOperation": STATUS_URL, "Location": RESULT_URL, "Retry-After": "3"}, b""),
+            (
+                202,
+                {"Azure-AsyncOperation": STATUS_URL, "Location": RESULT_URL, "Retry-After": "3"},
+                b"",
+            ),
             status("InProgress", retry_after=7),
             status("Succeeded"),
         )
         done = driver.reboot_node(node())
         self.assertEqual(len(self.resource.received), 1)
         self.assertEqual(self.resource.received[0].method, "POST")
-        self.assertTrue(self.resource.received[0].uri.endswith("/web-01/restart?api-version=2024-07-01"))
+        self.assertTrue(
+            self.resource.received[0].uri.endswith("/web-01/restart?api-version=2024-07-01")
+        )
         self.clock.advance(2.9)
         self.assertEqual(len(self.resource.received), 1)
         self.clock.advance(0.1)
@@ -109,7 +116,7 @@ class OperationTests(SynchronousTestCase):
         self.assertTrue(self.resource.received[0].uri.split("?")[0].endswith("/deallocate"))
 
     def test_failed_operation_is_a_typed_error_with_azures_code(self) -> None:
-        failed = (200, {}, recorded.FAILED_OPERATION.encode())
+        failed = (200, {}, recorded.text("failed_operation"))
         driver = self.driver((202, {"Azure-AsyncOperation": STATUS_URL}, b""), failed)
         done = driver.stop_node(node(), ex_deallocate=False)
         self.clock.advance(5)
@@ -145,3 +152,20 @@ class OperationTests(SynchronousTestCase):
         done = driver.reboot_node(node())
         self.failureResultOf(done, MalformedResponseError)
         self.assertEqual(len(self.resource.received), 1)
+
+
+class RecordedErrorTests(SynchronousTestCase):
+    def test_recorded_answer_over_the_cores_quota_is_quota_exceeded(self) -> None:
+        resource = ScriptedResource(
+            (409, {"Content-Type": "application/json"}, recorded.text("quota_error"))
+        )
+        driver = AzureNodeDriver(
+            "tenant",
+            SUB,
+            reactor=Clock(),
+            ex_agent=RequestTraversalAgent(resource),
+            ex_credentials=StaticTokens(),
+        )
+        error = self.failureResultOf(driver.start_node(node()), QuotaExceededError).value
+        self.assertEqual((error.status, error.code), (409, "OperationNotAllowed"))
+        self.assertIn("Cores quota", str(error))

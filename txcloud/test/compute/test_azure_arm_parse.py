@@ -30,10 +30,10 @@ def _status(*codes: str) -> dict[str, object]:
 
 class NodeTests(SynchronousTestCase):
     def setUp(self) -> None:
-        vms = recorded.loaded(recorded.VIRTUAL_MACHINES)["value"]
+        vms = recorded.loaded("virtual_machines")["value"]
         self.addresses = Addresses.join(
-            recorded.loaded(recorded.NETWORK_INTERFACES)["value"],
-            recorded.loaded(recorded.PUBLIC_IP_ADDRESSES)["value"],
+            recorded.loaded("network_interfaces")["value"],
+            recorded.loaded("public_ip_addresses")["value"],
         )
         self.web, self.batch = (parse_node(vm, self.addresses, DRIVER) for vm in vms)
 
@@ -103,21 +103,24 @@ class StateTests(SynchronousTestCase):
 class CatalogueTests(SynchronousTestCase):
     def test_sizes(self) -> None:
         small, large = (
-            parse_size(size, "westeurope", DRIVER)
-            for size in recorded.loaded(recorded.VM_SIZES)["value"]
+            parse_size(size, "westeurope", DRIVER) for size in recorded.loaded("vm_sizes")["value"]
         )
-        self.assertEqual((small.id, small.name, small.ram, small.disk), ("Standard_B1s",) * 2 + (1024, 4))
+        self.assertEqual(
+            (small.id, small.name, small.ram, small.disk), ("Standard_B1s",) * 2 + (1024, 4)
+        )
         self.assertEqual((small.bandwidth, small.price), (None, None))
         self.assertEqual(large.extra["numberOfCores"], 4)
         self.assertEqual(large.extra["location"], "westeurope")
 
     def test_locations(self) -> None:
-        west = parse_location(recorded.loaded(recorded.LOCATIONS)["value"][0], DRIVER)
+        west = parse_location(recorded.loaded("locations")["value"][0], DRIVER)
         self.assertEqual((west.id, west.name, west.country), ("westeurope", "West Europe", "NL"))
         self.assertEqual(west.extra["metadata"]["pairedRegion"][0]["name"], "northeurope")
 
     def test_image_id_is_the_urn(self) -> None:
-        version = recorded.loaded(recorded.IMAGE_VERSIONS)[1]["name"]
-        image = parse_image("Canonical", "ubuntu-24_04-lts", "server", version, "westeurope", DRIVER)
+        version = recorded.loaded("image_versions")[1]["name"]
+        image = parse_image(
+            "Canonical", "ubuntu-24_04-lts", "server", version, "westeurope", DRIVER
+        )
         self.assertEqual(image.id, "Canonical:ubuntu-24_04-lts:server:24.04.202412010")
         self.assertEqual(image.extra["sku"], "server")
