@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from twisted.internet import reactor, ssl
+from twisted.internet import ssl
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -28,6 +28,7 @@ from txcloud.errors import (
 )
 from txcloud.http import RetryPolicy
 from txcloud.test.docker_services import make_certificates
+from txcloud.test.emulators import reactor
 from txcloud.testing.azure_arm import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,

@@ -116,7 +116,7 @@ class OperationTests(SynchronousTestCase):
         self.assertTrue(self.resource.received[0].uri.split("?")[0].endswith("/deallocate"))
 
     def test_failed_operation_is_a_typed_error_with_azures_code(self) -> None:
-        failed = (200, {}, recorded.text("failed_operation"))
+        failed: tuple[int, dict[str, str], bytes] = (200, {}, recorded.text("failed_operation"))
         driver = self.driver((202, {"Azure-AsyncOperation": STATUS_URL}, b""), failed)
         done = driver.stop_node(node(), ex_deallocate=False)
         self.clock.advance(5)
