@@ -6,10 +6,8 @@ in memory on a Clock, and once over real sockets with the whole token path.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from twisted.internet import ssl
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -27,14 +25,8 @@ from txcloud.errors import (
     ResourceConflictError,
 )
 from txcloud.http import RetryPolicy
-from txcloud.test.docker_services import make_certificates
-from txcloud.test.emulators import reactor
-from txcloud.testing.azure_arm import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
-    DEFAULT_SUBSCRIPTION,
-    FakeAzureResourceManager,
-)
+from txcloud.test.compute.azure_arm_serving import ServedAzure
+from txcloud.testing.azure_arm import DEFAULT_SUBSCRIPTION, FakeAzureResourceManager
 
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHhLq0fS4cVnH2dQ0n8rT1m2V3xY4zA5bC6dE7fG8hI9 me@host"
 IMAGE = "Canonical:ubuntu-24_04-lts:server:24.04.202412010"
@@ -424,39 +416,12 @@ class BadInputTests(FakeTestCase):
 class RealSocketTests(TestCase):
     """The whole path: a client secret sent to Azure AD over TLS, tokens to ARM over TCP."""
 
-    def setUp(self) -> None:
-        certificates = make_certificates(self.mktemp())
-        previous = os.environ.get("SSL_CERT_FILE")
-        os.environ["SSL_CERT_FILE"] = certificates.ca
-        self.addCleanup(_restore, "SSL_CERT_FILE", previous)
-        self.fake = FakeAzureResourceManager(reactor)
-        self.fake.retry_after = 0
-        with (
-            open(certificates.server_cert, "rb") as cert,
-            open(certificates.server_key, "rb") as key,
-        ):
-            options = ssl.PrivateCertificate.loadPEM(cert.read() + key.read()).options()
-        login = reactor.listenSSL(0, self.fake.ad.site(), options, interface="127.0.0.1")
-        self.addCleanup(login.stopListening)
-        arm = reactor.listenTCP(0, self.fake.site(), interface="127.0.0.1")
-        self.addCleanup(arm.stopListening)
-        self.driver = AzureNodeDriver(
-            self.fake.ad.tenant,
-            DEFAULT_SUBSCRIPTION,
-            DEFAULT_CLIENT_ID,
-            DEFAULT_CLIENT_SECRET,
-            host="127.0.0.1",
-            port=arm.getHost().port,
-            secure=False,
-            region="westeurope",
-            ex_login_host=f"https://127.0.0.1:{login.getHost().port}",
-        )
-        self.addCleanup(self.driver.close)
-
     async def test_list_create_and_destroy(self) -> None:
-        self.fake.add_vm("web-1")
-        self.fake.add_network("rg", "apps")
-        node = await self.driver.create_node(
+        served = ServedAzure(self)
+        driver = served.driver(region="westeurope")
+        served.fake.add_vm("web-1")
+        served.fake.add_network("rg", "apps")
+        node = await driver.create_node(
             "app-1",
             "Standard_B1s",
             IMAGE,
@@ -464,16 +429,9 @@ class RealSocketTests(TestCase):
             ex_network="apps",
             ex_admin_password="a-long-enough-password",
         )
-        nodes = await self.driver.list_nodes()
+        nodes = await driver.list_nodes()
         self.assertEqual(sorted(n.name for n in nodes), ["app-1", "web-1"])
-        self.assertTrue(await self.driver.destroy_node(node))
-        self.assertEqual([n.name for n in await self.driver.list_nodes()], ["web-1"])
-        self.assertEqual(len(self.fake.ad.grants), 1)
-        self.assertEqual(self.fake.ad.grants[0].scope, "https://management.azure.com/.default")
-
-
-def _restore(name: str, value: str | None) -> None:
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
+        self.assertTrue(await driver.destroy_node(node))
+        self.assertEqual([n.name for n in await driver.list_nodes()], ["web-1"])
+        self.assertEqual(len(served.fake.ad.grants), 1)
+        self.assertEqual(served.fake.ad.grants[0].scope, "https://management.azure.com/.default")

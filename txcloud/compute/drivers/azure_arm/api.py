@@ -74,12 +74,16 @@ def _login_host(value: object) -> str:
 
 async def gathered(deferreds: Iterable[Deferred[Any]]) -> list[Any]:
     """
-    The results of *deferreds*, run together; the first to fail fails the
-    whole with its own (typed) error, not a ``FirstError``.
+    The results of *deferreds*, run together; the first to fail cancels the
+    others (their answers would be thrown away) and fails the whole with its
+    own (typed) error, not a ``FirstError``.
     """
+    running = list(deferreds)
     try:
-        return await gatherResults(list(deferreds), consumeErrors=True)
+        return await gatherResults(running, consumeErrors=True)
     except FirstError as error:
+        for deferred in running:
+            deferred.cancel()
         error.subFailure.raiseException()
 
 
