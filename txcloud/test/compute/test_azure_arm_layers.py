@@ -90,7 +90,7 @@ class AzureInLayersTests(TestCase):
         result = await multi.list_nodes([good, other], timeout=30)
         self.assertEqual(sorted(n.name for n in result.results[good]), ["db-1", "web-1"])
         error = result.failures[other].value
-        self.assertIsInstance(error, ProviderError)
+        assert isinstance(error, ProviderError)
         self.assertEqual(error.code, "SubscriptionNotFound")
 
     async def test_txcloud_nodes(self) -> None:
