@@ -18,6 +18,8 @@ from txcloud.testing.azure_arm import DEFAULT_SUBSCRIPTION, FakeAzureResourceMan
 ARM = "https://management.azure.com"
 SUB = f"/subscriptions/{DEFAULT_SUBSCRIPTION}"
 COMPUTE = "2024-07-01"
+DISKS = "2024-03-02"
+LOCATIONS = "2022-12-01"
 NETWORK = "2024-05-01"
 
 
@@ -44,7 +46,7 @@ class FakeTests(SynchronousTestCase):
         return response.code, response.headers, json.loads(body) if body else None
 
     def test_requests_need_a_management_token(self) -> None:
-        status, _, body = self.call("GET", f"{SUB}/locations", token="made-up")
+        status, _, body = self.call("GET", f"{SUB}/locations", LOCATIONS, token="made-up")
         self.assertEqual((status, body["error"]["code"]), (401, "AuthenticationFailed"))
         storage = self.fake.ad.tokens.issue_for("https://storage.azure.com", "app")
         self.fake.ad.grants.append(
@@ -52,16 +54,23 @@ class FakeTests(SynchronousTestCase):
                 "app", "https://storage.azure.com/.default", "secret", storage
             )
         )
-        status, _, body = self.call("GET", f"{SUB}/locations", token=storage)
+        status, _, body = self.call("GET", f"{SUB}/locations", LOCATIONS, token=storage)
         self.assertEqual((status, body["error"]["code"]), (401, "InvalidAuthenticationToken"))
 
     def test_api_version_is_required(self) -> None:
         status, _, body = self.call("GET", f"{SUB}/locations", version=None)
         self.assertEqual((status, body["error"]["code"]), (400, "MissingApiVersionParameter"))
 
+    def test_each_kind_of_resource_has_its_api_versions(self) -> None:
+        self.fake.add_vm("web-1")
+        disk = self.fake.resource_id("rg", "Microsoft.Compute", "disks", "web-1-osdisk")
+        status, _, body = self.call("GET", disk, version="2024-07-01")
+        self.assertEqual((status, body["error"]["code"]), (400, "NoRegisteredProviderFound"))
+        self.assertEqual(self.call("GET", disk, version=DISKS)[0], 200)
+
     def test_another_subscription_is_not_found(self) -> None:
         status, _, body = self.call(
-            "GET", "/subscriptions/00000000-0000-4000-8000-000000000000/locations"
+            "GET", "/subscriptions/00000000-0000-4000-8000-000000000000/locations", LOCATIONS
         )
         self.assertEqual((status, body["error"]["code"]), (404, "SubscriptionNotFound"))
 
@@ -98,7 +107,9 @@ class FakeTests(SynchronousTestCase):
             self.call("DELETE", address, NETWORK)[2]["error"]["code"],
             "PublicIPAddressCannotBeDeleted",
         )
-        self.assertEqual(self.call("DELETE", disk)[2]["error"]["code"], "OperationNotAllowed")
+        self.assertEqual(
+            self.call("DELETE", disk, DISKS)[2]["error"]["code"], "OperationNotAllowed"
+        )
 
     def test_deleting_what_is_gone_answers_204(self) -> None:
         self.fake.add_resource_group("rg")

@@ -245,10 +245,6 @@ class FakeAzureResourceManager(FakeService, ComputeEndpoints, NetworkEndpoints, 
             raise arm_refusal(
                 401, "InvalidAuthenticationToken", "The access token has an invalid audience."
             )
-        if not received.arg("api-version"):
-            raise arm_refusal(
-                400, "MissingApiVersionParameter", "The api-version query parameter is required."
-            )
 
     def _common_headers(self, received: Received) -> dict[str, str]:
         request_id = new_guid()
@@ -257,7 +253,23 @@ class FakeAzureResourceManager(FakeService, ComputeEndpoints, NetworkEndpoints, 
     def _error_reply(self, received: Received, refused: Refused) -> Reply:
         return error_reply(refused)
 
+    def _check_api_version(self, received: Received) -> None:
+        version = received.arg("api-version")
+        if not version:
+            raise arm_refusal(
+                400, "MissingApiVersionParameter", "The api-version query parameter is required."
+            )
+        kind, versions = _api_versions(received.path)
+        if version not in versions:
+            raise arm_refusal(
+                400,
+                "NoRegisteredProviderFound",
+                f"No registered resource provider found for API version '{version}' and type "
+                f"'{kind}'. The supported api-versions are '{', '.join(sorted(versions))}'.",
+            )
+
     def _handle(self, received: Received) -> Reply:
+        self._check_api_version(received)
         self._settle()
         allowed = False
         for pattern, method, endpoint in _ROUTES:
@@ -282,6 +294,28 @@ class FakeAzureResourceManager(FakeService, ComputeEndpoints, NetworkEndpoints, 
         now = self.clock.seconds()
         for operation in self.operations.values():
             operation.settle(now)
+
+
+#: The API versions the fake accepts, by the kind of resource a path is about.
+API_VERSIONS = {
+    "disks": frozenset({"2023-04-02", "2023-10-02", "2024-03-02"}),
+    "network": frozenset({"2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01"}),
+    "locations": frozenset({"2020-01-01", "2021-01-01", "2022-12-01"}),
+    "compute": frozenset({"2023-07-01", "2023-09-01", "2024-03-01", "2024-07-01", "2024-11-01"}),
+}
+
+
+def _api_versions(path: str) -> tuple[str, frozenset[str]]:
+    lowered = path.lower()
+    if "/providers/microsoft.compute/disks/" in lowered:
+        kind = "disks"
+    elif "/providers/microsoft.network/" in lowered:
+        kind = "network"
+    elif re.match(r"^/subscriptions/[^/]+/locations/?$", lowered):
+        kind = "locations"
+    else:
+        kind = "compute"
+    return kind, API_VERSIONS[kind]
 
 
 _Endpoint = Callable[[FakeAzureResourceManager, Received, dict[str, str]], Reply]

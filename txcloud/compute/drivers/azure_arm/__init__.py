@@ -20,6 +20,7 @@ marketplace walk (:mod:`.images`), the bodies of ``create_node``
 from txcloud.compute.drivers.azure_arm.api import (
     API_HOST,
     COMPUTE_API_VERSION,
+    DISKS_API_VERSION,
     LOCATIONS_API_VERSION,
     NETWORK_API_VERSION,
 )
@@ -30,6 +31,7 @@ from txcloud.compute.drivers.azure_arm.regions import REGION_COUNTRIES
 __all__ = [
     "API_HOST",
     "COMPUTE_API_VERSION",
+    "DISKS_API_VERSION",
     "LOCATIONS_API_VERSION",
     "NETWORK_API_VERSION",
     "POWER_STATES",

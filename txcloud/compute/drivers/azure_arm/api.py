@@ -32,6 +32,7 @@ from txcloud.http import ErrorResponse, Request, Response, default_error_mapper,
 __all__ = [
     "API_HOST",
     "COMPUTE_API_VERSION",
+    "DISKS_API_VERSION",
     "LOCATIONS_API_VERSION",
     "NETWORK_API_VERSION",
     "AzureAPIDriver",
@@ -42,6 +43,8 @@ __all__ = [
 API_HOST = "management.azure.com"
 #: The API versions the driver asks for: Microsoft.Compute's,
 COMPUTE_API_VERSION = "2024-07-01"
+#: Microsoft.Compute's managed disks' (versioned apart from the machines),
+DISKS_API_VERSION = "2024-03-02"
 #: Microsoft.Network's,
 NETWORK_API_VERSION = "2024-05-01"
 #: and the subscription's locations'.
@@ -246,7 +249,6 @@ class AzureAPIDriver(HTTPDriver, NodeDriver):
         api_version: str | None = None,
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
-        ok_statuses: tuple[int, ...] = (),
     ) -> Response:
         """
         Send one request to *url* (a path of this endpoint, or a URL of it
@@ -270,7 +272,6 @@ class AzureAPIDriver(HTTPDriver, NodeDriver):
             params=query,
             body=data,
             idempotent=True,
-            ok_statuses=ok_statuses,
         )
         return await self.http.send(request)
 

@@ -11,7 +11,7 @@ from twisted.internet.defer import Deferred
 
 from txcloud.compute.base import Node, NodeImage, NodeLocation, NodeSize
 from txcloud.compute.drivers.azure_arm.api import (
-    COMPUTE_API_VERSION,
+    DISKS_API_VERSION,
     LOCATIONS_API_VERSION,
     NETWORK_API_VERSION,
     AzureAPIDriver,
@@ -136,7 +136,9 @@ class AzureNodeDriver(AzureAPIDriver):
     async def _list_nodes(self, scope: str) -> list[Node]:
         vms, interfaces, public_ips = await gathered(
             [
-                self._collect(f"{scope}/providers/{COMPUTE}/{_VMS}", COMPUTE_API_VERSION, True),
+                self._collect(
+                    f"{scope}/providers/{COMPUTE}/{_VMS}", self.compute_api_version, True
+                ),
                 self._collect(
                     f"{scope}/providers/{NETWORK}/networkInterfaces", NETWORK_API_VERSION
                 ),
@@ -236,7 +238,7 @@ class AzureNodeDriver(AzureAPIDriver):
         os_disk = data.get("properties", {}).get("storageProfile", {}).get("osDisk", {})
         disk_id = os_disk.get("managedDisk", {}).get("id") if isinstance(os_disk, dict) else None
         if destroy_disk and isinstance(disk_id, str):
-            await self._operation("DELETE", disk_id, self.compute_api_version)
+            await self._operation("DELETE", disk_id, DISKS_API_VERSION)
         elif destroy_disk and os_disk.get("vhd"):
             self.log.warn("Left the unmanaged OS disk of {vm}: delete its blob", vm=vm.name)
         return True
