@@ -12,6 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from txcloud.compute.drivers.azure_arm.parse import (
     Addresses,
     node_state,
+    os_disk,
     parse_image,
     parse_location,
     parse_node,
@@ -124,3 +125,14 @@ class CatalogueTests(SynchronousTestCase):
         )
         self.assertEqual(image.id, "Canonical:ubuntu-24_04-lts:server:24.04.202412010")
         self.assertEqual(image.extra["sku"], "server")
+
+
+class DiskTests(SynchronousTestCase):
+    def test_managed_and_unmanaged_os_disks(self) -> None:
+        vm = recorded.loaded("virtual_machines")["value"][0]
+        disk_id, unmanaged = os_disk(vm)
+        self.assertTrue(disk_id and disk_id.endswith("/disks/web-01_OsDisk_1"))
+        self.assertFalse(unmanaged)
+        blob = {"properties": {"storageProfile": {"osDisk": {"vhd": {"uri": "https://a/b.vhd"}}}}}
+        self.assertEqual(os_disk(blob), (None, True))
+        self.assertEqual(os_disk({"properties": "odd"}), (None, False))

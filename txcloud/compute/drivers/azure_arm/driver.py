@@ -22,6 +22,7 @@ from txcloud.compute.drivers.azure_arm.images import check_part, marketplace_ima
 from txcloud.compute.drivers.azure_arm.parse import (
     Addresses,
     interface_ids,
+    os_disk,
     parse_location,
     parse_node,
     parse_size,
@@ -235,11 +236,10 @@ class AzureNodeDriver(AzureAPIDriver):
                 await self._operation("DELETE", nic_id, NETWORK_API_VERSION)
                 for ip_id in public_ip_ids(nic):
                     await self._operation("DELETE", ip_id, NETWORK_API_VERSION)
-        os_disk = data.get("properties", {}).get("storageProfile", {}).get("osDisk", {})
-        disk_id = os_disk.get("managedDisk", {}).get("id") if isinstance(os_disk, dict) else None
-        if destroy_disk and isinstance(disk_id, str):
+        disk_id, unmanaged = os_disk(data)
+        if destroy_disk and disk_id is not None:
             await self._operation("DELETE", disk_id, DISKS_API_VERSION)
-        elif destroy_disk and os_disk.get("vhd"):
+        elif destroy_disk and unmanaged:
             self.log.warn("Left the unmanaged OS disk of {vm}: delete its blob", vm=vm.name)
         return True
 

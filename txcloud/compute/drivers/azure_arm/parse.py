@@ -26,6 +26,7 @@ __all__ = [
     "Addresses",
     "interface_ids",
     "node_state",
+    "os_disk",
     "parse_image",
     "parse_location",
     "parse_node",
@@ -188,6 +189,16 @@ def interface_ids(vm: dict[str, Any]) -> list[str]:
         for nic in _list(profile, "networkInterfaces")
         if isinstance(nic, dict) and isinstance(nic.get("id"), str)
     ]
+
+
+def os_disk(vm: Any) -> tuple[str | None, bool]:
+    """
+    A virtual machine's OS disk: the managed disk's id (``None`` for none),
+    and whether it is an unmanaged VHD blob instead.
+    """
+    disk = _dict(_dict(_dict(vm, "properties"), "storageProfile"), "osDisk")
+    disk_id = _dict(disk, "managedDisk").get("id")
+    return (disk_id if isinstance(disk_id, str) else None), bool(_dict(disk, "vhd"))
 
 
 def parse_node(data: Any, addresses: Addresses, driver: Any) -> Node:
