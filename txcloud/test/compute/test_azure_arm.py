@@ -12,6 +12,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+from txcloud.auth.azure import ClientSecretTokens
 from txcloud.compute.base import Node, NodeLocation, NodeSize
 from txcloud.compute.drivers.azure_arm import AzureNodeDriver
 from txcloud.compute.providers import get_driver
@@ -26,7 +27,12 @@ from txcloud.errors import (
 )
 from txcloud.http import RetryPolicy
 from txcloud.test.compute.azure_arm_serving import ServedAzure
-from txcloud.testing.azure_arm import DEFAULT_SUBSCRIPTION, FakeAzureResourceManager
+from txcloud.testing.azure_arm import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_SUBSCRIPTION,
+    FakeAzureResourceManager,
+)
 
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHhLq0fS4cVnH2dQ0n8rT1m2V3xY4zA5bC6dE7fG8hI9 me@host"
 IMAGE = "Canonical:ubuntu-24_04-lts:server:24.04.202412010"
@@ -435,3 +441,29 @@ class RealSocketTests(TestCase):
         self.assertEqual([n.name for n in await driver.list_nodes()], ["web-1"])
         self.assertEqual(len(served.fake.ad.grants), 1)
         self.assertEqual(served.fake.ad.grants[0].scope, "https://management.azure.com/.default")
+
+
+class EnvironmentCredentialsTests(SynchronousTestCase):
+    """Without a key, the tokens come from the environment's credentials."""
+
+    def test_tenant_and_login_host_arguments_win_over_the_environment(self) -> None:
+        clock = Clock()
+        fake = FakeAzureResourceManager(clock)
+        environ = {
+            "AZURE_TENANT_ID": "another-tenant",
+            "AZURE_CLIENT_ID": DEFAULT_CLIENT_ID,
+            "AZURE_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+            "AZURE_AUTHORITY_HOST": "https://login.example",
+        }
+        driver = AzureNodeDriver(
+            fake.ad.tenant,
+            DEFAULT_SUBSCRIPTION,
+            reactor=clock,
+            ex_environ=environ,
+            ex_login_host="https://login.test",
+            ex_agent=fake.agent(),
+        )
+        tokens = driver._tokens
+        assert isinstance(tokens, ClientSecretTokens)
+        self.assertEqual(tokens.token_url, f"https://login.test/{fake.ad.tenant}/oauth2/v2.0/token")
+        self.assertEqual(tokens.scope, "https://management.azure.com/.default")

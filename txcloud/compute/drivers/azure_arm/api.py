@@ -183,8 +183,9 @@ class AzureAPIDriver(HTTPDriver, NodeDriver):
         environ: Mapping[str, str],
     ) -> TokenSource:
         if client_id is None or tenant_id is None or secret is None:
-            if tenant_id is not None:
-                environ = {**environ, "AZURE_TENANT_ID": tenant_id}
+            # The chain reads the environment: the arguments given take precedence.
+            given = {"AZURE_TENANT_ID": tenant_id, "AZURE_AUTHORITY_HOST": authority}
+            environ = {**environ, **{name: value for name, value in given.items() if value}}
             return default_azure_tokens(MANAGEMENT_SCOPE, environ=environ, reactor=self.reactor)
         authority = authority or authority_host(environ)
         return shared_source(

@@ -68,7 +68,7 @@ class AzureNodeDriver(AzureAPIDriver):
         :meth:`list_images` and :meth:`create_node`.
     :param ex_login_host: the Azure AD authority, an ``https://`` URL;
         ``AZURE_AUTHORITY_HOST`` or ``https://login.microsoftonline.com``
-        when ``None``.
+        when ``None`` (for the environment's credentials too).
     :param ex_credentials: a :class:`~txcloud.auth.tokens.TokenSource` to
         take tokens from instead.
     :param ex_environ: the environment read for credentials and the
