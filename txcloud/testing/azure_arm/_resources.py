@@ -6,7 +6,6 @@ the long-running operations that change them.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -15,6 +14,7 @@ from typing import Any
 import attrs
 
 from txcloud.testing._http import Received, Refused, Reply
+from txcloud.testing._tokens import json_reply
 
 __all__ = [
     "FakeOperation",
@@ -57,12 +57,11 @@ def arm_refusal(
 
 
 def json_answer(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
-    """An answer carrying *document* as JSON."""
-    return Reply(
-        status=status,
-        headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
-        body=b"" if document is None else json.dumps(document).encode("utf-8"),
-    )
+    """An answer carrying *document* as JSON (no body for ``None``), with more *headers*."""
+    if document is None:
+        return Reply(status=status, headers=dict(headers or {}))
+    reply = json_reply(document, status)
+    return attrs.evolve(reply, headers={**reply.headers, **(headers or {})})
 
 
 def error_reply(refused: Refused) -> Reply:
