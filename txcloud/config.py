@@ -49,6 +49,13 @@ listed::
     provider = "google_storage"
     credentials = "default"     # found as Google's and Azure's own tools find them
 
+    [[compute]]
+    name = "azure"
+    provider = "azure_arm"      # key/secret: the application's client id and secret;
+    key = "CLIENT-ID"           # without them, Azure AD tokens as az tools find them
+    secret_env = "AZURE_CLIENT_SECRET"
+    options = { tenant_id = "TENANT", subscription_id = "SUBSCRIPTION" }
+
     [[container]]
     name = "prod"
     provider = "kubernetes"
@@ -90,6 +97,7 @@ key, never the secret.
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import sys
@@ -336,6 +344,10 @@ class Config:
                 method, settings = arguments.builder
                 driver: BaseDriver = getattr(cls, method)(**settings, **kwargs)
                 return driver
+            if _first_parameter(cls) in kwargs:
+                # The options name the constructor's first argument (Azure's
+                # tenant_id comes before the key): the key goes by name too.
+                return cls(key=key, **kwargs)
             return cls(key, **kwargs)
         except TypeError as e:
             # An option the driver does not take; its name is safe to show, a value is not.
@@ -344,6 +356,14 @@ class Config:
                 source=self.source,
                 key=target.name,
             ) from None
+
+
+def _first_parameter(cls: type) -> str | None:
+    """The name of the first argument *cls* takes by position, if any."""
+    for parameter in inspect.signature(cls).parameters.values():
+        if parameter.kind is parameter.POSITIONAL_OR_KEYWORD:
+            return parameter.name
+    return None
 
 
 def _is_local_storage(kind: str, provider: str) -> bool:

@@ -143,6 +143,10 @@ class RateLimitReached(ProviderError):
         self.retry_after = retry_after
 
 
+class QuotaExceededError(InvalidRequestError):
+    """The request would exceed a quota or limit of the account (cores, addresses...)."""
+
+
 class ServiceUnavailableError(ProviderError):
     """The service failed or was unavailable (HTTP 500, 502, 503, 504)."""
 

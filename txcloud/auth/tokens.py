@@ -33,6 +33,7 @@ from txcloud.http import HTTPTransport, Request
 __all__ = [
     "RefreshingTokens",
     "TokenSource",
+    "bearer_authorized",
     "form_request",
     "token_from_document",
 ]
@@ -54,6 +55,18 @@ class TokenSource(Protocol):
 
     def invalidate(self) -> None:
         """Forget the cached token (the service refused it)."""
+
+
+def bearer_authorized(tokens: TokenSource, request: Request) -> Deferred[Request]:
+    """
+    *request* with ``Authorization: Bearer`` and a current token of *tokens*.
+
+    :returns: a Deferred firing with the new request, or failing as
+        :meth:`TokenSource.token` does.
+    """
+    return tokens.token().addCallback(
+        lambda token: request.with_headers({"Authorization": f"Bearer {token}"})
+    )
 
 
 def form_request(url: str, fields: Mapping[str, str]) -> Request:

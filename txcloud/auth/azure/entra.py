@@ -27,6 +27,7 @@ from txcloud.errors import InvalidArgumentError, InvalidCredsError
 __all__ = [
     "CLIENT_ASSERTION_TYPE",
     "DEFAULT_AUTHORITY",
+    "MANAGEMENT_SCOPE",
     "STORAGE_SCOPE",
     "ClientCertificateTokens",
     "ClientSecretTokens",
@@ -39,6 +40,9 @@ DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 
 #: The scope of tokens for Azure Storage.
 STORAGE_SCOPE = "https://storage.azure.com/.default"
+
+#: The scope of tokens for Azure Resource Manager.
+MANAGEMENT_SCOPE = "https://management.azure.com/.default"
 
 #: How a JWT client assertion is announced (RFC 7523).
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

@@ -31,7 +31,7 @@ from txcloud.auth.azure import (
     parse_sas_token,
     sign_request,
 )
-from txcloud.auth.tokens import TokenSource
+from txcloud.auth.tokens import TokenSource, bearer_authorized
 from txcloud.common.http_driver import HTTPDriver
 from txcloud.errors import (
     ContainerAlreadyExistsError,
@@ -217,17 +217,13 @@ class AzureBlobsBase(TransferUploads, TransferDownloads, HTTPDriver, StorageDriv
         if self._sas_params is not None:
             return apply_sas_token(request, self._sas_params)
         if self._tokens is not None:
-            return self._tokens.token().addCallback(self._with_token, request)
+            return bearer_authorized(self._tokens, request).addCallback(self._storage_headers)
         assert self._account_key is not None
         return sign_request(request, self.key, self._account_key, self.reactor.seconds())
 
-    def _with_token(self, token: str, request: Request) -> Request:
+    def _storage_headers(self, request: Request) -> Request:
         return request.with_headers(
-            {
-                "x-ms-date": http_date(self.reactor.seconds()),
-                "x-ms-version": STORAGE_API_VERSION,
-                "Authorization": f"Bearer {token}",
-            }
+            {"x-ms-date": http_date(self.reactor.seconds()), "x-ms-version": STORAGE_API_VERSION}
         )
 
     def _map_error(self, response: ErrorResponse) -> TxCloudError:
