@@ -143,6 +143,13 @@ class RateLimitReached(ProviderError):
         self.retry_after = retry_after
 
 
+class QuotaExceededError(ProviderError):
+    """
+    The request would take the account or project over one of its quotas
+    (Google's ``quotaExceeded``); it is not retried, as waiting does not help.
+    """
+
+
 class ServiceUnavailableError(ProviderError):
     """The service failed or was unavailable (HTTP 500, 502, 503, 504)."""
 

@@ -21,6 +21,7 @@ DRIVERS: DriverRegistry[NodeDriver] = DriverRegistry(
             "txcloud.compute.drivers.digitalocean",
             "DigitalOceanNodeDriver",
         ),
+        Provider.GCE: ("txcloud.compute.drivers.gce", "GCENodeDriver"),
     },
 )
 
