@@ -22,7 +22,8 @@ from txcloud.auth.google.service_account import (
     token_error_mapper,
 )
 from txcloud.auth.tokens import TokenSource
-from txcloud.http import HTTPTransport, Request
+from txcloud.common.http_driver import HTTPDriver
+from txcloud.http import Request
 
 __all__ = ["GoogleAuth"]
 
@@ -35,8 +36,8 @@ class GoogleAuth:
     The credentials of one Google driver.
 
     :param driver: the :class:`~txcloud.common.http_driver.HTTPDriver`; a
-        service account key given to it gets its token requests sent with the
-        driver's reactor, pool, agent, TLS and retry settings.
+        service account key given to it gets its token requests sent through
+        a transport of the driver's settings (its ``_new_transport``).
     :param scopes: the OAuth2 scopes tokens are asked for.
     :param key: a service account key (see
         :func:`~txcloud.auth.google.service_account.load_service_account_key`).
@@ -52,7 +53,7 @@ class GoogleAuth:
 
     def __init__(
         self,
-        driver: Any,
+        driver: HTTPDriver,
         scopes: Sequence[str],
         *,
         key: KeySource | None = None,
@@ -102,20 +103,10 @@ class GoogleAuth:
     def tokens(self) -> TokenSource | None:
         """Where access tokens come from; ``None`` when no credentials are sent."""
         if self._source is None and self.account is not None:
-            driver = self._driver
             # Its own transport: the token exchange itself is not signed.
-            transport = HTTPTransport(
-                reactor=driver.reactor,
-                pool=driver._pool,
-                agent=driver._agent,
-                timeout=driver.timeout,
-                retry=driver._retry,
-                tls=driver._tls,
-                error_mapper=token_error_mapper,
-                driver=driver,
-            )
+            transport = self._driver._new_transport(error_mapper=token_error_mapper)
             self._source = ServiceAccountTokens(
-                self.account, transport, driver.reactor, self.scopes
+                self.account, transport, self._driver.reactor, self.scopes
             )
         return self._source
 

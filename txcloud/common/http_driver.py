@@ -94,18 +94,28 @@ class HTTPDriver(BaseDriver):
     def http(self) -> HTTPTransport:
         """The transport this driver sends its requests with."""
         if self._http is None:
-            self._http = HTTPTransport(
-                reactor=self.reactor,
-                pool=self._pool,
-                agent=self._agent,
-                timeout=self.timeout,
-                retry=self._retry,
-                tls=self._tls,
-                signer=self._sign,
-                error_mapper=self._map_error,
-                driver=self,
-            )
+            self._http = self._new_transport(signer=self._sign, error_mapper=self._map_error)
         return self._http
+
+    def _new_transport(self, **options: Any) -> HTTPTransport:
+        """
+        A transport with this driver's reactor, pool, agent, timeout, retry
+        and TLS settings, for :attr:`http` and for helpers of the driver
+        that send requests of their own (a token exchange).
+
+        :param options: more arguments of :class:`~txcloud.http.HTTPTransport`
+            (``signer``, ``error_mapper``).
+        """
+        return HTTPTransport(
+            reactor=self.reactor,
+            pool=self._pool,
+            agent=self._agent,
+            timeout=self.timeout,
+            retry=self._retry,
+            tls=self._tls,
+            driver=self,
+            **options,
+        )
 
     def _default_host(self) -> str:
         """The provider's own host name for this driver's region."""

@@ -9,9 +9,9 @@ on each function.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from txcloud.common.timestamps import parse_rfc3339
 from txcloud.compute.base import KeyPair, Node, NodeImage, NodeLocation, NodeSize
 from txcloud.compute.types import NodeState
 from txcloud.errors import MalformedResponseError
@@ -87,14 +87,8 @@ def _text_id(data: Any, what: str) -> str:
     return str(_field(data, "id", (int, str), what))
 
 
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 time (``"2020-07-21T18:37:44Z"``), or ``None`` for no or bad input."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+#: A time as the API writes it, or ``None`` for no or bad input.
+parse_time = parse_rfc3339
 
 
 def _addresses(networks: Any, kind: str) -> list[str]:

@@ -11,9 +11,9 @@ resource's own fields, with URLs to other resources also given by name
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
+from txcloud.common.timestamps import parse_rfc3339
 from txcloud.compute.base import Node, NodeImage, NodeLocation, NodeSize
 from txcloud.compute.types import NodeState
 from txcloud.errors import InvalidArgumentError, MalformedResponseError
@@ -82,14 +82,8 @@ def last_segment(url: Any) -> str | None:
     return url.rstrip("/").rsplit("/", 1)[-1] or None
 
 
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 time (``"2024-05-01T09:30:00.000-07:00"``), or ``None`` for no or bad input."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+#: A time as the API writes it, or ``None`` for no or bad input.
+parse_time = parse_rfc3339
 
 
 def _text(data: Any, key: str, what: str) -> str:
