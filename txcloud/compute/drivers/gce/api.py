@@ -23,7 +23,7 @@ from txcloud.auth.google.metadata import MetadataServerTokens
 from txcloud.auth.tokens import TokenSource
 from txcloud.common.google import GoogleAuth
 from txcloud.common.http_driver import HTTPDriver
-from txcloud.compute.base import NodeDriver
+from txcloud.compute.base import NodeDriver, NodeLocation
 from txcloud.compute.drivers.gce.parse import check_name, check_project, check_zone
 from txcloud.compute.types import Provider
 from txcloud.errors import (
@@ -63,6 +63,12 @@ _INSTANCE_PATH = re.compile(r"/zones/[^/]+/instances/[^/]+(?:/[a-zA-Z]+)?/?\Z")
 Params = dict[str, str]
 
 
+def _positive(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise InvalidArgumentError(f"{what} must be a positive number, not {value!r}")
+    return float(value)
+
+
 class GCEAPIDriver(HTTPDriver, NodeDriver):
     """
     What :class:`~txcloud.compute.drivers.gce.GCENodeDriver` sends its
@@ -88,8 +94,12 @@ class GCEAPIDriver(HTTPDriver, NodeDriver):
         ex_credentials: GoogleCredentials | TokenSource | None = None,
         ex_environ: Mapping[str, str] | None = None,
         ex_page_size: int = DEFAULT_PAGE_SIZE,
+        ex_poll_interval: float = 2.0,
+        ex_operation_timeout: float = 180.0,
         **kwargs: Any,
     ) -> None:
+        self.ex_poll_interval = _positive(ex_poll_interval, "ex_poll_interval")
+        self.ex_operation_timeout = _positive(ex_operation_timeout, "ex_operation_timeout")
         if "region" in kwargs:
             raise InvalidArgumentError(
                 "Compute Engine drivers take datacenter= (a zone), not region="
@@ -131,6 +141,7 @@ class GCEAPIDriver(HTTPDriver, NodeDriver):
                 "a project is needed: pass project= or set GOOGLE_CLOUD_PROJECT",
                 self,
             )
+        self._zones: Deferred[dict[str, NodeLocation]] | None = None
 
     # Credentials, URLs and errors
 

@@ -5,7 +5,6 @@ the Compute Engine API v1.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
@@ -14,7 +13,7 @@ from twisted.python.failure import Failure
 
 from txcloud.common.paging import collect
 from txcloud.compute.base import Node, NodeImage, NodeLocation, NodeSize
-from txcloud.compute.drivers.gce.api import DEFAULT_PAGE_SIZE, GCEAPIDriver
+from txcloud.compute.drivers.gce.api import GCEAPIDriver
 from txcloud.compute.drivers.gce.operations import wait_for_operation
 from txcloud.compute.drivers.gce.parse import (
     check_name,
@@ -50,12 +49,6 @@ IMAGE_PROJECTS = (
 
 #: The boot disk's type unless ``ex_disk_type`` says otherwise.
 DEFAULT_DISK_TYPE = "pd-standard"
-
-
-def _positive(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise InvalidArgumentError(f"{what} must be a positive number, not {value!r}")
-    return float(value)
 
 
 def _model_name(value: object, model: type, what: str) -> str:
@@ -105,23 +98,6 @@ class GCENodeDriver(GCEAPIDriver):
     server errors; so are changes, which carry a ``requestId`` so that
     Google does each once.
     """
-
-    def __init__(
-        self,
-        user_id: str | None = None,
-        key: str | os.PathLike[str] | Mapping[str, Any] | None = None,
-        datacenter: str | None = None,
-        project: str | None = None,
-        *,
-        ex_poll_interval: float = 2.0,
-        ex_operation_timeout: float = 180.0,
-        ex_page_size: int = DEFAULT_PAGE_SIZE,
-        **kwargs: Any,
-    ) -> None:
-        self.ex_poll_interval = _positive(ex_poll_interval, "ex_poll_interval")
-        self.ex_operation_timeout = _positive(ex_operation_timeout, "ex_operation_timeout")
-        super().__init__(user_id, key, datacenter, project, ex_page_size=ex_page_size, **kwargs)
-        self._zones: Deferred[dict[str, NodeLocation]] | None = None
 
     # Nodes
 
