@@ -383,7 +383,7 @@ class FakeGCE(FakeService):
                 items[f"zones/{zone}"] = {
                     "warning": {
                         "code": "NO_RESULTS_ON_PAGE",
-                        "message": "There are no results for scope 'zones/{zone}' on this page.",
+                        "message": f"There are no results for scope 'zones/{zone}' on this page.",
                         "data": [{"key": "scope", "value": f"zones/{zone}"}],
                     }
                 }

@@ -226,7 +226,8 @@ class GCEAPIDriver(HTTPDriver, NodeDriver):
             method, url, headers=headers, params=query or None, body=data, idempotent=True
         )
         response = await self.http.send(request)
-        return await response.json_object(f"the answer to {method} {urlsplit(url).path}")
+        path = urlsplit(url).path
+        return await response.json_object(f"the answer to {method} {path} is not a JSON object")
 
     async def _pages(self, url: str, params: Params | None = None) -> AsyncIterator[dict[str, Any]]:
         """Every page of a listing, following ``nextPageToken``."""
