@@ -24,6 +24,7 @@ from txcloud.errors import (
     InvalidCredsError,
     InvalidRequestError,
     NodeNotFoundError,
+    PermissionDeniedError,
     ProviderError,
     QuotaExceededError,
     RequestTimeoutError,
@@ -406,7 +407,7 @@ class CatalogueTests(GCETestCase):
         self.fake.fail("/global/images", 403, "forbidden", "no", times=None)
         for project in [*IMAGE_PROJECTS]:
             self.fake.public_image_projects.discard(project)
-        self.failureResultOf(self.driver.list_images(), InvalidCredsError)
+        self.failureResultOf(self.driver.list_images(), PermissionDeniedError)
 
     def test_list_images_of_chosen_projects(self) -> None:
         images = self.successResultOf(

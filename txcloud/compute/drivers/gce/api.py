@@ -31,11 +31,13 @@ from txcloud.errors import (
     InvalidRequestError,
     MalformedResponseError,
     NodeNotFoundError,
+    PermissionDeniedError,
     QuotaExceededError,
     ResourceConflictError,
     TxCloudError,
 )
 from txcloud.http import ErrorResponse, Request, default_error_mapper, error_details
+from txcloud.http.errors import THROTTLING_CODES
 
 __all__ = [
     "API_HOST",
@@ -187,6 +189,9 @@ class GCEAPIDriver(HTTPDriver, NodeDriver):
             cls = ResourceConflictError
         elif response.status == 400:
             cls = InvalidRequestError
+        elif response.status == 403 and details.code not in THROTTLING_CODES:
+            # The token is good; the account may not do this.
+            cls = PermissionDeniedError
         if cls is None:
             return default_error_mapper(response)
         return cls(
