@@ -202,6 +202,17 @@ class NodeTests(GCETestCase):
             self.api_requests(), ["GET /compute/v1/projects/txcloud-fake/aggregated/instances"]
         )
 
+    def test_list_nodes_of_one_zone(self) -> None:
+        self.fake.add_instance("web-1", "us-central1-a")
+        self.fake.add_instance("db-1", "europe-west1-b")
+        nodes = self.successResultOf(self.driver.list_nodes(ex_zone="europe-west1-b"))
+        self.assertEqual([node.name for node in nodes], ["db-1"])
+        self.assertEqual(
+            self.api_requests()[-1],
+            "GET /compute/v1/projects/txcloud-fake/zones/europe-west1-b/instances",
+        )
+        self.assertRaises(InvalidArgumentError, self.driver.list_nodes, ex_zone="Europe")
+
     def test_list_nodes_pages(self) -> None:
         for number in range(5):
             self.fake.add_instance(f"node-{number}", "us-central1-b")

@@ -101,19 +101,34 @@ class GCENodeDriver(GCEAPIDriver):
 
     # Nodes
 
-    async def iterate_nodes(self) -> AsyncIterator[Node]:
-        """Every instance of the project, in every zone, a page at a time."""
-        url = await self._url("/aggregated/instances")
-        async for item in self._aggregated(url, "instances"):
+    def iterate_nodes(self, ex_zone: NodeLocation | str | None = None) -> AsyncIterator[Node]:
+        """
+        The instances of the project, a page at a time: of every zone (one
+        ``aggregatedList``), or of *ex_zone* only.
+
+        :raises InvalidArgumentError: for a malformed zone, before any request.
+        """
+        zone = None if ex_zone is None else self._zone_name(ex_zone)
+        return self._iterate_nodes(zone)
+
+    async def _iterate_nodes(self, zone: str | None) -> AsyncIterator[Node]:
+        if zone is None:
+            items = self._aggregated(await self._url("/aggregated/instances"), "instances")
+        else:
+            await self._known_zone(zone)
+            items = self._items(await self._url(f"/zones/{zone}/instances"))
+        async for item in items:
             yield parse_node(item, self)
 
-    def list_nodes(self) -> Deferred[list[Node]]:
+    def list_nodes(self, ex_zone: NodeLocation | str | None = None) -> Deferred[list[Node]]:
         """
-        List the instances of every zone with one ``aggregatedList`` (paged).
+        List the instances of every zone with one ``aggregatedList`` (paged),
+        or those of *ex_zone* (Libcloud's argument).
 
         :returns: a Deferred firing with a list of :class:`~txcloud.compute.base.Node`.
+        :raises InvalidArgumentError: for a malformed zone, before any request.
         """
-        return collect(self.iterate_nodes())
+        return collect(self.iterate_nodes(ex_zone))
 
     def ex_get_node(self, name: str, zone: str | NodeLocation | None = None) -> Deferred[Node]:
         """
