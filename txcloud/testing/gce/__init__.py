@@ -35,7 +35,8 @@ error (``rateLimitExceeded``, ``backendError``...);
 with an error; :attr:`~FakeGCE.latency` delays every answer on the clock.
 
 The package splits the project and its endpoints (:mod:`.fake`) from the
-resources it keeps and their JSON (:mod:`.models`).
+resources it keeps and their JSON (:mod:`.models`) and the shapes of its
+answers: errors, pages and aggregated lists (:mod:`.answers`).
 """
 
 from txcloud.testing._http import Received

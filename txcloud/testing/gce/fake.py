@@ -5,7 +5,6 @@ the API v1 that read and change it, with an OAuth2 token endpoint beside it.
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, cast
@@ -17,6 +16,13 @@ from twisted.web.resource import IResource, Resource
 from txcloud.compute.drivers.gce.driver import IMAGE_PROJECTS
 from txcloud.testing._http import FakeService, Received, Refused, Reply
 from txcloud.testing._tokens import json_reply
+from txcloud.testing.gce.answers import (
+    aggregated_reply,
+    error_reply,
+    invalid,
+    listing_reply,
+    not_found,
+)
 from txcloud.testing.gce.models import (
     FakeImage,
     FakeInstance,
@@ -34,17 +40,6 @@ DEFAULT_PROJECT = "txcloud-fake"
 _PREFIX = re.compile(r"^/compute/v1/projects/([^/]+)(/.*)?\Z")
 _NAME = re.compile(r"^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?\Z")
 _IMAGE = re.compile(r"^(?:.*?/)??(?:projects/([^/]+)/)?global/images/(family/)?([^/]+)\Z")
-_STATUS_NAMES = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    409: "ALREADY_EXISTS",
-    429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
-    503: "UNAVAILABLE",
-}
-_MAX_RESULTS = 500
 # Each action: the status an instance passes through, the one it ends in,
 # and the statuses it may start from.
 _ACTIONS = {
@@ -56,18 +51,6 @@ _ACTIONS = {
 
 class _Issuer(Protocol):
     def is_valid(self, token: str) -> bool: ...
-
-
-def _not_found(what: str) -> Refused:
-    return Refused(404, "notFound", f"The resource '{what}' was not found")
-
-
-def _invalid(message: str) -> Refused:
-    return Refused(400, "invalid", message)
-
-
-def _page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
 
 
 class FakeGCE(FakeService):
@@ -286,18 +269,7 @@ class FakeGCE(FakeService):
             )
 
     def _error_reply(self, received: Received, refused: Refused) -> Reply:
-        body = {
-            "error": {
-                "code": refused.status,
-                "message": refused.message,
-                "errors": [
-                    {"message": refused.message, "domain": "global", "reason": refused.code}
-                ],
-                "status": _STATUS_NAMES.get(refused.status, "UNKNOWN"),
-            }
-        }
-        reply = json_reply(body, refused.status)
-        return Reply(reply.status, {**reply.headers, **refused.headers}, reply.body)
+        return error_reply(refused)
 
     def _handle(self, received: Received) -> Reply:
         matched = _PREFIX.match(received.path)
@@ -310,7 +282,7 @@ class FakeGCE(FakeService):
         if path == "/global/images" and received.method == "GET":
             return self._images(received, project)
         if project != self.project:
-            raise _not_found(f"projects/{project}")
+            raise not_found(f"projects/{project}")
         for pattern, method, answer in self._routes():
             found = re.match(pattern, path)
             if found and received.method == method:
@@ -333,76 +305,12 @@ class FakeGCE(FakeService):
             (r"^/zones/([^/]+)/operations/([^/]+)\Z", "GET", self._get_operation),
         ]
 
-    # Paging
-
-    def _window(self, received: Received, count: int) -> tuple[int, int, str | None]:
-        """The start and end of the page asked for, and the next page's token."""
-        text = received.arg("maxResults") or str(_MAX_RESULTS)
-        if not text.isdigit() or not 0 < int(text) <= _MAX_RESULTS:
-            raise _invalid(f"Invalid value for field 'maxResults': '{text}'. Must be in [0, 500].")
-        size = int(text)
-        token = received.arg("pageToken")
-        start = 0
-        if token:
-            try:
-                label, _, number = base64.urlsafe_b64decode(token).decode().partition(":")
-                start = int(number)
-                assert label == "offset" and 0 <= start <= count
-            except (ValueError, AssertionError):
-                raise _invalid(f"Invalid value for field 'pageToken': '{token}'.") from None
-        end = min(start + size, count)
-        return start, end, _page_token(end) if end < count else None
-
-    def _listing(self, received: Received, kind: str, items: list[Any], path: str) -> Reply:
-        start, end, token = self._window(received, len(items))
-        document: dict[str, Any] = {
-            "kind": kind,
-            "id": f"projects/{self.project}{path}",
-            "items": items[start:end],
-            "selfLink": f"https://www.googleapis.com/compute/v1/projects/{self.project}{path}",
-        }
-        if token:
-            document["nextPageToken"] = token
-        return json_reply(document)
-
-    def _aggregated(
-        self,
-        received: Received,
-        kind: str,
-        key: str,
-        scoped: list[tuple[str, dict[str, Any]]],
-        path: str,
-    ) -> Reply:
-        start, end, token = self._window(received, len(scoped))
-        items: dict[str, Any] = {}
-        for zone in self.zones:
-            found = [item for name, item in scoped[start:end] if name == zone]
-            if found:
-                items[f"zones/{zone}"] = {key: found}
-            else:
-                items[f"zones/{zone}"] = {
-                    "warning": {
-                        "code": "NO_RESULTS_ON_PAGE",
-                        "message": f"There are no results for scope 'zones/{zone}' on this page.",
-                        "data": [{"key": "scope", "value": f"zones/{zone}"}],
-                    }
-                }
-        document: dict[str, Any] = {
-            "kind": kind,
-            "id": f"projects/{self.project}{path}",
-            "items": items,
-            "selfLink": f"https://www.googleapis.com/compute/v1/projects/{self.project}{path}",
-        }
-        if token:
-            document["nextPageToken"] = token
-        return json_reply(document)
-
     # Endpoints
 
     def _zone(self, name: str) -> FakeZone:
         zone = self.zones.get(name)
         if zone is None:
-            raise _not_found(f"projects/{self.project}/zones/{name}")
+            raise not_found(f"projects/{self.project}/zones/{name}")
         return zone
 
     def _instance_name(self, zone: str, name: str) -> str:
@@ -412,7 +320,7 @@ class FakeGCE(FakeService):
         self._zone(zone)
         instance = self.instances.get((zone, name))
         if instance is None:
-            raise _not_found(self._instance_name(zone, name))
+            raise not_found(self._instance_name(zone, name))
         return instance
 
     def _aggregated_instances(self, received: Received) -> Reply:
@@ -422,9 +330,8 @@ class FakeGCE(FakeService):
             for (where, name) in sorted(self.instances)
             if where == zone
         ]
-        return self._aggregated(
-            received, "compute#instanceAggregatedList", "instances", scoped, "/aggregated/instances"
-        )
+        kind, path = "compute#instanceAggregatedList", "/aggregated/instances"
+        return aggregated_reply(received, kind, "instances", self.zones, scoped, self.project, path)
 
     def _aggregated_machine_types(self, received: Received) -> Reply:
         scoped = [
@@ -432,17 +339,14 @@ class FakeGCE(FakeService):
             for zone in self.zones
             for machine_type in self.machine_types.values()
         ]
-        return self._aggregated(
-            received,
-            "compute#machineTypeAggregatedList",
-            "machineTypes",
-            scoped,
-            "/aggregated/machineTypes",
+        kind, path = "compute#machineTypeAggregatedList", "/aggregated/machineTypes"
+        return aggregated_reply(
+            received, kind, "machineTypes", self.zones, scoped, self.project, path
         )
 
     def _list_zones(self, received: Received) -> Reply:
         items = [zone.resource(self.project) for zone in self.zones.values()]
-        return self._listing(received, "compute#zoneList", items, "/zones")
+        return listing_reply(received, "compute#zoneList", items, self.project, "/zones")
 
     def _list_instances(self, received: Received, zone: str) -> Reply:
         self._zone(zone)
@@ -451,7 +355,8 @@ class FakeGCE(FakeService):
             for (where, _), instance in sorted(self.instances.items())
             if where == zone
         ]
-        return self._listing(received, "compute#instanceList", items, f"/zones/{zone}/instances")
+        path = f"/zones/{zone}/instances"
+        return listing_reply(received, "compute#instanceList", items, self.project, path)
 
     def _list_machine_types(self, received: Received, zone: str) -> Reply:
         self._zone(zone)
@@ -459,23 +364,18 @@ class FakeGCE(FakeService):
             machine_type.resource(self.project, zone)
             for machine_type in self.machine_types.values()
         ]
-        return self._listing(
-            received, "compute#machineTypeList", items, f"/zones/{zone}/machineTypes"
-        )
+        path = f"/zones/{zone}/machineTypes"
+        return listing_reply(received, "compute#machineTypeList", items, self.project, path)
 
     def _images(self, received: Received, project: str) -> Reply:
         if project != self.project and project not in self.public_image_projects:
-            raise _not_found(f"projects/{project}")
+            raise not_found(f"projects/{project}")
         items = [
             image.resource()
             for (owner, _), image in sorted(self.images.items())
             if owner == project
         ]
-        start, end, token = self._window(received, len(items))
-        document: dict[str, Any] = {"kind": "compute#imageList", "items": items[start:end]}
-        if token:
-            document["nextPageToken"] = token
-        return json_reply(document)
+        return listing_reply(received, "compute#imageList", items, project, "/global/images")
 
     def _get_instance(self, received: Received, zone: str, name: str) -> Reply:
         return json_reply(self._instance(zone, name).resource(self.project))
@@ -484,7 +384,7 @@ class FakeGCE(FakeService):
         self._zone(zone)
         operation = self.operations.get(name)
         if operation is None or operation.zone != zone:
-            raise _not_found(f"projects/{self.project}/zones/{zone}/operations/{name}")
+            raise not_found(f"projects/{self.project}/zones/{zone}/operations/{name}")
         return json_reply(operation.resource(self.project, self.clock.seconds()))
 
     def _operation(
@@ -523,18 +423,18 @@ class FakeGCE(FakeService):
         try:
             body = received.json()
         except ValueError:
-            raise _invalid("Invalid JSON payload received.") from None
+            raise invalid("Invalid JSON payload received.") from None
         if not isinstance(body, dict):
-            raise _invalid("Invalid JSON payload received.")
+            raise invalid("Invalid JSON payload received.")
         name = body.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
-            raise _invalid(
+            raise invalid(
                 f"Invalid value for field 'resource.name': '{name}'. Must be a match of regex "
                 "'(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'"
             )
         machine_type = str(body.get("machineType", "")).rstrip("/").rsplit("/", 1)[-1]
         if machine_type not in self.machine_types:
-            raise _invalid(
+            raise invalid(
                 f"Invalid value for field 'resource.machineType': '{body.get('machineType')}'."
             )
         image, disk_size = self._boot_image(body.get("disks"))
@@ -601,7 +501,7 @@ class FakeGCE(FakeService):
         source = params.get("sourceImage") if isinstance(params, dict) else None
         matched = _IMAGE.match(source) if isinstance(source, str) else None
         if matched is None:
-            raise _invalid(
+            raise invalid(
                 "Invalid value for field 'resource.disks[0].initializeParams.sourceImage'."
             )
         project, by_family, name = (
@@ -616,11 +516,11 @@ class FakeGCE(FakeService):
                 if owner == project and image.family == name and not image.deprecated
             ]
             if not found:
-                raise _not_found(f"projects/{project}/global/images/family/{name}")
+                raise not_found(f"projects/{project}/global/images/family/{name}")
             image = found[-1]
         else:
             if (project, name) not in self.images:
-                raise _not_found(f"projects/{project}/global/images/{name}")
+                raise not_found(f"projects/{project}/global/images/{name}")
             image = self.images[(project, name)]
         size = params.get("diskSizeGb") if isinstance(params, dict) else None
         return image, int(size) if isinstance(size, (int, str)) and str(size).isdigit() else None
