@@ -138,7 +138,11 @@ class GCEAPIDriver(HTTPDriver, NodeDriver):
         self.ex_page_size = ex_page_size
         found = project or environ.get("GOOGLE_CLOUD_PROJECT") or self._auth.project
         self.project: str | None = None if found is None else check_project(found)
-        if self.project is None and not isinstance(self._auth.tokens, MetadataServerTokens):
+        credentials = self._auth.credentials
+        # Only the metadata server can still tell the project, when first asked.
+        if self.project is None and not (
+            credentials is not None and isinstance(credentials.tokens, MetadataServerTokens)
+        ):
             raise InvalidArgumentError(
                 "a project is needed: pass project= or set GOOGLE_CLOUD_PROJECT",
                 self,
