@@ -104,7 +104,7 @@ class GoogleAuth:
         """Where access tokens come from; ``None`` when no credentials are sent."""
         if self._source is None and self.account is not None:
             # Its own transport: the token exchange itself is not signed.
-            transport = self._driver._new_transport(error_mapper=token_error_mapper)
+            transport = self._driver._new_transport(None, token_error_mapper)
             self._source = ServiceAccountTokens(
                 self.account, transport, self._driver.reactor, self.scopes
             )

@@ -14,10 +14,12 @@ from twisted.internet.defer import Deferred
 from txcloud.common.base import DEFAULT_TIMEOUT, BaseDriver
 from txcloud.errors import InvalidArgumentError, TxCloudError
 from txcloud.http import (
+    ErrorMapper,
     ErrorResponse,
     HTTPTransport,
     Request,
     RetryPolicy,
+    Signer,
     TLSOptions,
     default_error_mapper,
 )
@@ -94,17 +96,15 @@ class HTTPDriver(BaseDriver):
     def http(self) -> HTTPTransport:
         """The transport this driver sends its requests with."""
         if self._http is None:
-            self._http = self._new_transport(signer=self._sign, error_mapper=self._map_error)
+            self._http = self._new_transport(self._sign, self._map_error)
         return self._http
 
-    def _new_transport(self, **options: Any) -> HTTPTransport:
+    def _new_transport(
+        self, signer: Signer | None, error_mapper: ErrorMapper = default_error_mapper
+    ) -> HTTPTransport:
         """
-        A transport with this driver's reactor, pool, agent, timeout, retry
-        and TLS settings, for :attr:`http` and for helpers of the driver
-        that send requests of their own (a token exchange).
-
-        :param options: more arguments of :class:`~txcloud.http.HTTPTransport`
-            (``signer``, ``error_mapper``).
+        A transport with this driver's connection settings (pool, TLS,
+        timeout, retries), for its own requests or a credential exchange's.
         """
         return HTTPTransport(
             reactor=self.reactor,
@@ -113,8 +113,9 @@ class HTTPDriver(BaseDriver):
             timeout=self.timeout,
             retry=self._retry,
             tls=self._tls,
+            signer=signer,
+            error_mapper=error_mapper,
             driver=self,
-            **options,
         )
 
     def _default_host(self) -> str:
