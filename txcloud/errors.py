@@ -143,8 +143,12 @@ class RateLimitReached(ProviderError):
         self.retry_after = retry_after
 
 
-class QuotaExceededError(InvalidRequestError):
-    """The request would exceed a quota or limit of the account (cores, addresses...)."""
+class QuotaExceededError(ProviderError):
+    """
+    The request would take the account, subscription or project over one of
+    its quotas (cores, addresses...: Google's ``quotaExceeded``, Azure's
+    ``QuotaExceeded``); it is not retried, as waiting does not help.
+    """
 
 
 class ServiceUnavailableError(ProviderError):

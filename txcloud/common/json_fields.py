@@ -1,16 +1,16 @@
 """
 Reading the JSON objects providers answer with, as the drivers that parse
-them share it: a required field of a given type, and ISO 8601 times.
+them share it: a required field of a given type.  (Times:
+:mod:`txcloud.common.timestamps`.)
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from txcloud.errors import MalformedResponseError
 
-__all__ = ["json_field", "parse_iso_time"]
+__all__ = ["json_field"]
 
 
 def json_field(data: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
@@ -27,13 +27,3 @@ def json_field(data: Any, key: str, kind: type | tuple[type, ...], what: str) ->
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise MalformedResponseError(f"a {what} has no valid {key!r}")
     return value
-
-
-def parse_iso_time(value: Any) -> datetime | None:
-    """An ISO 8601 time (``"2024-05-01T10:00:00Z"``), or ``None`` for no or bad input."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None

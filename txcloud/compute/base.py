@@ -33,7 +33,12 @@ __all__ = [
 
 @attrs.define(eq=False, repr=False)
 class Node(Model):
-    """A virtual machine or server."""
+    """
+    A virtual machine or server.
+
+    ``size`` is a :class:`NodeSize`, or the size's name where the provider's
+    listing names it only (Google Compute Engine's machine type, as in Libcloud).
+    """
 
     _shown = ("id", "name", "state", "public_ips", "private_ips")
 
@@ -43,7 +48,7 @@ class Node(Model):
     public_ips: list[str]
     private_ips: list[str]
     driver: NodeDriver
-    size: NodeSize | None = None
+    size: NodeSize | str | None = None
     image: NodeImage | None = None
     created_at: datetime | None = None
     extra: dict[str, Any] = attrs.field(factory=dict)

@@ -21,6 +21,7 @@ DRIVERS: DriverRegistry[NodeDriver] = DriverRegistry(
             "txcloud.compute.drivers.digitalocean",
             "DigitalOceanNodeDriver",
         ),
+        Provider.GCE: ("txcloud.compute.drivers.gce", "GCENodeDriver"),
         Provider.AZURE_ARM: ("txcloud.compute.drivers.azure_arm", "AzureNodeDriver"),
         Provider.OPENSTACK: ("txcloud.compute.drivers.openstack", "OpenStackNodeDriver"),
     },

@@ -13,6 +13,7 @@ class Provider(str, Enum):
     DUMMY = "dummy"
     EC2 = "ec2"
     DIGITAL_OCEAN = "digitalocean"
+    GCE = "gce"
     AZURE_ARM = "azure_arm"
     OPENSTACK = "openstack"
 

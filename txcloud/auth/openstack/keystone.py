@@ -26,7 +26,7 @@ from twisted.web.client import HTTPConnectionPool
 
 from txcloud.auth.refresh import Expiring, Refreshing
 from txcloud.auth.sources import shared_source
-from txcloud.common.json_fields import parse_iso_time
+from txcloud.common.timestamps import parse_rfc3339
 from txcloud.errors import InvalidArgumentError, InvalidCredsError, MalformedResponseError
 from txcloud.http import (
     ErrorResponse,
@@ -244,7 +244,7 @@ class KeystoneToken:
 def _posix(value: object, what: str) -> float:
     if not isinstance(value, str):
         raise MalformedResponseError(f"{what} answered without a token expires_at")
-    moment = parse_iso_time(value)
+    moment = parse_rfc3339(value)
     if moment is None:
         raise MalformedResponseError(f"{what} answered an unreadable expires_at")
     if moment.tzinfo is None:

@@ -199,7 +199,7 @@ class ListNodesTests(DigitalOceanTestCase):
         )
         self.assertIs(node.driver, self.driver)
         self.assertEqual(node.created_at, datetime.fromtimestamp(START, tz=timezone.utc))
-        assert node.size is not None and node.image is not None
+        assert isinstance(node.size, NodeSize) and node.image is not None
         self.assertEqual((node.size.id, node.size.ram), ("s-1vcpu-1gb", 1024))
         self.assertEqual(node.image.extra["slug"], "ubuntu-24-04-x64")
         extra = node.extra
@@ -389,7 +389,7 @@ class CreateNodeTests(DigitalOceanTestCase):
             self.fake.received[0].json(),
             {"name": "db", "size": "s-2vcpu-2gb", "image": 100002, "region": "fra1"},
         )
-        assert node.size is not None and node.image is not None
+        assert isinstance(node.size, NodeSize) and node.image is not None
         self.assertEqual((node.size.id, node.image.id), ("s-2vcpu-2gb", "100002"))
 
     def test_without_a_location_or_region_digitalocean_picks_one(self) -> None:

@@ -44,7 +44,7 @@ RSA_FINGERPRINT = "SHA256:h0SDGmJVkL6vHQFJ7x2dcO9FxmW2v2pj1P7Zd4+mZVo"
 
 def node_data(node: Node) -> tuple[Any, ...]:
     """Every field of *node* but the driver, to compare data between drivers."""
-    assert node.size is not None and node.image is not None
+    assert isinstance(node.size, NodeSize) and node.image is not None
     return (
         node.id,
         node.name,
@@ -215,7 +215,7 @@ class InitialNodeTests(DriverTestCase):
     def test_nodes_carry_size_image_driver_and_extra(self) -> None:
         driver = self.driver(region="eu-1")
         node = self.nodes(driver)[1]
-        assert node.size is not None and node.image is not None
+        assert isinstance(node.size, NodeSize) and node.image is not None
         self.assertEqual((node.size.id, node.image.id), ("medium", "debian-12"))
         self.assertIs(node.driver, driver)
         self.assertEqual(node.extra, {"region": "eu-1", "location": "eu-1b"})
@@ -265,7 +265,7 @@ class CreateNodeTests(DriverTestCase):
         size = self.successResultOf(driver.list_sizes())[2]
         image = self.successResultOf(driver.list_images())[3]
         node = self.successResultOf(driver.create_node("db", size, image))
-        assert node.size is not None and node.image is not None
+        assert isinstance(node.size, NodeSize) and node.image is not None
         self.assertEqual((node.size.id, node.image.id), ("large", "windows-2022"))
 
     def test_created_node_is_in_the_first_zone_by_default(self) -> None:

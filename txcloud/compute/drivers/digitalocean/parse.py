@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from txcloud.common.json_fields import json_field as _field
-from txcloud.common.json_fields import parse_iso_time as parse_time
+from txcloud.common.timestamps import parse_rfc3339 as parse_time
 from txcloud.compute.base import KeyPair, Node, NodeImage, NodeLocation, NodeSize
 from txcloud.compute.types import NodeState
 

@@ -13,7 +13,7 @@ from ipaddress import IPv4Address, ip_address, ip_network
 from typing import Any
 
 from txcloud.common.json_fields import json_field as _field
-from txcloud.common.json_fields import parse_iso_time as parse_time
+from txcloud.common.timestamps import parse_rfc3339 as parse_time
 from txcloud.compute.base import KeyPair, Node, NodeImage, NodeLocation, NodeSize
 from txcloud.compute.types import NodeState
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import attrs
 
 from txcloud.common.models import Model
+from txcloud.common.timestamps import parse_rfc3339
 from txcloud.container.base import Container, ContainerCluster, ContainerDriver
 from txcloud.container.drivers.images import to_image
 from txcloud.container.types import ContainerState
@@ -69,15 +70,8 @@ def _text(document: Mapping[str, Any], key: str, what: str) -> str:
     return value
 
 
-def parse_timestamp(value: object) -> datetime | None:
-    """An RFC 3339 timestamp (``"2024-05-01T12:00:00Z"``) as an aware datetime, or ``None``."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+#: An RFC 3339 timestamp (``"2024-05-01T12:00:00Z"``) as an aware datetime, or ``None``.
+parse_timestamp = parse_rfc3339
 
 
 def list_page(document: object, what: str) -> tuple[list[Mapping[str, Any]], str | None]:

@@ -17,15 +17,10 @@ from urllib.parse import quote, unquote, urlsplit
 
 from twisted.internet.defer import Deferred
 
-from txcloud.auth.google.adc import GoogleCredentials, application_default_credentials
-from txcloud.auth.google.service_account import (
-    STORAGE_FULL_CONTROL,
-    ServiceAccountKey,
-    ServiceAccountTokens,
-    load_service_account_key,
-    token_error_mapper,
-)
+from txcloud.auth.google.adc import GoogleCredentials
+from txcloud.auth.google.service_account import STORAGE_FULL_CONTROL
 from txcloud.auth.tokens import TokenSource
+from txcloud.common.google import GoogleAuth
 from txcloud.common.http_driver import HTTPDriver
 from txcloud.errors import (
     ContainerAlreadyExistsError,
@@ -109,33 +104,24 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
         if ex_project is not None and project is not None and ex_project != project:
             raise InvalidArgumentError("ex_project and project name different projects", self)
         self.project: str | None = ex_project or project or environ.get("GOOGLE_CLOUD_PROJECT")
-        self._account: ServiceAccountKey | None = None
-        self._credentials: GoogleCredentials | None = None
-        self._source: TokenSource | None = None
-        if ex_credentials is not None:
-            if isinstance(ex_credentials, GoogleCredentials):
-                self._credentials = ex_credentials
-            else:
-                self._source = ex_credentials
-        elif key or secret is not None:
-            if secret is None:
-                raise InvalidArgumentError(
-                    "a service account key (secret=) is needed; for no credentials "
-                    "(an emulator) pass key='' and no secret",
-                    self,
-                )
-            self._account = load_service_account_key(secret, client_email=key or None)
-            self.key = self._account.client_email
-        elif key is None and not emulator:
-            self._credentials = application_default_credentials(
-                ex_scopes, environ=environ, reactor=self.reactor
+        if ex_credentials is None and (key or secret is not None) and secret is None:
+            raise InvalidArgumentError(
+                "a service account key (secret=) is needed; for no credentials "
+                "(an emulator) pass key='' and no secret",
+                self,
             )
-        if self._credentials is not None:
-            self._source = self._credentials.tokens
-            self.project = self.project or self._credentials.project
-        if self.project is None and self._account is not None:
-            self.project = self._account.project_id
-        self._scopes = tuple(ex_scopes)
+        self._auth = GoogleAuth(
+            self,
+            ex_scopes,
+            key=secret,
+            client_email=key or None,
+            credentials=ex_credentials,
+            use_adc=key is None and not emulator,
+            environ=environ,
+        )
+        if self._auth.account is not None:
+            self.key = self._auth.account.client_email
+        self.project = self.project or self._auth.project
         config = starting_config(host) if ex_transfer_config is None else ex_transfer_config
         self.transfer_config = config.with_overrides(
             multipart_threshold=ex_multipart_threshold,
@@ -155,21 +141,10 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
     @property
     def tokens(self) -> TokenSource | None:
         """Where access tokens come from; ``None`` when no credentials are sent."""
-        if self._source is None and self._account is not None:
-            # Its own transport: the token exchange itself is not signed.
-            transport = self._new_transport(None, token_error_mapper)
-            self._source = ServiceAccountTokens(
-                self._account, transport, self.reactor, self._scopes
-            )
-        return self._source
+        return self._auth.tokens
 
     def _sign(self, request: Request) -> Request | Deferred[Request]:
-        tokens = self.tokens
-        if tokens is None:
-            return request
-        return tokens.token().addCallback(
-            lambda token: request.with_headers({"Authorization": f"Bearer {token}"})
-        )
+        return self._auth.sign(request)
 
     def _bucket_url(self, bucket: str) -> str:
         return f"{self.endpoint}/storage/v1/b/{quote(bucket, safe='')}"
@@ -183,9 +158,7 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
     def _map_error(self, response: ErrorResponse) -> TxCloudError:
         bucket, name = _names_in(response.request.url)
         status, method = response.status, response.request.method
-        if status == 401 and self._source is not None:
-            # A revoked or expired token: the next request fetches another.
-            self._source.invalidate()
+        self._auth.refused(status)
         cls: type[TxCloudError] | None = None
         session = "upload_id" in urlsplit(response.request.full_url).query
         details = error_details(response)
@@ -245,8 +218,8 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
         return await response.json()
 
     async def _require_project(self) -> str:
-        if not self.project and self._credentials is not None:
-            self.project = await self._credentials.project_id()
+        if not self.project:
+            self.project = await self._auth.project_id()
         if not self.project:
             raise InvalidArgumentError(
                 "listing and creating buckets needs a project: pass ex_project "
@@ -257,19 +230,10 @@ class GoogleStorageBase(TransferUploads, TransferDownloads, HTTPDriver, StorageD
 
     def close(self) -> Deferred[None]:
         """Close the connections this driver (and its own token source) opened."""
-        closing = super().close()
-        if self._account is None or not isinstance(self._source, ServiceAccountTokens):
-            return closing
-        # Only a service account given to this driver has a source of its own.
-        tokens, self._source = self._source, None
-        return closing.addCallback(lambda _: tokens.close())
+        return super().close().addCallback(lambda _: self._auth.close())
 
     def __repr__(self) -> str:
-        shown = f"<{type(self).__name__} provider={str(self.type)!r}"
-        if self._account is not None:
-            shown += f" account={self._account.client_email!r}"
-        elif self._credentials is not None:
-            shown += f" credentials={self._credentials.description!r}"
+        shown = f"<{type(self).__name__} provider={str(self.type)!r}{self._auth.describe()}"
         if self.host is not None:
             shown += f" host={self.host!r}"
         return shown + ">"
