@@ -93,12 +93,25 @@ class ExampleTests(SynchronousTestCase):
             ],
         )
 
+    def test_nodes_across_clouds_keeps_the_others_when_one_fails(self) -> None:
+        self.assertEqual(
+            _run_example("nodes_across_clouds.py").splitlines(),
+            [
+                "azure ['azure-api']",
+                "digitalocean ['do-cache']",
+                "ec2 ['ec2-web']",
+                "gce ['gce-batch', 'gce-worker']",
+                "openstack failed: ServiceUnavailableError",
+            ],
+        )
+
     def test_every_example_is_tested(self) -> None:
         # containers_everywhere.py and inventory_across_accounts.py need real
         # services: test_example_containers and test_example_accounts run them.
         tested = {
             "quickstart.py",
             "many_regions.py",
+            "nodes_across_clouds.py",
             "long_calls.py",
             "containers_everywhere.py",
             "inventory_across_accounts.py",
