@@ -145,7 +145,7 @@ from txcloud.http.errors import (
 from txcloud.http.headers import HeaderMap
 from txcloud.http.proxy import ProxySettings, ProxyURL, proxy_settings
 from txcloud.http.redact import REDACTED, redact_headers, redact_url
-from txcloud.http.request import IDEMPOTENT_METHODS, Request
+from txcloud.http.request import IDEMPOTENT_METHODS, Request, json_parts
 from txcloud.http.response import BodyStream, Response
 from txcloud.http.retry import RetryPolicy, full_jitter, parse_retry_after
 from txcloud.http.tls import TLSOptions
@@ -190,6 +190,7 @@ __all__ = [
     "full_jitter",
     "iter_local",
     "iterfind_local",
+    "json_parts",
     "local_name",
     "parse_retry_after",
     "parse_xml",

@@ -5,6 +5,7 @@ rewrites it.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -26,6 +27,19 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRAC
 ParamsLike = Mapping[str, str | int | Sequence[str]] | Iterable[tuple[str, str | int]] | None
 
 _METHOD = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def json_parts(document: Mapping[str, Any] | None) -> tuple[dict[str, str], bytes | None]:
+    """
+    The headers and body of a request to a JSON API: ``Accept:
+    application/json``, and *document* encoded with its ``Content-Type``
+    when there is one.
+    """
+    headers = {"Accept": "application/json"}
+    if document is None:
+        return headers, None
+    headers["Content-Type"] = "application/json"
+    return headers, json.dumps(document).encode("utf-8")
 
 
 def _method(method: str) -> str:

@@ -7,7 +7,6 @@ every request, ``nextLink`` paging, error bodies ``{"error": {"code",
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from ipaddress import ip_address
@@ -34,6 +33,7 @@ from txcloud.http import (
     Response,
     default_error_mapper,
     error_details,
+    json_parts,
     proxy_settings,
 )
 
@@ -270,11 +270,7 @@ class AzureAPIDriver(HTTPDriver, NodeDriver):
         query = dict(params or {})
         if api_version is not None:
             query["api-version"] = api_version
-        headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body).encode("utf-8")
+        headers, data = json_parts(body)
         # ARM's actions (start, restart...) are safe to repeat.
         request = Request(
             method,

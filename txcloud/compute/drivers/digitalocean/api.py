@@ -28,7 +28,14 @@ from txcloud.errors import (
     RateLimitReached,
     TxCloudError,
 )
-from txcloud.http import ErrorResponse, Request, Response, default_error_mapper, error_details
+from txcloud.http import (
+    ErrorResponse,
+    Request,
+    Response,
+    default_error_mapper,
+    error_details,
+    json_parts,
+)
 
 __all__ = ["API_HOST", "MAX_PER_PAGE", "DigitalOceanAPIDriver", "check_per_page"]
 
@@ -199,11 +206,7 @@ class DigitalOceanAPIDriver(HTTPDriver, NodeDriver):
         :returns: the answer's object, or ``None`` for an empty answer (204).
         :raises MalformedResponseError: for an answer that is not a JSON object.
         """
-        headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body).encode("utf-8")
+        headers, data = json_parts(body)
         request = Request(method, self.endpoint + path, headers=headers, params=params, body=data)
         response = await self._send(request)
         if not (await response.content()).strip():

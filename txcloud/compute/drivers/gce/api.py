@@ -8,7 +8,6 @@ txcloud's errors.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import uuid
@@ -36,7 +35,7 @@ from txcloud.errors import (
     ResourceConflictError,
     TxCloudError,
 )
-from txcloud.http import ErrorResponse, Request, default_error_mapper, error_details
+from txcloud.http import ErrorResponse, Request, default_error_mapper, error_details, json_parts
 from txcloud.http.errors import THROTTLING_CODES
 
 __all__ = [
@@ -223,14 +222,10 @@ class GCEAPIDriver(HTTPDriver, NodeDriver):
         of one it has done: changes are then safe to retry after throttling
         or a lost answer, as reads are.
         """
-        headers = {"Accept": "application/json"}
-        data = None
+        headers, data = json_parts(body)
         query = dict(params or {})
         if method != "GET":
             query["requestId"] = str(uuid.uuid4())
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body).encode("utf-8")
         request = Request(
             method, url, headers=headers, params=query or None, body=data, idempotent=True
         )

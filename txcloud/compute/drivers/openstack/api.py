@@ -42,7 +42,7 @@ from txcloud.errors import (
     ResourceConflictError,
     TxCloudError,
 )
-from txcloud.http import ErrorResponse, Request, default_error_mapper
+from txcloud.http import ErrorResponse, Request, default_error_mapper, json_parts
 
 __all__ = ["AUTH_VERSIONS", "OpenStackAPIDriver", "check_page_size"]
 
@@ -383,11 +383,7 @@ class OpenStackAPIDriver(HTTPDriver, NodeDriver):
 
         :returns: the answer's object, or ``None`` for an empty answer.
         """
-        headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body).encode("utf-8")
+        headers, data = json_parts(body)
         for attempt in range(2):
             token = await self.session.get()
             url = self._service_url(token, service) + path
