@@ -201,6 +201,55 @@ class NodeDriver(BaseDriver):
         """Delete *key_pair*; fires with ``True``."""
         raise NotImplementedError(f"{self.name} cannot delete key pairs")
 
+    def deploy_node(
+        self,
+        deploy: Any,
+        ssh_username: str = "root",
+        ssh_port: int = 22,
+        ssh_key: Any = None,
+        ssh_timeout: float = 10.0,
+        ssh_interface: str = "public_ips",
+        known_hosts: str | None = None,
+        timeout: float = 300.0,
+        wait_period: float = 5.0,
+        **create_node_args: Any,
+    ) -> Deferred[Node]:
+        """
+        Create a node, wait until it runs and answers on *ssh_port*, then run
+        *deploy* on it over SSH (twisted.conch; no threads).
+
+        :param deploy: a :class:`~txcloud.compute.deployment.Deployment`.
+        :param ssh_username: the user to log in as.
+        :param ssh_port: the node's SSH port.
+        :param ssh_key: the path of a private key file (or a list of paths).
+        :param ssh_timeout: seconds each SSH connection may take to log in.
+        :param ssh_interface: ``"public_ips"`` or ``"private_ips"``.
+        :param known_hosts: an OpenSSH ``known_hosts`` file the host key
+            must be in; ``None`` trusts it on first use (and logs it).
+        :param timeout: seconds to wait for the node to run and answer.
+        :param wait_period: seconds between polls.
+        :param create_node_args: passed to :meth:`create_node`.
+        :returns: a Deferred firing with the node once every step succeeded,
+            or failing with :class:`~txcloud.errors.DeploymentError`.
+        :raises InvalidArgumentError: for a missing key file and other bad
+            arguments, before the node is created.
+        """
+        from txcloud.compute.deployment.run import deploy_node
+
+        return deploy_node(
+            self,
+            deploy,
+            ssh_username=ssh_username,
+            ssh_port=ssh_port,
+            ssh_key=ssh_key,
+            ssh_timeout=ssh_timeout,
+            ssh_interface=ssh_interface,
+            known_hosts=known_hosts,
+            timeout=timeout,
+            wait_period=wait_period,
+            **create_node_args,
+        )
+
     def wait_until_running(
         self,
         nodes: Iterable[Node],
