@@ -208,6 +208,10 @@ class DeploymentError(NodeError):
         self.reason = reason
 
 
+class ImageNotFoundError(TxCloudError):
+    """The node image does not exist."""
+
+
 class VolumeError(TxCloudError):
     """An error about one block-storage volume or snapshot."""
 
