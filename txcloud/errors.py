@@ -208,8 +208,8 @@ class DeploymentError(NodeError):
         self.reason = reason
 
 
-class ImageNotFoundError(TxCloudError):
-    """The node image does not exist."""
+class ImageNotFoundError(ProviderError):
+    """The node image does not exist (a provider error, as before it had a type of its own)."""
 
 
 class VolumeError(TxCloudError):
