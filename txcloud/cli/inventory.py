@@ -43,6 +43,7 @@ def _document(inventories: list[TargetInventory]) -> Any:
                 "provider": inventory.target.provider,
                 "region": inventory.target.region,
                 "items": inventory.items,
+                "volumes": inventory.volumes,
                 "error": None if inventory.error is None else describe_error(inventory.error),
             }
             for inventory in inventories

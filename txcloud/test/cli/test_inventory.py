@@ -97,6 +97,7 @@ class EmbeddedDefaultsTests(TestCase):
                         "provider": "dummy",
                         "region": None,
                         "items": [node_item(node) for node in dummy_nodes()],
+                        "volumes": None,
                         "error": None,
                     },
                     {
@@ -105,6 +106,7 @@ class EmbeddedDefaultsTests(TestCase):
                         "provider": "local",
                         "region": None,
                         "items": [{"name": "bucket"}],
+                        "volumes": None,
                         "error": None,
                     },
                 ]

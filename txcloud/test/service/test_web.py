@@ -95,6 +95,7 @@ class InventoryTests(WebTestCase):
                 "provider": "dummy",
                 "region": "eu-1",
                 "items": [NODE],
+                "volumes": None,
                 "fetched_at": "1970-01-01T00:01:35.000Z",
                 "age": 5.0,
                 "stale": False,
