@@ -93,9 +93,22 @@ class ExampleTests(SynchronousTestCase):
             ],
         )
 
+    def test_volumes_creates_attaches_snapshots_and_restores(self) -> None:
+        self.assertEqual(
+            _run_example("volumes.py").splitlines(),
+            [
+                "app-data 20 inuse True",
+                "app-data-monday -> app-data-copy fra1",
+                "volumes left: 0",
+            ],
+        )
+
     def test_every_example_is_tested(self) -> None:
-        # containers_everywhere.py needs real services: test_example_containers runs it.
+        # containers_everywhere.py needs real services: test_example_containers runs it;
+        # deploy.py needs an SSH server: test_example_deploy runs it.
         tested = {
+            "deploy.py",
+            "volumes.py",
             "quickstart.py",
             "many_regions.py",
             "long_calls.py",
