@@ -39,7 +39,7 @@ from txcloud.common.aws_targets import AccountDrivers, drivers_for_accounts, rol
 from txcloud.common.base import BaseDriver
 from txcloud.compute.base import Node, NodeDriver
 from txcloud.compute.deployment import Deployment
-from txcloud.compute.deployment.run import run_steps, ssh_client
+from txcloud.compute.deployment.run import SSHOptions, run_steps
 from txcloud.container.base import ContainerDriver
 from txcloud.errors import InvalidArgumentError, RequestTimeoutError
 from txcloud.storage.base import StorageDriver
@@ -339,8 +339,8 @@ def run_deployments(
     :param nodes: the nodes (distinct).
     :param deployment: the steps, as for
         :func:`~txcloud.compute.deployment.run_deployment`.
-    :param ssh_args: passed to
-        :func:`~txcloud.compute.deployment.run_deployment` (``ssh_key``,
+    :param ssh_args: the
+        :class:`~txcloud.compute.deployment.run.SSHOptions` (``ssh_key``,
         ``ssh_username``, ``ssh_port``, ``known_hosts``...).
     :returns: a Deferred firing with a :class:`FanOutResult` keyed by node:
         each node that succeeded with its copy of *deployment* (its steps
@@ -350,7 +350,8 @@ def run_deployments(
     wanted = list(nodes)
     if not isinstance(deployment, Deployment):
         raise InvalidArgumentError(f"Not a deployment step: {deployment!r}")
-    clients = {id(node): ssh_client(node, reactor=reactor, **ssh_args) for node in wanted}
+    options = SSHOptions(**ssh_args)
+    clients = {id(node): options.client(node, reactor) for node in wanted}
     if reactor is None and wanted:
         reactor = wanted[0].driver.reactor
 

@@ -441,21 +441,10 @@ class NodeDriver(BaseDriver):
         :raises InvalidArgumentError: for a missing key file and other bad
             arguments, before the node is created.
         """
-        from txcloud.compute.deployment.run import deploy_node
+        from txcloud.compute.deployment.run import SSHOptions, deploy_node
 
-        return deploy_node(
-            self,
-            deploy,
-            ssh_username=ssh_username,
-            ssh_port=ssh_port,
-            ssh_key=ssh_key,
-            ssh_timeout=ssh_timeout,
-            ssh_interface=ssh_interface,
-            known_hosts=known_hosts,
-            timeout=timeout,
-            wait_period=wait_period,
-            **create_node_args,
-        )
+        ssh = SSHOptions(ssh_username, ssh_port, ssh_key, ssh_timeout, ssh_interface, known_hosts)
+        return deploy_node(self, deploy, ssh, timeout, wait_period, create_node_args)
 
     def wait_until_running(
         self,

@@ -9,6 +9,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
@@ -22,7 +23,7 @@ from txcloud.errors import DeploymentError, InvalidArgumentError, RequestTimeout
 if TYPE_CHECKING:
     from txcloud.compute.base import Node, NodeDriver
 
-__all__ = ["deploy_node", "run_deployment", "run_steps", "ssh_client"]
+__all__ = ["DEFAULT_SSH_TIMEOUT", "SSHOptions", "deploy_node", "run_deployment", "run_steps"]
 
 #: Seconds to connect, secure and log in, unless told otherwise.
 DEFAULT_SSH_TIMEOUT = 10.0
@@ -30,88 +31,99 @@ DEFAULT_SSH_TIMEOUT = 10.0
 _log = Logger()
 
 
-def ssh_client(
-    node: Node,
-    ssh_username: str = "root",
-    ssh_port: int = 22,
-    ssh_key: str | Sequence[str] | None = None,
-    ssh_timeout: float = DEFAULT_SSH_TIMEOUT,
-    ssh_interface: str = "public_ips",
-    known_hosts: str | None = None,
-    reactor: Any = None,
-) -> SSHClient:
-    """
-    Check SSH arguments and build a client for *node*, before any connection.
+def _check_deployment(deployment: object) -> None:
+    if not isinstance(deployment, Deployment):
+        raise InvalidArgumentError(f"Not a deployment step: {deployment!r}")
 
-    See :func:`run_deployment` for the arguments.
 
-    :raises InvalidArgumentError: for a bad argument or a missing file.
+@attrs.frozen(repr=False)
+class SSHOptions:
     """
-    if ssh_interface not in ("public_ips", "private_ips"):
-        raise InvalidArgumentError(
-            f"ssh_interface must be 'public_ips' or 'private_ips', not {ssh_interface!r}"
+    How to reach nodes over SSH, checked when made (files included), so bad
+    options are refused before any node is created or any connection made.
+
+    :param ssh_username: the user to log in as.
+    :param ssh_port: the nodes' SSH port.
+    :param ssh_key: the path of a private key file (or a list of paths).
+    :param ssh_timeout: seconds each connection may take to log in.
+    :param ssh_interface: ``"public_ips"`` or ``"private_ips"``: which
+        address (the first) to connect to.
+    :param known_hosts: an OpenSSH ``known_hosts`` file the host keys must
+        be listed in; ``None`` trusts them on first use and logs their
+        fingerprints.
+    :raises InvalidArgumentError: for a bad option, a missing or unusable
+        key file, or a missing ``known_hosts`` file.
+    """
+
+    ssh_username: str = "root"
+    ssh_port: int = 22
+    ssh_key: str | Sequence[str] | None = None
+    ssh_timeout: float = DEFAULT_SSH_TIMEOUT
+    ssh_interface: str = "public_ips"
+    known_hosts: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.ssh_interface not in ("public_ips", "private_ips"):
+            raise InvalidArgumentError(
+                f"ssh_interface must be 'public_ips' or 'private_ips', not {self.ssh_interface!r}"
+            )
+        port = self.ssh_port
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise InvalidArgumentError(f"ssh_port must be a TCP port, not {port!r}")
+        if not self.ssh_timeout > 0:
+            raise InvalidArgumentError(f"ssh_timeout must be positive, not {self.ssh_timeout!r}")
+        if self.ssh_key is None:
+            raise InvalidArgumentError("ssh_key needs the path of a private key file")
+        load_private_keys(self.ssh_key)
+        if self.known_hosts is not None and not os.path.isfile(self.known_hosts):
+            raise InvalidArgumentError(f"known_hosts file {self.known_hosts!r} does not exist")
+
+    def __repr__(self) -> str:
+        return f"<SSHOptions {self.ssh_username}@*:{self.ssh_port} via {self.ssh_interface}>"
+
+    def client(self, node: Node, reactor: Any = None) -> SSHClient:
+        """
+        A client for *node*'s first address on the chosen interface.
+
+        :param reactor: the node's driver's when ``None``.
+        :raises InvalidArgumentError: when the node has no such address.
+        """
+        addresses = getattr(node, self.ssh_interface)
+        if not addresses:
+            raise InvalidArgumentError(f"Node {node.name} ({node.id}) has no {self.ssh_interface}")
+        assert self.ssh_key is not None  # checked when made
+        return SSHClient(
+            reactor=node.driver.reactor if reactor is None else reactor,
+            host=addresses[0],
+            port=self.ssh_port,
+            username=self.ssh_username,
+            keys=load_private_keys(self.ssh_key),
+            known_hosts=self.known_hosts,
+            connect_timeout=self.ssh_timeout,
         )
-    if not isinstance(ssh_port, int) or not 0 < ssh_port < 65536:
-        raise InvalidArgumentError(f"ssh_port must be a TCP port, not {ssh_port!r}")
-    if not ssh_timeout > 0:
-        raise InvalidArgumentError(f"ssh_timeout must be positive, not {ssh_timeout!r}")
-    if ssh_key is None:
-        raise InvalidArgumentError("ssh_key needs the path of a private key file")
-    keys = load_private_keys(ssh_key)
-    if known_hosts is not None and not os.path.isfile(known_hosts):
-        raise InvalidArgumentError(f"known_hosts file {known_hosts!r} does not exist")
-    addresses = getattr(node, ssh_interface)
-    if not addresses:
-        raise InvalidArgumentError(f"Node {node.name} ({node.id}) has no {ssh_interface}")
-    return SSHClient(
-        reactor=node.driver.reactor if reactor is None else reactor,
-        host=addresses[0],
-        port=ssh_port,
-        username=ssh_username,
-        keys=keys,
-        known_hosts=known_hosts,
-        connect_timeout=ssh_timeout,
-    )
 
 
 def run_deployment(
-    node: Node,
-    deployment: Deployment,
-    ssh_username: str = "root",
-    ssh_port: int = 22,
-    ssh_key: str | Sequence[str] | None = None,
-    ssh_timeout: float = DEFAULT_SSH_TIMEOUT,
-    ssh_interface: str = "public_ips",
-    known_hosts: str | None = None,
-    reactor: Any = None,
+    node: Node, deployment: Deployment, reactor: Any = None, **ssh: Any
 ) -> Deferred[Node]:
     """
     Run *deployment*'s steps on an existing node, in order, over SSH.
 
-    :param node: the node, reached at the first address of *ssh_interface*.
+    :param node: the node.
     :param deployment: a step, or a
         :class:`~txcloud.compute.deployment.MultiStepDeployment`.
-    :param ssh_username: the user to log in as.
-    :param ssh_port: the node's SSH port.
-    :param ssh_key: the path of a private key file (or a list of paths).
-    :param ssh_timeout: seconds each connection may take to log in.
-    :param ssh_interface: ``"public_ips"`` or ``"private_ips"``.
-    :param known_hosts: an OpenSSH ``known_hosts`` file the node's host key
-        must be listed in; ``None`` trusts the key on first use and logs its
-        fingerprint.
     :param reactor: the reactor to connect with; the node's driver's when ``None``.
+    :param ssh: :class:`SSHOptions`: ``ssh_username="root"``, ``ssh_port=22``,
+        ``ssh_key`` (required), ``ssh_timeout=10``,
+        ``ssh_interface="public_ips"``, ``known_hosts=None``.
     :returns: a Deferred firing with *node* once every step succeeded, or
         failing with :class:`~txcloud.errors.DeploymentError` for the first
         step that failed (later steps do not run).
     :raises InvalidArgumentError: for a missing key or ``known_hosts`` file,
         a node without an address, or another bad argument, before connecting.
     """
-    if not isinstance(deployment, Deployment):
-        raise InvalidArgumentError(f"Not a deployment step: {deployment!r}")
-    client = ssh_client(
-        node, ssh_username, ssh_port, ssh_key, ssh_timeout, ssh_interface, known_hosts, reactor
-    )
-    return run_steps(node, deployment, client)
+    _check_deployment(deployment)
+    return run_steps(node, deployment, SSHOptions(**ssh).client(node, reactor))
 
 
 def run_steps(node: Node, deployment: Deployment, client: SSHClient) -> Deferred[Node]:
@@ -127,7 +139,7 @@ def run_steps(node: Node, deployment: Deployment, client: SSHClient) -> Deferred
 async def _run_steps(node: Node, deployment: Deployment, client: SSHClient) -> Node:
     for step in deployment.leaves():
         _log.info(
-            "Deploying {step!r} to {node!r} through {client!r}", step=step, node=node, client=client
+            "Deploying {step!r} to {node!r} via {client!r}", step=step, node=node, client=client
         )
         try:
             await step.run(node, client)
@@ -146,52 +158,26 @@ async def _run_steps(node: Node, deployment: Deployment, client: SSHClient) -> N
 def deploy_node(
     driver: NodeDriver,
     deploy: Deployment,
-    ssh_username: str = "root",
-    ssh_port: int = 22,
-    ssh_key: str | Sequence[str] | None = None,
-    ssh_timeout: float = DEFAULT_SSH_TIMEOUT,
-    ssh_interface: str = "public_ips",
-    known_hosts: str | None = None,
-    timeout: float = 300.0,
-    wait_period: float = 5.0,
-    **create_node_args: Any,
+    ssh: SSHOptions,
+    timeout: float,
+    wait_period: float,
+    create_node_args: dict[str, Any],
 ) -> Deferred[Node]:
     """
     Create a node, wait until it runs and its SSH port answers, then deploy.
 
     See :meth:`txcloud.compute.base.NodeDriver.deploy_node`.
     """
-    if not isinstance(deploy, Deployment):
-        raise InvalidArgumentError(f"Not a deployment step: {deploy!r}")
-    if ssh_key is None:
-        raise InvalidArgumentError("ssh_key needs the path of a private key file")
-    # Refuse bad SSH arguments before anything is created.
-    load_private_keys(ssh_key)
-    if known_hosts is not None and not os.path.isfile(known_hosts):
-        raise InvalidArgumentError(f"known_hosts file {known_hosts!r} does not exist")
+    _check_deployment(deploy)
     return Deferred.fromCoroutine(
-        _deploy_node(
-            driver,
-            deploy,
-            dict(
-                ssh_username=ssh_username,
-                ssh_port=ssh_port,
-                ssh_key=ssh_key,
-                ssh_timeout=ssh_timeout,
-                ssh_interface=ssh_interface,
-                known_hosts=known_hosts,
-            ),
-            timeout,
-            wait_period,
-            create_node_args,
-        )
+        _deploy_node(driver, deploy, ssh, timeout, wait_period, create_node_args)
     )
 
 
 async def _deploy_node(
     driver: NodeDriver,
     deploy: Deployment,
-    ssh: dict[str, Any],
+    ssh: SSHOptions,
     timeout: float,
     wait_period: float,
     create_node_args: dict[str, Any],
@@ -199,10 +185,10 @@ async def _deploy_node(
     deadline = driver.reactor.seconds() + timeout
     node = await driver.create_node(**create_node_args)
     [(node, addresses)] = await driver.wait_until_running(
-        [node], wait_period=wait_period, timeout=timeout, ssh_interface=ssh["ssh_interface"]
+        [node], wait_period=wait_period, timeout=timeout, ssh_interface=ssh.ssh_interface
     )
-    await _wait_until_reachable(driver, addresses[0], ssh["ssh_port"], deadline, wait_period)
-    return await run_deployment(node, deploy, **ssh)
+    await _wait_until_reachable(driver, addresses[0], ssh.ssh_port, deadline, wait_period)
+    return await run_steps(node, deploy, ssh.client(node))
 
 
 async def _wait_until_reachable(

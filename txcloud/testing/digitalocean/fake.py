@@ -492,19 +492,25 @@ class FakeDigitalOcean(VolumeEndpoints):
         if kind == "reboot" and droplet.status == "off":
             raise Refused(422, "The droplet is powered off: power it on instead.")
         droplet.status = _ACTIONS[kind]
+        return 201, {"action": self._record_action(kind, droplet.id, "droplet", droplet.region)}
+
+    def _record_action(
+        self, kind: str, resource_id: int | None, resource_type: str, region: str
+    ) -> dict[str, Any]:
+        """Record an action begun now, as the API shows it."""
         action = {
             "id": self._new_id("action"),
             "status": "in-progress",
             "type": kind,
             "started_at": iso_time(self.clock.seconds()),
             "completed_at": None,
-            "resource_id": droplet.id,
-            "resource_type": "droplet",
-            "region": self._region_json(droplet.region),
-            "region_slug": droplet.region,
+            "resource_id": resource_id,
+            "resource_type": resource_type,
+            "region": self._region_json(region),
+            "region_slug": region,
         }
         self.actions.append(action)
-        return 201, {"action": action}
+        return action
 
     def _list_sizes(self, call: Call) -> tuple[int, Any]:
         return 200, call.page("sizes", [self._size_json(slug) for slug in self.sizes])

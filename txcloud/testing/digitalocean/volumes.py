@@ -12,7 +12,7 @@ are lower-case letters, digits and dashes; attach and detach are actions
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -99,18 +99,19 @@ class VolumeEndpoints:
     volumes: dict[str, FakeVolume]
     snapshots: dict[str, FakeSnapshot]
     regions: dict[str, Any]
-    droplets: dict[int, FakeDroplet]
-    actions: list[dict[str, Any]]
     clock: Any
 
-    def _new_id(self, kind: str) -> int:
-        raise NotImplementedError
+    if TYPE_CHECKING:
+        # What the fake that mixes this in provides.
+        def _new_id(self, kind: str) -> int: ...
 
-    def _region_json(self, slug: str) -> dict[str, Any]:
-        raise NotImplementedError
+        def _region_json(self, slug: str) -> dict[str, Any]: ...
 
-    def _droplet(self, ref: str) -> FakeDroplet:
-        raise NotImplementedError
+        def _droplet(self, ref: str) -> FakeDroplet: ...
+
+        def _record_action(
+            self, kind: str, resource_id: int | None, resource_type: str, region: str
+        ) -> dict[str, Any]: ...
 
     # Seeding
 
@@ -225,18 +226,7 @@ class VolumeEndpoints:
             if droplet.id not in volume.droplet_ids:
                 raise Refused(422, "The volume is not attached to this droplet.")
             volume.droplet_ids.remove(droplet.id)
-        action = {
-            "id": self._new_id("action"),
-            "status": "in-progress",
-            "type": f"{kind}_volume",
-            "started_at": iso_time(self.clock.seconds()),
-            "completed_at": None,
-            "resource_id": None,
-            "resource_type": "backend",
-            "region": self._region_json(volume.region),
-            "region_slug": volume.region,
-        }
-        self.actions.append(action)
+        action = self._record_action(f"{kind}_volume", None, "backend", volume.region)
         return 202, {"action": action}
 
     def _list_volume_snapshots(self, call: Call) -> tuple[int, Any]:
