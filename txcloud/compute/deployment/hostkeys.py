@@ -48,11 +48,10 @@ class HostKeyPolicy(KnownHostsFile):
     _log = Logger()
 
     def __init__(self, known_hosts: str | None, port: int) -> None:
-        if known_hosts is None:
-            super().__init__(None)  # type: ignore[arg-type]
-        else:
-            super().__init__(FilePath(known_hosts))
-            self._loaded = KnownHostsFile.fromPath(FilePath(known_hosts))
+        path = None if known_hosts is None else FilePath(known_hosts)
+        super().__init__(path)  # type: ignore[arg-type]
+        # Read once, when the connection is made.
+        self._entries = [] if path is None else list(KnownHostsFile.fromPath(path).iterentries())
         self._known_hosts = known_hosts
         self._port = port
 
@@ -74,9 +73,7 @@ class HostKeyPolicy(KnownHostsFile):
             )
             return succeed(True)
         for name in self._names(host):
-            entries: list[Any] = [
-                entry for entry in self._loaded.iterentries() if _matches_host(entry, name)
-            ]
+            entries: list[Any] = [entry for entry in self._entries if _matches_host(entry, name)]
             if not entries:
                 continue
             if any(entry.matchesKey(key) for entry in entries):

@@ -145,7 +145,8 @@ class ScriptDeployment(Deployment):
 
 class FileDeployment(Deployment):
     """
-    Copy a local file to the node.
+    Copy a local file to the node.  The file is read whole when the step
+    runs: it is meant for configuration files and scripts, not for data.
 
     :param source: the local file.
     :param target: where to write it (relative to the login user's home).
