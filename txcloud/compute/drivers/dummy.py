@@ -151,6 +151,8 @@ def _checked_addresses(addresses: list[str] | None, argument: str) -> list[str] 
     if isinstance(addresses, str):
         raise InvalidArgumentError(f"{argument} must be a list of addresses, not a string")
     try:
+        if not all(isinstance(address, str) for address in addresses):
+            raise TypeError
         return [str(ipaddress.ip_address(address)) for address in addresses]
     except (TypeError, ValueError):
         raise InvalidArgumentError(f"{argument} must hold IP addresses: {addresses!r}") from None
