@@ -169,26 +169,17 @@ def deploy_node(
     See :meth:`txcloud.compute.base.NodeDriver.deploy_node`.
     """
     _check_deployment(deploy)
-    return Deferred.fromCoroutine(
-        _deploy_node(driver, deploy, ssh, timeout, wait_period, create_node_args)
-    )
 
+    async def create_and_deploy() -> Node:
+        deadline = driver.reactor.seconds() + timeout
+        node = await driver.create_node(**create_node_args)
+        [(node, addresses)] = await driver.wait_until_running(
+            [node], wait_period=wait_period, timeout=timeout, ssh_interface=ssh.ssh_interface
+        )
+        await _wait_until_reachable(driver, addresses[0], ssh.ssh_port, deadline, wait_period)
+        return await run_steps(node, deploy, ssh.client(node))
 
-async def _deploy_node(
-    driver: NodeDriver,
-    deploy: Deployment,
-    ssh: SSHOptions,
-    timeout: float,
-    wait_period: float,
-    create_node_args: dict[str, Any],
-) -> Node:
-    deadline = driver.reactor.seconds() + timeout
-    node = await driver.create_node(**create_node_args)
-    [(node, addresses)] = await driver.wait_until_running(
-        [node], wait_period=wait_period, timeout=timeout, ssh_interface=ssh.ssh_interface
-    )
-    await _wait_until_reachable(driver, addresses[0], ssh.ssh_port, deadline, wait_period)
-    return await run_steps(node, deploy, ssh.client(node))
+    return Deferred.fromCoroutine(create_and_deploy())
 
 
 async def _wait_until_reachable(
