@@ -13,6 +13,9 @@ setup(
     include_package_data=False,
     install_requires=[
         "twisted[tls]>=23.10",
+        # deploy_node and txcloud.compute.deployment speak SSH with
+        # twisted.conch, whose key handling needs bcrypt (the conch extra).
+        "twisted[conch]>=23.10",
         "treq>=23.11",
         "lxml>=4.9",
         "service-identity>=21.1",

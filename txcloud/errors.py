@@ -217,6 +217,40 @@ class KeyPairAlreadyExistsError(KeyPairError):
     """A key pair with that name already exists."""
 
 
+class DeploymentError(NodeError):
+    """
+    A deployment step failed on a node: it exited non-zero, timed out, or
+    could not connect (a refused host key, a refused login).  Later steps
+    did not run.
+
+    :ivar node: the node deployed to.
+    :ivar step: the step that failed (a
+        :class:`~txcloud.compute.deployment.Deployment`); its output, if it
+        ran, is kept on it (``stdout``, ``stderr``, ``exit_status``).
+    :ivar reason: what went wrong underneath, as text.
+    """
+
+    def __init__(
+        self, message: str, driver: Any = None, *, node: Any, step: Any, reason: str, **kw: Any
+    ) -> None:
+        super().__init__(message, driver, **kw)
+        self.node = node
+        self.step = step
+        self.reason = reason
+
+
+class ImageNotFoundError(ProviderError):
+    """The node image does not exist (a provider error, as before it had a type of its own)."""
+
+
+class VolumeError(TxCloudError):
+    """An error about one block-storage volume or snapshot."""
+
+
+class VolumeNotFoundError(VolumeError):
+    """The volume or snapshot does not exist."""
+
+
 # Storage
 
 

@@ -11,7 +11,10 @@ Items are plain dicts that :func:`json.dumps` accepts:
 
 * a compute target's nodes: ``{"id", "name", "state", "public_ips", "private_ips"}``;
 * a storage target's containers (buckets): ``{"name"}``;
-* a container target's containers: ``{"id", "name", "state", "image", "ip_addresses"}``.
+* a container target's containers: ``{"id", "name", "state", "image", "ip_addresses"}``;
+* beside its nodes, a compute target's volumes, a kind of their own:
+  ``{"id", "name", "size", "state"}`` (``None`` for a provider without
+  block storage, such as the dummy driver).
 
 A failure is described by :func:`describe_error` as ``{"type", "message"}``:
 the exception's class name and its message, which by txcloud's rules
@@ -27,7 +30,7 @@ import attrs
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from txcloud.compute.base import Node
+from txcloud.compute.base import Node, StorageVolume
 from txcloud.config import Defaults, Target
 from txcloud.container.base import Container
 from txcloud.multi import FanOutResult, fan_out
@@ -40,8 +43,10 @@ __all__ = [
     "container_item",
     "describe_error",
     "fetch_items",
+    "fetch_volumes",
     "gather",
     "node_item",
+    "volume_item",
 ]
 
 #: One listed thing (a node, a bucket, a container) as a JSON-ready dict.
@@ -56,6 +61,16 @@ def node_item(node: Node) -> Item:
         "state": str(node.state),
         "public_ips": list(node.public_ips),
         "private_ips": list(node.private_ips),
+    }
+
+
+def volume_item(volume: StorageVolume) -> Item:
+    """A block-storage volume as an :data:`Item` (``size`` in GiB)."""
+    return {
+        "id": volume.id,
+        "name": volume.name,
+        "size": volume.size,
+        "state": None if volume.state is None else str(volume.state),
     }
 
 
@@ -90,6 +105,22 @@ async def fetch_items(driver: Any, kind: str) -> list[Item]:
     return [container_item(container) for container in await driver.list_containers()]
 
 
+async def fetch_volumes(driver: Any, kind: str) -> list[Item] | None:
+    """
+    List the volumes of a compute *driver*, as items.
+
+    :returns: the items, or ``None`` for another kind or a driver without
+        block storage.
+    """
+    if kind != "compute":
+        return None
+    try:
+        listing = driver.list_volumes()
+    except NotImplementedError:
+        return None
+    return [volume_item(volume) for volume in await listing]
+
+
 def describe_error(failure: Failure) -> dict[str, str]:
     """``{"type": ..., "message": ...}``: the failure's exception class name and message."""
     return {"type": type(failure.value).__name__, "message": failure.getErrorMessage()}
@@ -104,17 +135,24 @@ class TargetInventory:
     :ivar items: its items; empty when it failed.
     :ivar error: the failure (a timeout is a
         :class:`~txcloud.errors.RequestTimeoutError`), or ``None``.
+    :ivar volumes: a compute target's volumes (see :func:`fetch_volumes`),
+        or ``None``.
     """
 
     target: Target
     items: list[Item] = attrs.field(factory=list)
     error: Failure | None = None
+    volumes: list[Item] | None = None
 
 
-def _inventory_of(outcome: FanOutResult[Target, list[Item]], target: Target) -> TargetInventory:
+_Fetched = tuple[list[Item], "list[Item] | None"]
+
+
+def _inventory_of(outcome: FanOutResult[Target, _Fetched], target: Target) -> TargetInventory:
     if target in outcome.failures:
         return TargetInventory(target, error=outcome.failures[target])
-    return TargetInventory(target, outcome.results[target])
+    items, volumes = outcome.results[target]
+    return TargetInventory(target, items, volumes=volumes)
 
 
 def gather(
@@ -147,8 +185,13 @@ def gather(
     """
     wanted = list(targets)
 
-    def fetch(target: Target) -> Deferred[list[Item]]:
-        return Deferred.fromCoroutine(fetch_items(driver(target), target.kind))
+    async def fetch_all(target: Target) -> _Fetched:
+        target_driver = driver(target)
+        items = await fetch_items(target_driver, target.kind)
+        return items, await fetch_volumes(target_driver, target.kind)
+
+    def fetch(target: Target) -> Deferred[_Fetched]:
+        return Deferred.fromCoroutine(fetch_all(target))
 
     async def one(target: Target) -> TargetInventory:
         # A one-target fan-out gives this target fan_out's timeout and typed

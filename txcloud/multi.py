@@ -19,6 +19,7 @@ credentials provider per account)::
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Coroutine, Hashable, Iterable
 from typing import Any, Generic, TypeVar, overload
 
@@ -37,6 +38,8 @@ from twisted.python.failure import Failure
 from txcloud.common.aws_targets import AccountDrivers, drivers_for_accounts, role_arns
 from txcloud.common.base import BaseDriver
 from txcloud.compute.base import Node, NodeDriver
+from txcloud.compute.deployment import Deployment
+from txcloud.compute.deployment.run import SSHOptions, run_steps
 from txcloud.container.base import ContainerDriver
 from txcloud.errors import InvalidArgumentError, RequestTimeoutError
 from txcloud.storage.base import StorageDriver
@@ -50,6 +53,7 @@ __all__ = [
     "list_containers",
     "list_nodes",
     "role_arns",
+    "run_deployments",
 ]
 
 _T = TypeVar("_T", bound=Hashable)
@@ -315,3 +319,44 @@ def list_containers(
         return driver.list_containers()
 
     return _fan_out_drivers(call, drivers, concurrency, timeout, reactor)
+
+
+def run_deployments(
+    nodes: Iterable[Node],
+    deployment: Deployment,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float | None = None,
+    reactor: Any = None,
+    **ssh_args: Any,
+) -> Deferred[FanOutResult[Node, Deployment]]:
+    """
+    Run *deployment* on every node at once, over SSH.
+
+    Each node runs a copy of *deployment*, so each keeps its own output.
+    Bad SSH arguments (a missing key file...) raise before any connection.
+
+    :param nodes: the nodes (distinct).
+    :param deployment: the steps, as for
+        :func:`~txcloud.compute.deployment.run_deployment`.
+    :param ssh_args: the
+        :class:`~txcloud.compute.deployment.run.SSHOptions` (``ssh_key``,
+        ``ssh_username``, ``ssh_port``, ``known_hosts``...).
+    :returns: a Deferred firing with a :class:`FanOutResult` keyed by node:
+        each node that succeeded with its copy of *deployment* (its steps
+        hold their output), each that failed with its
+        :class:`~txcloud.errors.DeploymentError`.
+    """
+    wanted = list(nodes)
+    if not isinstance(deployment, Deployment):
+        raise InvalidArgumentError(f"Not a deployment step: {deployment!r}")
+    options = SSHOptions(**ssh_args)
+    clients = {id(node): options.client(node, reactor) for node in wanted}
+    if reactor is None and wanted:
+        reactor = wanted[0].driver.reactor
+
+    def call(node: Node) -> Deferred[Deployment]:
+        steps = copy.deepcopy(deployment)
+        return run_steps(node, steps, clients[id(node)]).addCallback(lambda _: steps)
+
+    return fan_out(call, wanted, concurrency=concurrency, timeout=timeout, reactor=reactor)

@@ -44,6 +44,7 @@ def _document(inventories: list[TargetInventory]) -> Any:
                 "region": inventory.target.region,
                 "account": inventory.target.account,
                 "items": inventory.items,
+                "volumes": inventory.volumes,
                 "error": None if inventory.error is None else describe_error(inventory.error),
             }
             for inventory in inventories

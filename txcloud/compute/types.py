@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["NodeState", "Provider"]
+__all__ = ["NodeState", "Provider", "StorageVolumeState", "VolumeSnapshotState"]
 
 
 class Provider(str, Enum):
@@ -38,6 +38,40 @@ class NodeState(str, Enum):
     RECONFIGURING = "reconfiguring"
     MIGRATING = "migrating"
     NORMAL = "normal"
+    UPDATING = "updating"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class StorageVolumeState(str, Enum):
+    """The state of a block-storage volume, as Libcloud spells it."""
+
+    AVAILABLE = "available"
+    ERROR = "error"
+    INUSE = "inuse"
+    CREATING = "creating"
+    DELETING = "deleting"
+    DELETED = "deleted"
+    BACKUP = "backup"
+    ATTACHING = "attaching"
+    UNKNOWN = "unknown"
+    MIGRATING = "migrating"
+    UPDATING = "updating"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class VolumeSnapshotState(str, Enum):
+    """The state of a volume snapshot, as Libcloud spells it."""
+
+    AVAILABLE = "available"
+    ERROR = "error"
+    CREATING = "creating"
+    DELETING = "deleting"
+    RESTORING = "restoring"
+    UNKNOWN = "unknown"
     UPDATING = "updating"
 
     def __str__(self) -> str:

@@ -32,10 +32,13 @@ The HTTP API (:mod:`txcloud.service.web`):
             "region": null, "account": null,
             "items": [{"id": "...", "name": "...", "state": "running",
                        "public_ips": [...], "private_ips": [...]}],
+            "volumes": null,
             "fetched_at": "2025-01-01T11:59:30.000Z", "age": 30.0, "stale": false,
             "last_error": null}]}
 
-    Items are those of :mod:`txcloud.inventory`.  ``fetched_at`` and
+    Items are those of :mod:`txcloud.inventory`; a compute target's
+    volumes are listed apart, under ``volumes`` (``null`` for other kinds
+    and for providers without block storage).  ``fetched_at`` and
     ``age`` (seconds) are ``null`` until the target first answers;
     ``last_error`` is ``{"type", "message", "at"}`` when the target's latest
     refresh failed, else ``null``.

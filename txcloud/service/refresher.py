@@ -148,7 +148,10 @@ class Refresher(Service):
         self._refreshing.discard(target)
         now = self.reactor.seconds()
         if inventory.error is None:
-            self._statuses[target] = TargetStatus(target, tuple(inventory.items), now)
+            volumes = None if inventory.volumes is None else tuple(inventory.volumes)
+            self._statuses[target] = TargetStatus(
+                target, tuple(inventory.items), now, volumes=volumes
+            )
             self.log.info(
                 "Refreshed {target}: items: {count}",
                 target=target.label,

@@ -57,12 +57,15 @@ class TargetStatus:
     :ivar items: the items of its last successful refresh; empty if none succeeded.
     :ivar fetched_at: when that refresh succeeded (reactor seconds), or ``None``.
     :ivar error: the failure of its latest refresh, or ``None`` if that succeeded.
+    :ivar volumes: a compute target's volumes from that refresh, or ``None``
+        (another kind, or a provider without block storage).
     """
 
     target: Target
     items: tuple[Item, ...] = ()
     fetched_at: float | None = None
     error: TargetError | None = None
+    volumes: tuple[Item, ...] | None = None
 
     def age(self, now: float) -> float | None:
         """Seconds since the items were fetched, or ``None`` if they never were."""
@@ -85,6 +88,7 @@ class TargetStatus:
             "region": target.region,
             "account": target.account,
             "items": list(self.items),
+            "volumes": None if self.volumes is None else list(self.volumes),
             "fetched_at": None if self.fetched_at is None else iso_utc(self.fetched_at),
             "age": None if age is None else round(age, 3),
             "stale": self.is_stale(now, stale_after),

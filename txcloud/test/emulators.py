@@ -284,3 +284,122 @@ class TinyProxy(LocalService):
         """What the proxy has logged so far."""
         with open(self._log_path, encoding="utf-8", errors="replace") as file:
             return file.read()
+
+
+class SSHServer(LocalService):
+    """
+    Debian's OpenSSH server on a free port of 127.0.0.1, key-only, with a
+    throwaway host key and client key.
+
+    It runs as root in a private mount namespace whose ``/root`` is a scratch
+    folder (:attr:`home`), so what a deployment writes there, ``~/.ssh``
+    included, never reaches the machine's own accounts.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("OpenSSH server", self._program, self._configure, ready_path="")
+
+    @staticmethod
+    def _program() -> list[str] | None:
+        unshare = shutil.which("unshare")
+        if not (os.path.exists("/usr/sbin/sshd") and unshare and shutil.which("ssh-keygen")):
+            return None
+        if os.geteuid() != 0:
+            return None
+        return [unshare, "--mount", "--propagation", "private", "sh", "-c"]
+
+    @property
+    def folder(self) -> str:
+        """The scratch folder holding the keys and configuration."""
+        assert self._folder is not None
+        return self._folder
+
+    @property
+    def home(self) -> str:
+        """The login user's home as the server sees it (``/root`` inside)."""
+        return os.path.join(self.folder, "home")
+
+    @property
+    def client_key(self) -> str:
+        """The path of the client's private key (Ed25519, OpenSSH format)."""
+        return os.path.join(self.folder, "client_key")
+
+    @property
+    def known_hosts(self) -> str:
+        """A ``known_hosts`` file listing the server's key as ``[host]:port``."""
+        return os.path.join(self.folder, "known_hosts")
+
+    @property
+    def host_public_key(self) -> str:
+        """The server's public host key line."""
+        with open(os.path.join(self.folder, "host_key.pub"), encoding="ascii") as key:
+            return key.read().strip()
+
+    def _configure(self, port: int, folder: str) -> list[str]:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import (
+            Encoding,
+            NoEncryption,
+            PrivateFormat,
+            PublicFormat,
+        )
+
+        home = os.path.join(folder, "home")
+        os.makedirs(home, mode=0o700)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{folder}/host_key"],
+            check=True,
+            capture_output=True,
+        )
+        client = Ed25519PrivateKey.generate()
+        with open(f"{folder}/client_key", "wb") as key:
+            key.write(client.private_bytes(Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()))
+        os.chmod(f"{folder}/client_key", 0o600)
+        public = client.public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH)
+        with open(f"{folder}/authorized_keys", "wb") as authorized:
+            authorized.write(public + b" txcloud-tests\n")
+        with open(f"{folder}/host_key.pub", encoding="ascii") as host_key:
+            key_type, blob = host_key.read().split()[:2]
+        with open(f"{folder}/known_hosts", "w", encoding="ascii") as known:
+            known.write(f"[127.0.0.1]:{port} {key_type} {blob}\n")
+        config = f"""\
+ListenAddress 127.0.0.1
+Port {port}
+HostKey {folder}/host_key
+PidFile {folder}/sshd.pid
+AuthorizedKeysFile {folder}/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UsePAM no
+StrictModes no
+Subsystem sftp internal-sftp
+"""
+        with open(f"{folder}/sshd_config", "w", encoding="ascii") as sshd_config:
+            sshd_config.write(config)
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        return [f"mount --bind {home} /root && exec /usr/sbin/sshd -D -e -f {folder}/sshd_config"]
+
+    async def _answers(self) -> bool:
+        """Whether the server greets with its SSH banner."""
+        from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+        from twisted.internet.protocol import Protocol
+
+        greeted: Deferred[bytes] = Deferred()
+
+        class Banner(Protocol):
+            def dataReceived(self, data: bytes) -> None:
+                if not greeted.called:
+                    greeted.callback(data)
+
+        protocol = await connectProtocol(
+            TCP4ClientEndpoint(reactor, "127.0.0.1", self.port), Banner()
+        )
+        try:
+            return (await greeted).startswith(b"SSH-2.0-")
+        finally:
+            protocol.transport.loseConnection()
+
+
+#: The OpenSSH server deployment tests log in to.
+sshd = SSHServer()

@@ -105,10 +105,23 @@ class ExampleTests(SynchronousTestCase):
             ],
         )
 
+    def test_volumes_creates_attaches_snapshots_and_restores(self) -> None:
+        self.assertEqual(
+            _run_example("volumes.py").splitlines(),
+            [
+                "app-data 20 inuse True",
+                "app-data-monday -> app-data-copy fra1",
+                "volumes left: 0",
+            ],
+        )
+
     def test_every_example_is_tested(self) -> None:
         # containers_everywhere.py and inventory_across_accounts.py need real
-        # services: test_example_containers and test_example_accounts run them.
+        # services: test_example_containers and test_example_accounts run them;
+        # deploy.py needs an SSH server: test_example_deploy runs it.
         tested = {
+            "deploy.py",
+            "volumes.py",
             "quickstart.py",
             "many_regions.py",
             "nodes_across_clouds.py",

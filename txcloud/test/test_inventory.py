@@ -8,6 +8,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from txcloud.compute.drivers.digitalocean import DigitalOceanNodeDriver
 from txcloud.compute.drivers.dummy import DummyNodeDriver
 from txcloud.config import Defaults, Target
 from txcloud.container.base import Container, ContainerImage
@@ -15,6 +16,7 @@ from txcloud.container.types import ContainerState
 from txcloud.errors import ConfigError, RequestTimeoutError
 from txcloud.inventory import TargetInventory, describe_error, gather
 from txcloud.storage.base import Container as Bucket
+from txcloud.testing.digitalocean import FakeDigitalOcean
 
 NODES = Target("nodes", "compute", "dummy")
 SLOW = Target("slow", "compute", "dummy", "far-1")
@@ -102,6 +104,34 @@ class ItemTests(GatherTestCase):
                 }
             ],
         )
+
+
+class VolumeItemTests(GatherTestCase):
+    """A compute target's volumes are a kind of their own, beside its nodes."""
+
+    def test_volumes_are_listed_apart_from_nodes(self) -> None:
+        fake = FakeDigitalOcean(clock=self.clock)
+        fake.add_droplet("web-1", region="fra1")
+        volume = fake.add_volume("app-data", 20, region="fra1")
+        ocean = Target("ocean", "compute", "digitalocean")
+        self.drivers[ocean] = DigitalOceanNodeDriver(
+            fake.token, reactor=self.clock, ex_agent=fake.agent()
+        )
+        [inventory] = self.successResultOf(self.gather(ocean))
+        self.assertEqual([item["name"] for item in inventory.items], ["web-1"])
+        self.assertEqual(
+            inventory.volumes,
+            [{"id": volume.id, "name": "app-data", "size": 20, "state": "available"}],
+        )
+
+    def test_providers_without_block_storage_list_none(self) -> None:
+        [inventory] = self.successResultOf(self.gather(NODES))
+        self.assertIsNone(inventory.volumes)
+
+    def test_other_kinds_list_none(self) -> None:
+        self.drivers[BUCKETS] = ContainerLister(succeed([]))
+        [inventory] = self.successResultOf(self.gather(BUCKETS))
+        self.assertIsNone(inventory.volumes)
 
 
 class GatherTests(GatherTestCase):

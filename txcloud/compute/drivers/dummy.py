@@ -109,8 +109,8 @@ class _NodeRecord:
     id: str
     name: str
     state: NodeState
-    public_ip: str
-    private_ip: str
+    public_ips: list[str]
+    private_ips: list[str]
     size_id: str
     image_id: str
     location_id: str
@@ -143,6 +143,19 @@ def _fingerprint(public_key: str) -> str:
     blob = base64.b64decode(public_key.split()[1])
     digest = base64.b64encode(hashlib.sha256(blob).digest()).decode()
     return "SHA256:" + digest.rstrip("=")
+
+
+def _checked_addresses(addresses: list[str] | None, argument: str) -> list[str] | None:
+    if addresses is None:
+        return None
+    if isinstance(addresses, str):
+        raise InvalidArgumentError(f"{argument} must be a list of addresses, not a string")
+    try:
+        if not all(isinstance(address, str) for address in addresses):
+            raise TypeError
+        return [str(ipaddress.ip_address(address)) for address in addresses]
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{argument} must hold IP addresses: {addresses!r}") from None
 
 
 class DummyNodeDriver(NodeDriver):
@@ -306,8 +319,8 @@ class DummyNodeDriver(NodeDriver):
             id="dummy-" + _digest(self.region, "node", index).hex()[:12],
             name=name,
             state=NodeState.PENDING,
-            public_ip=_address(_PUBLIC_NETWORK, self._region_digest[1:3], index),
-            private_ip=_address(_PRIVATE_NETWORK, self._region_digest[3:5], index),
+            public_ips=[_address(_PUBLIC_NETWORK, self._region_digest[1:3], index)],
+            private_ips=[_address(_PRIVATE_NETWORK, self._region_digest[3:5], index)],
             size_id=size_id,
             image_id=image_id,
             location_id=location_id,
@@ -346,8 +359,8 @@ class DummyNodeDriver(NodeDriver):
             id=record.id,
             name=record.name,
             state=record.state,
-            public_ips=[record.public_ip] if record.state is not NodeState.STOPPED else [],
-            private_ips=[record.private_ip],
+            public_ips=list(record.public_ips) if record.state is not NodeState.STOPPED else [],
+            private_ips=list(record.private_ips),
             driver=self,
             size=self._size(record.size_id),
             image=self._image(record.image_id),
@@ -376,6 +389,8 @@ class DummyNodeDriver(NodeDriver):
         image: NodeImage,
         location: NodeLocation | None = None,
         ex_key_name: str | None = None,
+        ex_public_ips: list[str] | None = None,
+        ex_private_ips: list[str] | None = None,
         **kwargs: Any,
     ) -> Deferred[Node]:
         """
@@ -386,6 +401,10 @@ class DummyNodeDriver(NodeDriver):
         :param image: one of :meth:`list_images`.
         :param location: one of :meth:`list_locations`; the first when ``None``.
         :param ex_key_name: the name of a key pair to install on the node.
+        :param ex_public_ips: the node's public addresses (``["127.0.0.1"]``
+            makes a node whose "SSH server" is a local one, to try
+            :meth:`deploy_node` without a cloud); generated when ``None``.
+        :param ex_private_ips: its private addresses; generated when ``None``.
         :returns: a Deferred firing with the new :class:`Node`, or failing
             with :class:`~txcloud.errors.KeyPairDoesNotExistError` if
             *ex_key_name* is not a key pair.
@@ -402,6 +421,8 @@ class DummyNodeDriver(NodeDriver):
         if ex_key_name is not None:
             check_text(ex_key_name, "ex_key_name")
         location_id = self._location_ids()[0] if location is None else location.id
+        public_ips = _checked_addresses(ex_public_ips, "ex_public_ips")
+        private_ips = _checked_addresses(ex_private_ips, "ex_private_ips")
 
         def create() -> Node:
             if ex_key_name is not None and ex_key_name not in self._key_pairs:
@@ -409,6 +430,10 @@ class DummyNodeDriver(NodeDriver):
             created_at = datetime.fromtimestamp(self.reactor.seconds(), timezone.utc)
             record = self._new_record(name, size.id, image.id, location_id, created_at)
             record.key_name = ex_key_name
+            if public_ips is not None:
+                record.public_ips = public_ips
+            if private_ips is not None:
+                record.private_ips = private_ips
             self._boot(record, NodeState.PENDING)
             return self._node(record)
 

@@ -98,6 +98,7 @@ class EmbeddedDefaultsTests(TestCase):
                         "region": None,
                         "account": None,
                         "items": [node_item(node) for node in dummy_nodes()],
+                        "volumes": None,
                         "error": None,
                     },
                     {
@@ -107,6 +108,7 @@ class EmbeddedDefaultsTests(TestCase):
                         "region": None,
                         "account": None,
                         "items": [{"name": "bucket"}],
+                        "volumes": None,
                         "error": None,
                     },
                 ]

@@ -557,16 +557,24 @@ class CatalogueTests(DigitalOceanTestCase):
         self.assertNotIn("g-2vcpu-8gb", [s.id for s in sizes])
         self.assertEqual(len(sizes), 4)
 
-    def test_images_are_the_distribution_then_the_application_images(self) -> None:
+    def test_images_are_one_listing_of_public_and_private_images(self) -> None:
+        # As Libcloud's: a ported script finds its own snapshots here.
         self.fake.add_image("my snapshot", kind="private")
         images = self.successResultOf(self.driver.list_images())
         self.assertEqual(
-            [image.extra["slug"] for image in images],
-            ["ubuntu-24-04-x64", "debian-12-x64", "docker-20-04"],
+            [image.name for image in images],
+            ["24.04 (LTS) x64", "12 x64", "Docker on Ubuntu 22.04", "my snapshot"],
         )
+        [request] = self.fake.received
+        self.assertEqual((request.path, request.query.get("type")), ("/v2/images", None))
+
+    def test_image_type_narrows_the_listing(self) -> None:
+        self.fake.add_image("my snapshot", kind="private")
+        images = self.successResultOf(self.driver.list_images(ex_type="distribution"))
         self.assertEqual(
-            [r.query["type"] for r in self.fake.received], [["distribution"], ["application"]]
+            [image.extra["slug"] for image in images], ["ubuntu-24-04-x64", "debian-12-x64"]
         )
+        self.assertEqual([r.query["type"] for r in self.fake.received], [["distribution"]])
 
     def test_images_carry_libclouds_fields(self) -> None:
         [image] = self.successResultOf(self.driver.list_images(ex_type="application"))

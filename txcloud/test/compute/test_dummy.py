@@ -255,6 +255,12 @@ class CreateNodeTests(DriverTestCase):
         node = self.create(self.driver(), "web-1")
         self.assertEqual((node.name, node.state), ("web-1", NodeState.RUNNING))
 
+    def test_created_node_takes_the_addresses_given(self) -> None:
+        driver = self.driver()
+        node = self.create(driver, ex_public_ips=["127.0.0.1"], ex_private_ips=["10.9.8.7"])
+        listed = self.only_node(driver, node.id)
+        self.assertEqual((listed.public_ips, listed.private_ips), (["127.0.0.1"], ["10.9.8.7"]))
+
     def test_created_node_is_listed_after_the_initial_ones(self) -> None:
         driver = self.driver(ex_node_count=2)
         node = self.create(driver)
@@ -329,6 +335,11 @@ class CreateNodeArgumentTests(DriverTestCase):
     def assertRefused(self, *args: Any, **kwargs: Any) -> None:
         self.assertRaises(InvalidArgumentError, self.driver_.create_node, *args, **kwargs)
         self.assertEqual(self.nodes(self.driver_), [])
+
+    def test_addresses_that_are_not_a_list_of_addresses_are_refused(self) -> None:
+        for addresses in ("127.0.0.1", ["localhost"], [1]):
+            self.assertRefused("web", self.size, self.image, ex_public_ips=addresses)
+            self.assertRefused("web", self.size, self.image, ex_private_ips=addresses)
 
     def test_empty_name_is_refused(self) -> None:
         self.assertRefused("", self.size, self.image)

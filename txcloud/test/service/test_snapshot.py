@@ -47,6 +47,7 @@ class TargetStatusTests(SynchronousTestCase):
                 "region": "eu-1",
                 "account": None,
                 "items": [NODE],
+                "volumes": None,
                 "fetched_at": "2024-01-01T00:00:00.000Z",
                 "age": 61.234,
                 "stale": False,
@@ -57,6 +58,12 @@ class TargetStatusTests(SynchronousTestCase):
                 },
             },
         )
+
+    def test_document_lists_a_compute_target_s_volumes_apart(self) -> None:
+        volume = {"id": "vol-1", "name": "data", "size": 10, "state": "inuse"}
+        status = TargetStatus(EU, (NODE,), T0, volumes=(volume,))
+        document = status.document(T0, 180)
+        self.assertEqual((document["items"], document["volumes"]), ([NODE], [volume]))
 
     def test_document_of_a_target_never_answered(self) -> None:
         document = TargetStatus(FILES).document(T0, 180)

@@ -96,6 +96,7 @@ class InventoryTests(WebTestCase):
                 "region": "eu-1",
                 "account": None,
                 "items": [NODE],
+                "volumes": None,
                 "fetched_at": "1970-01-01T00:01:35.000Z",
                 "age": 5.0,
                 "stale": False,

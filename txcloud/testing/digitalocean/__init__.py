@@ -1,7 +1,9 @@
 """
 A fake of DigitalOcean's API v2, for trial tests of code that manages
-droplets: the account, droplets and droplet actions, sizes, images, regions
-and SSH keys, kept in memory and served by a twisted.web resource tree.
+droplets: the account, droplets and droplet actions, sizes, images (public
+and private, filtered by ``type`` and ``private``), regions, SSH keys, and
+block-storage volumes with their actions and snapshots, kept in memory and
+served by a twisted.web resource tree.
 
 It serves in memory, through treq's ``RequestTraversalAgent``::
 
@@ -30,8 +32,9 @@ on the clock (in memory: advance the clock, then call
 :meth:`FakeDigitalOcean.flush`).
 
 The package splits the account and its endpoints (:mod:`.fake`), the
-objects it keeps and their JSON (:mod:`.models`) and the HTTP machinery
-shared by every endpoint (:mod:`.serving`).
+objects it keeps and their JSON (:mod:`.models`), volumes and snapshots
+(:mod:`.volumes`) and the HTTP machinery shared by every endpoint
+(:mod:`.serving`).
 """
 
 from txcloud.testing.digitalocean.fake import DEFAULT_TOKEN, FakeDigitalOcean
@@ -43,6 +46,7 @@ from txcloud.testing.digitalocean.models import (
     FakeSize,
 )
 from txcloud.testing.digitalocean.serving import Received
+from txcloud.testing.digitalocean.volumes import FakeSnapshot, FakeVolume
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -52,5 +56,7 @@ __all__ = [
     "FakeKey",
     "FakeRegion",
     "FakeSize",
+    "FakeSnapshot",
+    "FakeVolume",
     "Received",
 ]

@@ -35,6 +35,12 @@ from txcloud.testing.digitalocean.serving import (
     Refused,
     answer,
 )
+from txcloud.testing.digitalocean.volumes import (
+    VOLUME_ROUTES,
+    FakeSnapshot,
+    FakeVolume,
+    VolumeEndpoints,
+)
 
 __all__ = ["DEFAULT_TOKEN", "FakeDigitalOcean"]
 
@@ -67,7 +73,7 @@ class _API(Resource):
         return self._fake._handle(request)
 
 
-class FakeDigitalOcean:
+class FakeDigitalOcean(VolumeEndpoints):
     """
     An in-memory DigitalOcean account behind the API v2.
 
@@ -80,7 +86,9 @@ class FakeDigitalOcean:
     :ivar received: every request, as :class:`Received`, in order.
     :ivar regions: :class:`FakeRegion` by slug; ``sizes``: :class:`FakeSize`
         by slug; ``images``: :class:`FakeImage` by id; ``keys``:
-        :class:`FakeKey` by id; ``droplets``: :class:`FakeDroplet` by id.
+        :class:`FakeKey` by id; ``droplets``: :class:`FakeDroplet` by id;
+        ``volumes``: :class:`FakeVolume` by id; ``snapshots``:
+        :class:`FakeSnapshot` by id.
     :ivar actions: the droplet actions taken, as the API showed them.
     :ivar latency: seconds each answer is delayed on the clock.
     :ivar boot_seconds: seconds a new droplet takes to become active.
@@ -100,6 +108,8 @@ class FakeDigitalOcean:
         self.images: dict[int, FakeImage] = {}
         self.keys: dict[int, FakeKey] = {}
         self.droplets: dict[int, FakeDroplet] = {}
+        self.volumes: dict[str, FakeVolume] = {}
+        self.snapshots: dict[str, FakeSnapshot] = {}
         self.actions: list[dict[str, Any]] = []
         self.latency = 0.0
         self.boot_seconds = 0.0
@@ -112,6 +122,8 @@ class FakeDigitalOcean:
             "image": 100001,
             "key": 289794,
             "action": 7515,
+            "volume": 1,
+            "snapshot": 1,
         }
         self.resource = Resource()
         # Resource provides IResource through zope, which mypy cannot see.
@@ -480,19 +492,25 @@ class FakeDigitalOcean:
         if kind == "reboot" and droplet.status == "off":
             raise Refused(422, "The droplet is powered off: power it on instead.")
         droplet.status = _ACTIONS[kind]
+        return 201, {"action": self._record_action(kind, droplet.id, "droplet", droplet.region)}
+
+    def _record_action(
+        self, kind: str, resource_id: int | None, resource_type: str, region: str
+    ) -> dict[str, Any]:
+        """Record an action begun now, as the API shows it."""
         action = {
             "id": self._new_id("action"),
             "status": "in-progress",
             "type": kind,
             "started_at": iso_time(self.clock.seconds()),
             "completed_at": None,
-            "resource_id": droplet.id,
-            "resource_type": "droplet",
-            "region": self._region_json(droplet.region),
-            "region_slug": droplet.region,
+            "resource_id": resource_id,
+            "resource_type": resource_type,
+            "region": self._region_json(region),
+            "region_slug": region,
         }
         self.actions.append(action)
-        return 201, {"action": action}
+        return action
 
     def _list_sizes(self, call: Call) -> tuple[int, Any]:
         return 200, call.page("sizes", [self._size_json(slug) for slug in self.sizes])
@@ -567,5 +585,9 @@ _ROUTES: list[tuple[re.Pattern[str], str, _Endpoint]] = [
         (r"^/v2/account/keys$", "POST", FakeDigitalOcean._create_key),
         (r"^/v2/account/keys/([^/]+)$", "GET", FakeDigitalOcean._get_key),
         (r"^/v2/account/keys/([^/]+)$", "DELETE", FakeDigitalOcean._delete_key),
+        *(
+            (pattern, method, getattr(FakeDigitalOcean, name))
+            for pattern, method, name in VOLUME_ROUTES
+        ),
     )
 ]

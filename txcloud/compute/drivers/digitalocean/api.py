@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from twisted.internet.defer import Deferred
 
 from txcloud.common.http_driver import HTTPDriver
-from txcloud.compute.base import NodeDriver
+from txcloud.compute.base import NodeDriver, NodeLocation
 from txcloud.compute.drivers.digitalocean.ratelimit import RateLimit, seconds_until_reset
 from txcloud.compute.types import Provider
 from txcloud.errors import (
@@ -27,6 +27,7 @@ from txcloud.errors import (
     NodeNotFoundError,
     RateLimitReached,
     TxCloudError,
+    VolumeNotFoundError,
 )
 from txcloud.http import (
     ErrorResponse,
@@ -38,6 +39,8 @@ from txcloud.http import (
 )
 
 __all__ = ["API_HOST", "MAX_PER_PAGE", "DigitalOceanAPIDriver", "check_per_page"]
+
+_T = TypeVar("_T")
 
 #: Where DigitalOcean serves its API.
 API_HOST = "api.digitalocean.com"
@@ -56,6 +59,7 @@ _REGION = re.compile(r"^[a-z]{3}[0-9]*$")
 # Paths whose 404 means a droplet, or an SSH key, does not exist.
 _DROPLET_PATH = re.compile(r"^/v2/droplets/[^/]+(/actions)?/?$")
 _KEY_PATH = re.compile(r"^/v2/account/keys/[^/]+/?$")
+_VOLUME_PATH = re.compile(r"^/v2/(volumes/[^/]+(/actions|/snapshots)?|snapshots/[^/]+)/?$")
 # What DigitalOcean's 422 message says when a public key is already uploaded.
 _KEY_IN_USE = "already in use"
 
@@ -179,6 +183,8 @@ class DigitalOceanAPIDriver(HTTPDriver, NodeDriver):
             return NodeNotFoundError(message, self, **fields)
         if response.status == 404 and _KEY_PATH.match(path):
             return KeyPairDoesNotExistError(message, self, **fields)
+        if response.status == 404 and _VOLUME_PATH.match(path):
+            return VolumeNotFoundError(message, self, **fields)
         if response.status == 422:
             in_use = path.rstrip("/") == "/v2/account/keys" and _KEY_IN_USE in message
             cls = KeyPairAlreadyExistsError if in_use else InvalidRequestError
@@ -212,6 +218,28 @@ class DigitalOceanAPIDriver(HTTPDriver, NodeDriver):
         if not (await response.content()).strip():
             return None
         return await response.json_object(f"the answer to {method} {path} is not a JSON object")
+
+    async def _delete(self, path: str) -> bool:
+        """``DELETE path``; ``True`` once done."""
+        await self._call("DELETE", path)
+        return True
+
+    async def _parsed(
+        self, path: str, key: str, params: Params, parse: Callable[[Any, Any], _T]
+    ) -> AsyncIterator[_T]:
+        """``parse(item, self)`` for each item of the list *key* of every page."""
+        async for item in self._items(path, key, params):
+            yield parse(item, self)
+
+    def _region_of(self, location: object) -> str | None:
+        """A region slug from a location or a slug; the driver's region for ``None``."""
+        if location is None:
+            return self.region
+        if isinstance(location, NodeLocation):
+            location = location.id
+        if not isinstance(location, str) or not location:
+            raise InvalidArgumentError("location must be a NodeLocation or a region slug")
+        return location
 
     async def _get_object(self, path: str, key: str) -> dict[str, Any]:
         """``GET path`` and the object under *key* of its answer."""

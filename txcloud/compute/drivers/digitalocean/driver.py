@@ -15,7 +15,6 @@ from txcloud.common.paging import collect
 from txcloud.compute.base import KeyPair, Node, NodeImage, NodeLocation, NodeSize
 from txcloud.compute.drivers.digitalocean.api import (
     MAX_PER_PAGE,
-    DigitalOceanAPIDriver,
     Params,
     check_per_page,
 )
@@ -26,6 +25,7 @@ from txcloud.compute.drivers.digitalocean.parse import (
     parse_node,
     parse_size,
 )
+from txcloud.compute.drivers.digitalocean.volumes import DigitalOceanVolumesMixin
 from txcloud.errors import InvalidArgumentError, KeyPairDoesNotExistError
 
 __all__ = ["CREATE_ATTRIBUTES", "IMAGE_TYPES", "MAX_USER_DATA", "DigitalOceanNodeDriver"]
@@ -35,7 +35,7 @@ _T = TypeVar("_T")
 #: Largest user data DigitalOcean accepts, in bytes.
 MAX_USER_DATA = 64 * 1024
 
-#: The public image listings ``list_images`` combines by default.
+#: The image types ``list_images(ex_type=...)`` narrows to.
 IMAGE_TYPES = ("distribution", "application")
 
 # Hostname characters, which DigitalOcean requires of droplet names.
@@ -152,7 +152,7 @@ def _only(items: list[_T], keep: Callable[[_T], bool]) -> list[_T]:
     return [item for item in items if keep(item)]
 
 
-class DigitalOceanNodeDriver(DigitalOceanAPIDriver):
+class DigitalOceanNodeDriver(DigitalOceanVolumesMixin):
     """
     DigitalOcean droplets, constructed as in Libcloud::
 
@@ -325,13 +325,6 @@ class DigitalOceanNodeDriver(DigitalOceanAPIDriver):
             body[key] = check(value)
         return Deferred.fromCoroutine(self._create_node(body))
 
-    def _region_of(self, location: object) -> str | None:
-        if location is None:
-            return self.region
-        if isinstance(location, NodeLocation):
-            location = location.id
-        return _text(location, "location")
-
     async def _create_node(self, body: dict[str, Any]) -> Node:
         document = await self._call("POST", "/v2/droplets", body=body)
         return parse_node(self._object(document, "droplet", "POST /v2/droplets"), self)
@@ -377,10 +370,6 @@ class DigitalOceanNodeDriver(DigitalOceanAPIDriver):
         path = f"/v2/droplets/{_node_id(node)}"
         return Deferred.fromCoroutine(self._delete(path))
 
-    async def _delete(self, path: str) -> bool:
-        await self._call("DELETE", path)
-        return True
-
     # Sizes, images, locations
 
     def list_sizes(self, location: NodeLocation | None = None) -> Deferred[list[NodeSize]]:
@@ -403,38 +392,27 @@ class DigitalOceanNodeDriver(DigitalOceanAPIDriver):
             raise InvalidArgumentError("location must be a NodeLocation", self)
         return location.id
 
-    async def _parsed(
-        self, path: str, key: str, params: Params, parse: Callable[[Any, Any], _T]
-    ) -> AsyncIterator[_T]:
-        async for item in self._items(path, key, params):
-            yield parse(item, self)
-
     def iterate_images(
         self, ex_type: str | None = None, ex_private: bool = False
     ) -> AsyncIterator[NodeImage]:
         """
-        Images, a page at a time: the public distribution images, then the
-        public application (1-Click) images.
+        Images, a page at a time: as Libcloud lists them, one listing of
+        every image the account sees, public and private (its snapshots,
+        backups and custom images included).
 
         :param ex_type: ``"distribution"`` or ``"application"``: only those.
-        :param ex_private: the account's own images (snapshots, backups,
-            custom images) instead, narrowed by *ex_type* if given.
+        :param ex_private: only the account's own images.
         :returns: an async iterator of :class:`~txcloud.compute.base.NodeImage`.
         :raises InvalidArgumentError: for another type, before any request.
         """
         if ex_type is not None and ex_type not in IMAGE_TYPES:
             raise InvalidArgumentError(f"ex_type must be one of {IMAGE_TYPES}, not {ex_type!r}")
-        queries: list[Params]
+        query: Params = {}
+        if ex_type is not None:
+            query["type"] = ex_type
         if _flag(ex_private, "ex_private"):
-            queries = [{"private": "true", **({"type": ex_type} if ex_type else {})}]
-        else:
-            queries = [{"type": kind} for kind in ([ex_type] if ex_type else IMAGE_TYPES)]
-        return self._iterate_images(queries)
-
-    async def _iterate_images(self, queries: list[Params]) -> AsyncIterator[NodeImage]:
-        for query in queries:
-            async for image in self._parsed("/v2/images", "images", query, parse_image):
-                yield image
+            query["private"] = "true"
+        return self._parsed("/v2/images", "images", query, parse_image)
 
     def list_images(
         self,
@@ -443,8 +421,7 @@ class DigitalOceanNodeDriver(DigitalOceanAPIDriver):
         ex_private: bool = False,
     ) -> Deferred[list[NodeImage]]:
         """
-        List images; see :meth:`iterate_images`.  (Libcloud lists every
-        image, public and private, in one listing.)
+        List images; see :meth:`iterate_images`.
 
         :param location: only images available in this region.
         :returns: a Deferred firing with a list of :class:`~txcloud.compute.base.NodeImage`.

@@ -13,8 +13,16 @@ from typing import Any
 
 from txcloud.common.json_fields import json_field as _field
 from txcloud.common.timestamps import parse_rfc3339 as parse_time
-from txcloud.compute.base import KeyPair, Node, NodeImage, NodeLocation, NodeSize
-from txcloud.compute.types import NodeState
+from txcloud.compute.base import (
+    KeyPair,
+    Node,
+    NodeImage,
+    NodeLocation,
+    NodeSize,
+    StorageVolume,
+    VolumeSnapshot,
+)
+from txcloud.compute.types import NodeState, StorageVolumeState, VolumeSnapshotState
 
 __all__ = [
     "NODE_STATES",
@@ -24,7 +32,9 @@ __all__ = [
     "parse_location",
     "parse_node",
     "parse_size",
+    "parse_snapshot",
     "parse_time",
+    "parse_volume",
     "region_country",
 ]
 
@@ -219,4 +229,62 @@ def parse_key_pair(data: Any, driver: Any) -> KeyPair:
         fingerprint=data.get("fingerprint"),
         driver=driver,
         extra={"id": _field(data, "id", int, "SSH key")},
+    )
+
+
+def parse_volume(data: Any, driver: Any) -> StorageVolume:
+    """
+    A block-storage volume as a :class:`~txcloud.compute.base.StorageVolume`
+    (size in GiB).  ``extra`` holds Libcloud's ``created_at``,
+    ``droplet_ids``, ``region`` (the region object) and ``region_id`` (its
+    slug), plus ``description``, ``filesystem_type``, ``filesystem_label``
+    and ``tags``.  DigitalOcean gives volumes no state: a volume attached to
+    a droplet is ``INUSE``, any other ``AVAILABLE``.
+    """
+    region = data.get("region") if isinstance(data, dict) else None
+    droplet_ids = data.get("droplet_ids") if isinstance(data, dict) else None
+    droplet_ids = droplet_ids if isinstance(droplet_ids, list) else []
+    return StorageVolume(
+        id=_text_id(data, "volume"),
+        name=data.get("name") or "",
+        size=_field(data, "size_gigabytes", int, "volume"),
+        driver=driver,
+        state=StorageVolumeState.INUSE if droplet_ids else StorageVolumeState.AVAILABLE,
+        extra={
+            "created_at": data.get("created_at"),
+            "droplet_ids": droplet_ids,
+            "region": region,
+            "region_id": region.get("slug") if isinstance(region, dict) else None,
+            "description": data.get("description"),
+            "filesystem_type": data.get("filesystem_type"),
+            "filesystem_label": data.get("filesystem_label"),
+            "tags": data.get("tags") or [],
+        },
+    )
+
+
+def parse_snapshot(data: Any, driver: Any) -> VolumeSnapshot:
+    """
+    A snapshot (of a volume or a droplet) as a
+    :class:`~txcloud.compute.base.VolumeSnapshot`, ``AVAILABLE`` (DigitalOcean
+    lists finished snapshots only).  ``extra`` holds Libcloud's
+    ``created_at``, ``resource_id``, ``regions`` and ``min_disk_size``, plus
+    ``resource_type`` and ``tags``.
+    """
+    size = data.get("size_gigabytes") if isinstance(data, dict) else None
+    return VolumeSnapshot(
+        id=_text_id(data, "snapshot"),
+        driver=driver,
+        size=int(size) if isinstance(size, (int, float)) and not isinstance(size, bool) else None,
+        extra={
+            "created_at": data.get("created_at"),
+            "resource_id": data.get("resource_id"),
+            "resource_type": data.get("resource_type"),
+            "regions": data.get("regions") or [],
+            "min_disk_size": data.get("min_disk_size"),
+            "tags": data.get("tags") or [],
+        },
+        created=parse_time(data.get("created_at")),
+        state=VolumeSnapshotState.AVAILABLE,
+        name=data.get("name"),
     )

@@ -9,7 +9,8 @@ Amazon EC2: :class:`EC2NodeDriver` for one region, and
     result = await multi.list_nodes(drivers, concurrency=len(drivers))
 
 The package splits the driver (:mod:`.driver`, with its security group
-methods in :mod:`.security_groups`) from the Query API calls and paging
+methods in :mod:`.security_groups`, its volume and snapshot methods in
+:mod:`.volumes` and its image methods in :mod:`.images`) from the Query API calls and paging
 (:mod:`.api`), the encoding of arguments (:mod:`.query`), the parsing of
 responses (:mod:`.parse`), the EC2-only models (:mod:`.models`) and the
 region table (:mod:`.regions`).

@@ -19,11 +19,13 @@ from txcloud.compute.drivers.ec2.parse import Fields
 from txcloud.compute.drivers.ec2.query import Params
 from txcloud.compute.types import Provider
 from txcloud.errors import (
+    ImageNotFoundError,
     KeyPairAlreadyExistsError,
     KeyPairDoesNotExistError,
     MalformedResponseError,
     NodeNotFoundError,
     TxCloudError,
+    VolumeNotFoundError,
 )
 from txcloud.http import findtext_local
 from txcloud.http.pool import ConnectionPool
@@ -41,6 +43,9 @@ ERROR_CODES: Mapping[str, type[TxCloudError]] = {
     "InvalidInstanceID.Malformed": NodeNotFoundError,
     "InvalidKeyPair.NotFound": KeyPairDoesNotExistError,
     "InvalidKeyPair.Duplicate": KeyPairAlreadyExistsError,
+    "InvalidVolume.NotFound": VolumeNotFoundError,
+    "InvalidSnapshot.NotFound": VolumeNotFoundError,
+    "InvalidAMIID.NotFound": ImageNotFoundError,
 }
 
 _FORM = "application/x-www-form-urlencoded; charset=utf-8"

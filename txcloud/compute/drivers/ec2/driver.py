@@ -16,6 +16,7 @@ from txcloud.auth.aws.chain import credentials_for
 from txcloud.common.aws import AWS_REGIONS
 from txcloud.common.paging import collect
 from txcloud.compute.base import KeyPair, Node, NodeImage, NodeLocation, NodeSize
+from txcloud.compute.drivers.ec2.images import EC2ImagesMixin
 from txcloud.compute.drivers.ec2.parse import (
     Fields,
     parse_image,
@@ -37,6 +38,7 @@ from txcloud.compute.drivers.ec2.query import (
 )
 from txcloud.compute.drivers.ec2.regions import region_country
 from txcloud.compute.drivers.ec2.security_groups import EC2SecurityGroupsMixin
+from txcloud.compute.drivers.ec2.volumes import EC2VolumesMixin
 from txcloud.errors import InvalidArgumentError, KeyPairDoesNotExistError, MalformedResponseError
 from txcloud.http import findall_local, findtext_local
 from txcloud.http.pool import ConnectionPool, new_pool
@@ -78,7 +80,7 @@ def _node_id(node: object) -> str:
     return check_text(node.id, "the node's id")
 
 
-class EC2NodeDriver(EC2SecurityGroupsMixin):
+class EC2NodeDriver(EC2SecurityGroupsMixin, EC2VolumesMixin, EC2ImagesMixin):
     """
     Amazon EC2 in one region.
 

@@ -16,13 +16,23 @@ from typing import Any, TypeVar
 
 from lxml import etree
 
-from txcloud.compute.base import KeyPair, Node, NodeImage, NodeLocation, NodeSize
+from txcloud.compute.base import (
+    KeyPair,
+    Node,
+    NodeImage,
+    NodeLocation,
+    NodeSize,
+    StorageVolume,
+    VolumeSnapshot,
+)
 from txcloud.compute.drivers.ec2.models import EC2SecurityGroup
-from txcloud.compute.types import NodeState
+from txcloud.compute.types import NodeState, StorageVolumeState, VolumeSnapshotState
 from txcloud.errors import MalformedResponseError
 
 __all__ = [
     "NODE_STATES",
+    "SNAPSHOT_STATES",
+    "VOLUME_STATES",
     "Fields",
     "parse_image",
     "parse_key_pair",
@@ -30,8 +40,10 @@ __all__ = [
     "parse_node",
     "parse_security_group",
     "parse_size",
+    "parse_snapshot",
     "parse_tags",
     "parse_time",
+    "parse_volume",
 ]
 
 _T = TypeVar("_T")
@@ -45,6 +57,25 @@ NODE_STATES: dict[str, NodeState] = {
     "terminated": NodeState.TERMINATED,
     "stopping": NodeState.STOPPING,
     "stopped": NodeState.STOPPED,
+}
+
+#: EC2 volume states (``status``) as Libcloud maps them.
+VOLUME_STATES: dict[str, StorageVolumeState] = {
+    "creating": StorageVolumeState.CREATING,
+    "available": StorageVolumeState.AVAILABLE,
+    "in-use": StorageVolumeState.INUSE,
+    "deleting": StorageVolumeState.DELETING,
+    "deleted": StorageVolumeState.DELETED,
+    "error": StorageVolumeState.ERROR,
+}
+
+#: EC2 snapshot states (``status``) as Libcloud maps them.
+SNAPSHOT_STATES: dict[str, VolumeSnapshotState] = {
+    "pending": VolumeSnapshotState.CREATING,
+    "completed": VolumeSnapshotState.AVAILABLE,
+    "error": VolumeSnapshotState.ERROR,
+    "recoverable": VolumeSnapshotState.ERROR,
+    "recovering": VolumeSnapshotState.RESTORING,
 }
 
 # Node extra key -> path below the instance element (Libcloud's names).
@@ -456,4 +487,81 @@ def parse_security_group(item: etree._Element, driver: Any) -> EC2SecurityGroup:
             "owner_id": fields.text("ownerId"),
             "tags": parse_tags(fields),
         },
+    )
+
+
+def parse_volume(element: etree._Element, driver: Any) -> StorageVolume:
+    """
+    A :class:`StorageVolume` from a ``volumeSet/item`` element or a
+    CreateVolume answer; named by its ``Name`` tag (its id without one),
+    with Libcloud's ``extra`` keys and, once attached, where.
+    """
+    fields = Fields(element)
+    volume_id = fields.required("volumeId", "a volume")
+    size = _number(fields.text("size"), int, "volume size") or 0
+    status = fields.text("status") or ""
+    tags = parse_tags(fields)
+    extra: dict[str, Any] = {
+        "availability_zone": fields.text("availabilityZone"),
+        "create_time": parse_time(fields.text("createTime")),
+        "encrypted": _flag(fields.text("encrypted")),
+        "iops": _number(fields.text("iops"), int, "IOPS"),
+        "kms_key_id": fields.text("kmsKeyId"),
+        "size": size,
+        "snapshot_id": fields.text("snapshotId") or None,
+        "state": status,
+        "volume_type": fields.text("volumeType"),
+        "tags": tags,
+    }
+    attachments = fields.items("attachmentSet")
+    if attachments:
+        attachment = Fields(attachments[0])
+        extra.update(
+            instance_id=attachment.text("instanceId"),
+            device=attachment.text("device"),
+            attach_time=parse_time(attachment.text("attachTime")),
+            attachment_status=attachment.text("status"),
+        )
+    return StorageVolume(
+        id=volume_id,
+        name=tags.get("Name", volume_id),
+        size=size,
+        driver=driver,
+        state=VOLUME_STATES.get(status, StorageVolumeState.UNKNOWN),
+        extra=extra,
+    )
+
+
+def parse_snapshot(element: etree._Element, driver: Any) -> VolumeSnapshot:
+    """
+    A :class:`VolumeSnapshot` from a ``snapshotSet/item`` element or a
+    CreateSnapshot answer; named by its ``Name`` tag (``None`` without one).
+    """
+    fields = Fields(element)
+    snapshot_id = fields.required("snapshotId", "a snapshot")
+    status = fields.text("status") or ""
+    size = _number(fields.text("volumeSize"), int, "snapshot size")
+    created = parse_time(fields.text("startTime"))
+    tags = parse_tags(fields)
+    extra: dict[str, Any] = {
+        "volume_id": fields.text("volumeId"),
+        "state": status,
+        "description": fields.text("description"),
+        "progress": fields.text("progress"),
+        "start_time": created,
+        "owner_id": fields.text("ownerId"),
+        "owner_alias": fields.text("ownerAlias"),
+        "volume_size": size,
+        "encrypted": _flag(fields.text("encrypted")),
+        "kms_key_id": fields.text("kmsKeyId"),
+        "tags": tags,
+    }
+    return VolumeSnapshot(
+        id=snapshot_id,
+        driver=driver,
+        size=size,
+        extra=extra,
+        created=created,
+        state=SNAPSHOT_STATES.get(status, VolumeSnapshotState.UNKNOWN),
+        name=tags.get("Name"),
     )
