@@ -28,11 +28,13 @@ from typing import Any
 
 import attrs
 from twisted.internet.defer import Deferred
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from txcloud.compute.base import Node, StorageVolume
 from txcloud.config import Defaults, Target
 from txcloud.container.base import Container
+from txcloud.errors import TxCloudError
 from txcloud.multi import FanOutResult, fan_out
 from txcloud.storage.base import Container as Bucket
 
@@ -105,20 +107,29 @@ async def fetch_items(driver: Any, kind: str) -> list[Item]:
     return [container_item(container) for container in await driver.list_containers()]
 
 
+_log = Logger()
+
+
 async def fetch_volumes(driver: Any, kind: str) -> list[Item] | None:
     """
     List the volumes of a compute *driver*, as items.
 
-    :returns: the items, or ``None`` for another kind or a driver without
-        block storage.
+    A refused listing (an identity allowed to see nodes but not volumes, a
+    service without block storage) is logged and costs only the volumes:
+    the target's nodes are kept.
+
+    :returns: the items, or ``None`` for another kind, a driver without
+        block storage, or a refused listing.
     """
     if kind != "compute":
         return None
     try:
-        listing = driver.list_volumes()
+        return [volume_item(volume) for volume in await driver.list_volumes()]
     except NotImplementedError:
         return None
-    return [volume_item(volume) for volume in await listing]
+    except TxCloudError as error:
+        _log.warn("Could not list the volumes of {driver}: {error}", driver=driver, error=error)
+        return None
 
 
 def describe_error(failure: Failure) -> dict[str, str]:

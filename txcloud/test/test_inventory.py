@@ -124,6 +124,21 @@ class VolumeItemTests(GatherTestCase):
             [{"id": volume.id, "name": "app-data", "size": 20, "state": "available"}],
         )
 
+    def test_a_refused_volume_listing_keeps_the_nodes(self) -> None:
+        fake = FakeDigitalOcean(clock=self.clock)
+        fake.add_droplet("web-1", region="fra1")
+        fake.fail("/v2/volumes", 403, error_id="forbidden", message="not allowed", times=None)
+        ocean = Target("ocean", "compute", "digitalocean")
+        self.drivers[ocean] = DigitalOceanNodeDriver(
+            fake.token,
+            reactor=self.clock,
+            ex_agent=fake.agent(),
+        )
+        [inventory] = self.successResultOf(self.gather(ocean))
+        self.assertIsNone(inventory.error)
+        self.assertEqual([item["name"] for item in inventory.items], ["web-1"])
+        self.assertIsNone(inventory.volumes)
+
     def test_providers_without_block_storage_list_none(self) -> None:
         [inventory] = self.successResultOf(self.gather(NODES))
         self.assertIsNone(inventory.volumes)
