@@ -142,6 +142,9 @@ class VolumeActions:
     volume_seconds: float
     max_limit: int
 
+    def _base(self, received: Received) -> str:
+        raise NotImplementedError
+
     # Seeding
 
     def add_volume(
@@ -225,7 +228,7 @@ class VolumeActions:
         )
         document: dict[str, Any] = {kind: [item.to_json() for item in chosen]}
         if next_query is not None:
-            href = f"{received.path}?{next_query}"
+            href = f"{self._base(received)}{received.path}?{next_query}"
             document[f"{kind}_links"] = [{"rel": "next", "href": href}]
         return json_answer(document)
 
