@@ -287,6 +287,12 @@ class AttachmentTests(VolumeTestCase):
         [attachment] = current.extra["attachments"]
         self.assertEqual((attachment["server_id"], attachment["device"]), (node.id, "/dev/vdb"))
 
+    def test_the_server_lists_the_volumes_attached(self) -> None:
+        node, volume = self.server(), self.volume()
+        self.result(self.driver.attach_volume(node, volume))
+        server = self.result(self.driver.ex_get_node_details(node.id))
+        self.assertEqual(server.extra["volumes_attached"], [{"id": volume.id}])
+
     def test_attach_sends_a_device_given(self) -> None:
         node, volume = self.server(), self.volume()
         self.result(self.driver.attach_volume(node, volume, "/dev/vdc"))
