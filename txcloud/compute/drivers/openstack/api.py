@@ -382,7 +382,7 @@ class OpenStackAPIDriver(HTTPDriver, NodeDriver):
             return location.id
         if location.id != self.region:
             raise InvalidArgumentError(
-                f"this driver creates nodes in region {self.region!r}, not {location.id!r}: "
+                f"this driver works in region {self.region!r}, not {location.id!r}: "
                 "use a driver of that region",
                 self,
             )
