@@ -184,3 +184,60 @@ class GlanceTests(FakeTestCase):
     def test_a_missing_image_is_a_text_404(self) -> None:
         code, _, text = self.call("GET", "/image/RegionOne/v2/images/nope", token=self.token())
         self.assertEqual((code, text), (404, "404 Not Found\n\nNo image found with ID nope\n\n"))
+
+
+class CinderTests(FakeTestCase):
+    def volumes(self, rest: str, region: str = "RegionOne") -> str:
+        return f"/volume/{region}/v3/{self.cloud.projects[DEFAULT_PROJECT]}{rest}"
+
+    def test_the_catalog_has_block_storage_in_both_regions(self) -> None:
+        _, _, document = self.call("POST", "/v3/auth/tokens", password_body())
+        [cinder] = [e for e in document["token"]["catalog"] if e["type"] == "block-storage"]
+        public = {e["region"]: e["url"] for e in cinder["endpoints"] if e["interface"] == "public"}
+        self.assertEqual(
+            public,
+            {
+                "RegionOne": f"{BASE}/volume/RegionOne/v3",
+                "RegionTwo": f"{BASE}/volume/RegionTwo/v3",
+            },
+        )
+
+    def test_volumes_page_by_marker_with_an_absolute_next_link(self) -> None:
+        names = [self.cloud.add_volume(f"v{n}").id for n in range(3)]
+        token = self.token()
+        path = self.volumes("/volumes/detail?limit=2")
+        _, _, document = self.call("GET", path, token=token)
+        self.assertEqual([v["id"] for v in document["volumes"]], names[:2])
+        [link] = document["volumes_links"]
+        self.assertEqual(
+            link,
+            {
+                "rel": "next",
+                "href": f"{BASE}{self.volumes('/volumes/detail')}?limit=2&marker={names[1]}",
+            },
+        )
+
+    def test_another_projects_path_is_not_found(self) -> None:
+        code, _, _ = self.call(
+            "GET", "/volume/RegionOne/v3/other/volumes/detail", token=self.token()
+        )
+        self.assertEqual(code, 404)
+
+    def test_deleting_an_attached_volume_is_cinders_bad_request(self) -> None:
+        volume = self.cloud.add_volume("data")
+        volume.status, volume.server_id = "in-use", "9168b536-cd40-4630-b43f-b259807c6e87"
+        token = self.token()
+        code, _, document = self.call("DELETE", self.volumes(f"/volumes/{volume.id}"), token=token)
+        self.assertEqual(code, 400)
+        self.assertEqual(list(document), ["badRequest"])
+        self.assertEqual(document["badRequest"]["code"], 400)
+        self.assertTrue(document["badRequest"]["message"].startswith("Invalid volume: "))
+        self.assertIn(volume.id, self.cloud.volumes)
+
+    def test_a_missing_volume_is_item_not_found(self) -> None:
+        token = self.token()
+        code, _, document = self.call("GET", self.volumes("/volumes/nope"), token=token)
+        self.assertEqual(
+            (code, document),
+            (404, {"itemNotFound": {"code": 404, "message": "Volume nope could not be found."}}),
+        )

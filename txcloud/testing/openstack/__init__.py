@@ -1,7 +1,8 @@
 """
 A fake OpenStack cloud for trial tests of code that uses txcloud's
-OpenStack driver: Keystone v3, Nova (compute API v2.1) and Glance v2, in
-memory, in two regions (``RegionOne`` and ``RegionTwo``) by default::
+OpenStack driver: Keystone v3, Nova (compute API v2.1), Glance v2 and
+Cinder (block-storage API v3), in memory, in two regions (``RegionOne``
+and ``RegionTwo``) by default::
 
     clock = Clock()
     cloud = FakeOpenStack(clock=clock)
@@ -18,10 +19,10 @@ Keystone answers ``POST /v3/auth/tokens`` for the password, token and
 application credential methods (:meth:`FakeOpenStack.add_user`,
 :meth:`FakeOpenStack.add_app_credential`) with a project-scoped token in
 ``X-Subject-Token``, its ``expires_at`` (:attr:`FakeOpenStack.token_lifetime`
-seconds on the clock) and a catalog whose ``compute``, ``image`` and
+seconds on the clock) and a catalog whose ``compute``, ``image``, ``block-storage`` and
 ``identity`` endpoints (``public`` and ``internal``) point back at the fake:
-``/compute/REGION/v2.1`` and ``/image/REGION``, on the host the client
-asked for.  Expired and revoked tokens
+``/compute/REGION/v2.1``, ``/image/REGION`` and ``/volume/REGION/v3``, on
+the host the client asked for.  Expired and revoked tokens
 (:meth:`FakeOpenStack.revoke_tokens`) get Keystone's ``401``
 ``{"error": {...}}``.
 
@@ -35,6 +36,18 @@ actions (``409`` in the wrong state), ``/flavors/detail``,
 (``{"itemNotFound": {"code": 404, "message": ...}}``...).  Glance serves
 ``/v2/images`` (``status`` filter, ``limit``/``marker`` paging with
 ``next``) and ``/v2/images/ID``.
+
+Cinder serves ``/v3/PROJECT_ID/volumes/detail`` and
+``/snapshots/detail`` (``limit``/``marker`` paging with
+``volumes_links``, the ``volume_id`` filter), ``POST /volumes``
+(checking size, zone, volume type, snapshot and image), ``POST
+/snapshots`` (an attached volume only with ``force``), and ``GET`` and
+``DELETE`` of each; a volume is ``creating`` for
+:attr:`FakeOpenStack.volume_seconds` on the clock, and Cinder refuses to
+delete one that is attached or has snapshots (``400`` ``badRequest``).
+Nova attaches and detaches them (``/servers/ID/os-volume_attachments``,
+naming the device ``/dev/vdb``... unless told).  Seed volumes with
+:meth:`FakeOpenStack.add_volume`.
 
 Faults: :meth:`FakeOpenStack.fail` answers Nova's error body for a
 status (``413`` ``overLimit`` with ``Retry-After``...); with
@@ -51,6 +64,7 @@ from txcloud.testing.openstack._models import (
     FakeServer,
     FakeUser,
 )
+from txcloud.testing.openstack._volumes import FakeSnapshot, FakeVolume
 from txcloud.testing.openstack.fake import (
     DEFAULT_PASSWORD,
     DEFAULT_PROJECT,
@@ -70,6 +84,8 @@ __all__ = [
     "FakeKeyPair",
     "FakeOpenStack",
     "FakeServer",
+    "FakeSnapshot",
     "FakeUser",
+    "FakeVolume",
     "Grant",
 ]

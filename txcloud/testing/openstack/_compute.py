@@ -9,7 +9,7 @@ import base64
 import binascii
 import re
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from cryptography.hazmat.primitives import serialization
@@ -26,6 +26,9 @@ from txcloud.testing.openstack._models import (
     FakeUser,
 )
 from txcloud.testing.openstack._paging import json_answer, nova_error, page
+
+if TYPE_CHECKING:
+    from txcloud.testing.openstack._volumes import FakeVolume
 
 __all__ = ["ComputeActions", "NovaCall"]
 
@@ -64,6 +67,7 @@ class ComputeActions:
     images: dict[str, FakeImage]
     key_pairs: dict[str, FakeKeyPair]
     zones: dict[str, bool]
+    volumes: dict[str, FakeVolume]
     max_limit: int
     boot_seconds: float
     instance_quota: int
@@ -90,14 +94,21 @@ class ComputeActions:
             default_limit=self.max_limit,
             max_limit=self.max_limit,
         )
-        document: dict[str, Any] = {"servers": [s.to_json(call.base) for s in chosen]}
+        document: dict[str, Any] = {"servers": [self._server_json(s, call) for s in chosen]}
         if next_query is not None:
             href = f"{call.base}/servers/detail?{next_query}"
             document["servers_links"] = [{"rel": "next", "href": href}]
         return json_answer(document)
 
     def _get_server(self, call: NovaCall) -> Reply:
-        return json_answer({"server": self._server(call).to_json(call.base)})
+        return json_answer({"server": self._server_json(self._server(call), call)})
+
+    def _server_json(self, server: FakeServer, call: NovaCall) -> dict[str, Any]:
+        document = server.to_json(call.base)
+        document["os-extended-volumes:volumes_attached"] = [
+            {"id": volume.id} for volume in self.volumes.values() if volume.server_id == server.id
+        ]
+        return document
 
     def _delete_server(self, call: NovaCall) -> Reply:
         del self.servers[self._server(call).id]

@@ -1,6 +1,6 @@
 """
-:class:`FakeOpenStack`: one in-memory OpenStack cloud, Keystone, Nova and
-Glance in every region, behind the paths its catalog names.
+:class:`FakeOpenStack`: one in-memory OpenStack cloud, Keystone, Nova,
+Glance and Cinder in every region, behind the paths its catalog names.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from txcloud.testing.openstack._models import (
     FakeUser,
 )
 from txcloud.testing.openstack._paging import json_answer, nova_error, page
+from txcloud.testing.openstack._volumes import FakeSnapshot, FakeVolume, VolumeActions
 
 __all__ = [
     "DEFAULT_PASSWORD",
@@ -42,9 +43,10 @@ DEFAULT_REGIONS = ("RegionOne", "RegionTwo")
 
 _COMPUTE = re.compile(r"^/compute/([^/]+)/v2\.1(/.*)?$")
 _IMAGE = re.compile(r"^/image/([^/]+)/v2(/.*)?$")
+_VOLUME = re.compile(r"^/volume/([^/]+)/v3(/.*)?$")
 
 # (method, path under the version, endpoint)
-_NovaEndpoint = Callable[[ComputeActions, NovaCall], Reply]
+_NovaEndpoint = Callable[["FakeOpenStack", NovaCall], Reply]
 _NOVA_ROUTES: list[tuple[str, re.Pattern[str], _NovaEndpoint]] = [
     (method, re.compile(pattern), endpoint)
     for method, pattern, endpoint in (
@@ -59,17 +61,23 @@ _NOVA_ROUTES: list[tuple[str, re.Pattern[str], _NovaEndpoint]] = [
         ("POST", r"^/os-keypairs$", ComputeActions._create_key_pair),
         ("GET", r"^/os-keypairs/([^/]+)$", ComputeActions._get_key_pair),
         ("DELETE", r"^/os-keypairs/([^/]+)$", ComputeActions._delete_key_pair),
+        ("POST", r"^/servers/([^/]+)/os-volume_attachments$", VolumeActions._attach_volume),
+        (
+            "DELETE",
+            r"^/servers/([^/]+)/os-volume_attachments/([^/]+)$",
+            VolumeActions._detach_volume,
+        ),
     )
 ]
 
 
-class FakeOpenStack(FakeService, IdentityActions, ComputeActions):
+class FakeOpenStack(FakeService, IdentityActions, ComputeActions, VolumeActions):
     """
     An in-memory OpenStack cloud (see :mod:`txcloud.testing.openstack`).
 
     :param clock: what expires tokens, boots servers and delays answers: a
         ``Clock`` in unit tests; the global reactor by default.
-    :param regions: the regions it serves (each has Nova and Glance).
+    :param regions: the regions it serves (each has Nova, Glance and Cinder).
     :param catalogue: start with the default user, project, four flavors
         and three images.
     :ivar users: :class:`FakeUser` by name; ``projects``: project ids by name.
@@ -78,12 +86,15 @@ class FakeOpenStack(FakeService, IdentityActions, ComputeActions):
     :ivar servers: :class:`FakeServer` by id; ``flavors``: :class:`FakeFlavor`
         by id; ``images``: :class:`FakeImage` by id; ``key_pairs``:
         :class:`FakeKeyPair` by name; ``zones``: each availability zone's
-        availability.
+        availability; ``volumes``: :class:`FakeVolume` and ``snapshots``:
+        :class:`FakeSnapshot` by id; ``volume_types``: Cinder's volume types,
+        the default first.
     :ivar token_lifetime: seconds a new token is valid for.
     :ivar max_limit: Nova's largest page (and its default).
     :ivar image_page_size: Glance's default page size.
     :ivar boot_seconds: seconds a new server stays ``BUILD``.
     :ivar instance_quota: servers a project may have.
+    :ivar volume_seconds: seconds a new volume or snapshot stays ``creating``.
     :ivar scheme: ``"http"``, or ``"https"`` when served over TLS (for the catalog's URLs).
     """
 
@@ -105,6 +116,10 @@ class FakeOpenStack(FakeService, IdentityActions, ComputeActions):
         self.images: dict[str, FakeImage] = {}
         self.key_pairs: dict[str, FakeKeyPair] = {}
         self.zones: dict[str, bool] = {"nova": True}
+        self.volumes: dict[str, FakeVolume] = {}
+        self.snapshots: dict[str, FakeSnapshot] = {}
+        self.volume_types = ["lvmdriver-1", "ssd"]
+        self.volume_seconds = 0.0
         self.token_lifetime = 3600.0
         self.max_limit = 1000
         self.image_page_size = 25
@@ -272,11 +287,18 @@ class FakeOpenStack(FakeService, IdentityActions, ComputeActions):
                 "id": "2c6f7a4d",
                 "endpoints": endpoints("/image/{region}"),
             },
+            {
+                # Without the project in the URL, as microversion 3.67 allows.
+                "type": "block-storage",
+                "name": "cinder",
+                "id": "3d7a8b5e",
+                "endpoints": endpoints("/volume/{region}/v3"),
+            },
         ]
 
     def _target(self, received: Received) -> str:
         path = received.path.rstrip("/")
-        for service, pattern in (("compute", _COMPUTE), ("image", _IMAGE)):
+        for service, pattern in (("compute", _COMPUTE), ("image", _IMAGE), ("volume", _VOLUME)):
             found = pattern.match(path)
             if found is not None:
                 return f"{service}/{found[1]}{found[2] or ''}"
@@ -310,7 +332,8 @@ class FakeOpenStack(FakeService, IdentityActions, ComputeActions):
             if received.method != "POST":
                 raise keystone_error(405, "The method is not allowed for the requested URL.")
             return self._issue_token(received, self._base(received))
-        for pattern, serve in ((_COMPUTE, self._nova), (_IMAGE, self._glance)):
+        services = ((_COMPUTE, self._nova), (_IMAGE, self._glance), (_VOLUME, self._cinder))
+        for pattern, serve in services:
             found = pattern.match(path)
             if found is not None:
                 region, rest = found[1], found[2] or "/"

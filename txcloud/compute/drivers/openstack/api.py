@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from twisted.internet.defer import Deferred
@@ -24,9 +24,14 @@ from txcloud.auth.openstack.keystone import (
     KeystoneToken,
     keystone_session,
 )
+from txcloud.common.checks import check_text
 from txcloud.common.http_driver import HTTPDriver
-from txcloud.compute.base import NodeDriver
-from txcloud.compute.drivers.openstack.catalog import INTERFACES, ServiceCatalog
+from txcloud.compute.base import Node, NodeDriver, NodeLocation
+from txcloud.compute.drivers.openstack.catalog import (
+    BLOCK_STORAGE_TYPES,
+    INTERFACES,
+    ServiceCatalog,
+)
 from txcloud.compute.types import Provider
 from txcloud.errors import (
     InvalidArgumentError,
@@ -41,10 +46,17 @@ from txcloud.errors import (
     RateLimitReached,
     ResourceConflictError,
     TxCloudError,
+    VolumeNotFoundError,
 )
 from txcloud.http import ErrorResponse, Request, default_error_mapper, json_parts
 
-__all__ = ["AUTH_VERSIONS", "OpenStackAPIDriver", "check_page_size"]
+__all__ = [
+    "AUTH_VERSIONS",
+    "OpenStackAPIDriver",
+    "check_page_size",
+    "check_server_id",
+    "check_uuid",
+]
 
 #: ``ex_force_auth_version`` values and the Keystone v3 method each means
 #: (``3.x_token`` is txcloud's: it trades ``ex_force_auth_token`` for a
@@ -56,11 +68,17 @@ AUTH_VERSIONS = {
 }
 
 Params = dict[str, str]
+_T = TypeVar("_T")
 
 # Paths whose 404 means a server, or a key pair, does not exist.
 _SERVER_PATH = re.compile(r"/servers/(?!detail$)[^/]+(/action)?$")
 _KEY_PATH = re.compile(r"/os-keypairs/[^/]+$")
 _REQUEST_ID_HEADERS = ("x-openstack-request-id", "x-compute-request-id")
+# Cinder's volumes and snapshots, and Nova's attachments of volumes.
+_VOLUME_PATH = re.compile(r"/(volumes|snapshots)/(?!detail$)[^/]+$")
+_ATTACHMENT_PATH = re.compile(r"/os-volume_attachments(/[^/]+)?$")
+# Nova's, Glance's and Cinder's ids are UUIDs.
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
 
 def check_page_size(value: object) -> int | None:
@@ -70,6 +88,21 @@ def check_page_size(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
         raise InvalidArgumentError(f"ex_page_size must be an integer in 1..1000, not {value!r}")
     return value
+
+
+def check_uuid(value: object, what: str) -> str:
+    """*value* if it is a UUID (an id of Nova, Glance or Cinder); else InvalidArgumentError."""
+    text = check_text(value, what)
+    if not _UUID.match(text):
+        raise InvalidArgumentError(f"{what} must be a UUID, not {text!r}")
+    return text
+
+
+def check_server_id(node: object) -> str:
+    """The id of *node*, a Nova :class:`~txcloud.compute.base.Node`; else InvalidArgumentError."""
+    if not isinstance(node, Node):
+        raise InvalidArgumentError(f"expected a Node, not {type(node).__name__}")
+    return check_uuid(node.id, "the node's id")
 
 
 def _optional_text(value: object, what: str) -> str | None:
@@ -311,6 +344,14 @@ class OpenStackAPIDriver(HTTPDriver, NodeDriver):
 
     def _service_url(self, token: KeystoneToken, service: str) -> str:
         catalog = ServiceCatalog(token.catalog)
+        if service == "volume":
+            base = catalog.url_of_any(
+                BLOCK_STORAGE_TYPES, region=self.region, interface=self.ex_interface
+            )
+            # Catalogs give Cinder's URL with the project (``/v3/{project_id}``)
+            # or, as microversion 3.67 allows, without; requests here name it.
+            project = token.project.get("id")
+            return f"{base}/{project}" if base.endswith("/v3") and project else base
         if service == "compute":
             if self.ex_force_base_url is not None:
                 return self.ex_force_base_url
@@ -323,6 +364,29 @@ class OpenStackAPIDriver(HTTPDriver, NodeDriver):
         base = catalog.url(service, region=self.region, interface=self.ex_interface)
         # Glance's catalog URL names no version, or (on some clouds) /v2.
         return base if re.search(r"/v2(\.\d+)?$", base) else f"{base}/v2"
+
+    def _zone(self, location: NodeLocation | None, zone: str | None) -> str | None:
+        """
+        The availability zone *location* (or *zone*, its name) names:
+        ``None`` for this driver's region, which lets the cloud choose.
+        """
+        if location is None:
+            return check_text(zone, "ex_availability_zone") if zone is not None else None
+        if not isinstance(location, NodeLocation):
+            raise InvalidArgumentError(
+                f"location must be a NodeLocation, not {type(location).__name__}", self
+            )
+        if zone is not None:
+            raise InvalidArgumentError("give location or ex_availability_zone, not both", self)
+        if location.extra.get("availability_zone"):
+            return location.id
+        if location.id != self.region:
+            raise InvalidArgumentError(
+                f"this driver works in region {self.region!r}, not {location.id!r}: "
+                "use a driver of that region",
+                self,
+            )
+        return None
 
     # Errors
 
@@ -347,6 +411,12 @@ class OpenStackAPIDriver(HTTPDriver, NodeDriver):
             return RateLimitReached(text, self, retry_after=response.retry_after, **fields)
         if status == 404 and _SERVER_PATH.search(path):
             cls = NodeNotFoundError  # type: ignore[assignment]
+        elif status == 404 and _ATTACHMENT_PATH.search(path):
+            # Nova says which is missing: "Instance ... could not be found."
+            missing_server = (message or "").startswith("Instance")
+            cls = NodeNotFoundError if missing_server else VolumeNotFoundError  # type: ignore[assignment]
+        elif status == 404 and _VOLUME_PATH.search(path):
+            cls = VolumeNotFoundError  # type: ignore[assignment]
         elif status == 404 and _KEY_PATH.search(path):
             cls = KeyPairDoesNotExistError  # type: ignore[assignment]
         elif status == 409 and path.endswith("/os-keypairs"):
@@ -377,7 +447,8 @@ class OpenStackAPIDriver(HTTPDriver, NodeDriver):
         body: Mapping[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         """
-        Send one request to *service* (``"compute"`` or ``"image"``) and read
+        Send one request to *service* (``"compute"``, ``"image"`` or
+        ``"volume"``) and read
         its JSON answer.  A ``401`` drops the token and the request is sent
         once more with a new one.
 
@@ -439,3 +510,14 @@ class OpenStackAPIDriver(HTTPDriver, NodeDriver):
                 raise MalformedResponseError(f"GET {path} pages back to marker {marker!r}", self)
             seen.add(marker)
             query = dict(query, marker=marker)
+
+    async def _parsed(
+        self,
+        service: str,
+        path: str,
+        key: str,
+        params: Params,
+        parse: Callable[[Any, Any], _T],
+    ) -> AsyncIterator[_T]:
+        async for item in self._items(service, path, key, params):
+            yield parse(item, self)

@@ -1,22 +1,25 @@
 """
 The service catalog of a Keystone v3 token: which URL serves a service
-type (``compute``, ``image``) in a region, on an interface (``public`` by
+type (``compute``, ``image``, ``block-storage``) in a region, on an interface (``public`` by
 default, ``internal`` or ``admin``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
 
 from txcloud.errors import InvalidArgumentError
 
-__all__ = ["INTERFACES", "CatalogEndpoint", "ServiceCatalog"]
+__all__ = ["BLOCK_STORAGE_TYPES", "INTERFACES", "CatalogEndpoint", "ServiceCatalog"]
 
 #: The interfaces a catalog endpoint can be published on.
 INTERFACES = ("public", "internal", "admin")
+
+#: The catalog types of Cinder's API v3, the official one first.
+BLOCK_STORAGE_TYPES = ("block-storage", "volumev3")
 
 
 @attrs.frozen
@@ -111,3 +114,21 @@ class ServiceCatalog:
                 f"choose a region ({', '.join(known)}) or a service name"
             )
         return urls[0]
+
+    def url_of_any(
+        self, service_types: Sequence[str], *, region: str | None, interface: str = "public"
+    ) -> str:
+        """
+        The URL of the first of *service_types* (names of one service, such
+        as :data:`BLOCK_STORAGE_TYPES`) the catalog lists in *region* on
+        *interface*; see :meth:`url`.
+        """
+        for service_type in service_types:
+            if any(
+                endpoint.service_type == service_type
+                and endpoint.interface == interface
+                and region in (None, endpoint.region)
+                for endpoint in self.endpoints
+            ):
+                return self.url(service_type, region=region, interface=interface)
+        return self.url(service_types[0], region=region, interface=interface)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred
@@ -16,7 +16,7 @@ from twisted.internet.defer import Deferred
 from txcloud.common.checks import check_text
 from txcloud.common.paging import collect
 from txcloud.compute.base import KeyPair, Node, NodeImage, NodeLocation, NodeSize
-from txcloud.compute.drivers.openstack.api import OpenStackAPIDriver, Params
+from txcloud.compute.drivers.openstack.api import check_server_id, check_uuid
 from txcloud.compute.drivers.openstack.catalog import ServiceCatalog
 from txcloud.compute.drivers.openstack.parse import (
     parse_image,
@@ -25,6 +25,7 @@ from txcloud.compute.drivers.openstack.parse import (
     parse_node,
     parse_size,
 )
+from txcloud.compute.drivers.openstack.volumes import OpenStackVolumesMixin
 from txcloud.errors import InvalidArgumentError, MalformedResponseError
 
 __all__ = ["MAX_USER_DATA", "OpenStackNodeDriver"]
@@ -34,24 +35,9 @@ _T = TypeVar("_T")
 #: Largest user data Nova accepts, in bytes once base64-encoded.
 MAX_USER_DATA = 65535
 
-# Nova server ids and Glance image ids are UUIDs.
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 # Key pair names: Nova allows letters, digits, spaces, "_", "-", "@" and ".".
 _KEY_NAME = re.compile(r"^[A-Za-z0-9 _@.-]{1,255}$")
 _PUBLIC_KEY = re.compile(r"^(ssh|ecdsa|sk)-[\w@.-]+ [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$")
-
-
-def _uuid(value: object, what: str) -> str:
-    text = check_text(value, what)
-    if not _UUID.match(text):
-        raise InvalidArgumentError(f"{what} must be a UUID, not {text!r}")
-    return text
-
-
-def _server_id(node: object) -> str:
-    if not isinstance(node, Node):
-        raise InvalidArgumentError(f"expected a Node, not {type(node).__name__}")
-    return _uuid(node.id, "the node's id")
 
 
 def _key_name(value: object) -> str:
@@ -90,7 +76,7 @@ def _user_data(value: object) -> str:
     return encoded
 
 
-class OpenStackNodeDriver(OpenStackAPIDriver):
+class OpenStackNodeDriver(OpenStackVolumesMixin):
     """
     OpenStack compute (Nova) in one region, authenticated with Keystone v3.
 
@@ -155,7 +141,7 @@ class OpenStackNodeDriver(OpenStackAPIDriver):
         :returns: a Deferred firing with its :class:`~txcloud.compute.base.Node`,
             or failing with :class:`~txcloud.errors.NodeNotFoundError`.
         """
-        path = f"/servers/{_uuid(node_id, 'node_id')}"
+        path = f"/servers/{check_uuid(node_id, 'node_id')}"
         return Deferred.fromCoroutine(self._get_object("compute", path, "server")).addCallback(
             parse_node, self
         )
@@ -204,7 +190,7 @@ class OpenStackNodeDriver(OpenStackAPIDriver):
         server: dict[str, Any] = {
             "name": check_text(name, "name"),
             "flavorRef": check_text(size.id if isinstance(size, NodeSize) else size, "size"),
-            "imageRef": _uuid(image.id if isinstance(image, NodeImage) else image, "image"),
+            "imageRef": check_uuid(image.id if isinstance(image, NodeImage) else image, "image"),
         }
         zone = self._zone(location, ex_availability_zone)
         if zone is not None:
@@ -237,25 +223,6 @@ class OpenStackNodeDriver(OpenStackAPIDriver):
             server["OS-DCF:diskConfig"] = ex_disk_config
         return Deferred.fromCoroutine(self._create_node({"server": server}))
 
-    def _zone(self, location: NodeLocation | None, zone: str | None) -> str | None:
-        if location is None:
-            return check_text(zone, "ex_availability_zone") if zone is not None else None
-        if not isinstance(location, NodeLocation):
-            raise InvalidArgumentError(
-                f"location must be a NodeLocation, not {type(location).__name__}", self
-            )
-        if zone is not None:
-            raise InvalidArgumentError("give location or ex_availability_zone, not both", self)
-        if location.extra.get("availability_zone"):
-            return location.id
-        if location.id != self.region:
-            raise InvalidArgumentError(
-                f"this driver creates nodes in region {self.region!r}, not {location.id!r}: "
-                "use a driver of that region",
-                self,
-            )
-        return None
-
     async def _create_node(self, body: dict[str, Any]) -> Node:
         document = await self._call("POST", "compute", "/servers", body=body)
         created = self._object(document, "server", "POST /servers")
@@ -269,7 +236,7 @@ class OpenStackNodeDriver(OpenStackAPIDriver):
         return node
 
     def _action(self, node: Node, action: dict[str, Any]) -> Deferred[bool]:
-        path = f"/servers/{_server_id(node)}/action"
+        path = f"/servers/{check_server_id(node)}/action"
         return Deferred.fromCoroutine(self._call("POST", "compute", path, body=action)).addCallback(
             lambda _: True
         )
@@ -295,7 +262,7 @@ class OpenStackNodeDriver(OpenStackAPIDriver):
         Delete *node*; fires with ``True``, or fails with
         :class:`~txcloud.errors.NodeNotFoundError`.
         """
-        path = f"/servers/{_server_id(node)}"
+        path = f"/servers/{check_server_id(node)}"
         return Deferred.fromCoroutine(self._call("DELETE", "compute", path)).addCallback(
             lambda _: True
         )
@@ -430,16 +397,3 @@ class OpenStackNodeDriver(OpenStackAPIDriver):
         return Deferred.fromCoroutine(self._call("DELETE", "compute", path)).addCallback(
             lambda _: True
         )
-
-    # Helpers
-
-    async def _parsed(
-        self,
-        service: str,
-        path: str,
-        key: str,
-        params: Params,
-        parse: Callable[[Any, Any], _T],
-    ) -> AsyncIterator[_T]:
-        async for item in self._items(service, path, key, params):
-            yield parse(item, self)

@@ -1,6 +1,6 @@
 """
-Turn Nova and Glance JSON objects (servers, flavors, images, key pairs)
-into txcloud's models.
+Turn Nova, Glance and Cinder JSON objects (servers, flavors, images, key
+pairs, volumes, snapshots) into txcloud's models.
 
 States and ``extra`` keys follow Libcloud's OpenStack driver, so code
 reading ``node.extra["flavorId"]`` carries over; each function notes what
@@ -14,17 +14,29 @@ from typing import Any
 
 from txcloud.common.json_fields import json_field as _field
 from txcloud.common.timestamps import parse_rfc3339 as parse_time
-from txcloud.compute.base import KeyPair, Node, NodeImage, NodeLocation, NodeSize
-from txcloud.compute.types import NodeState
+from txcloud.compute.base import (
+    KeyPair,
+    Node,
+    NodeImage,
+    NodeLocation,
+    NodeSize,
+    StorageVolume,
+    VolumeSnapshot,
+)
+from txcloud.compute.types import NodeState, StorageVolumeState, VolumeSnapshotState
 
 __all__ = [
     "NODE_STATES",
+    "SNAPSHOT_STATES",
+    "VOLUME_STATES",
     "parse_image",
     "parse_key_pair",
     "parse_location",
     "parse_node",
     "parse_size",
+    "parse_snapshot",
     "parse_time",
+    "parse_volume",
     "split_addresses",
 ]
 
@@ -277,4 +289,107 @@ def parse_location(region: str, url: str, interface: str, driver: Any) -> NodeLo
         country="",
         driver=driver,
         extra={"url": url, "interface": interface},
+    )
+
+
+#: Cinder volume ``status`` values: Libcloud's map, and for the statuses it
+#: leaves UNKNOWN the nearest state txcloud has (``detaching`` is INUSE,
+#: as the volume stays attached until Cinder says ``available``;
+#: ``reserved`` is ATTACHING; ``extending`` and ``maintenance`` UPDATING;
+#: ``retyping`` MIGRATING; ``downloading`` (from an image) CREATING;
+#: ``uploading`` (to an image) BACKUP); any other is UNKNOWN.
+VOLUME_STATES: dict[str, StorageVolumeState] = {
+    "creating": StorageVolumeState.CREATING,
+    "available": StorageVolumeState.AVAILABLE,
+    "attaching": StorageVolumeState.ATTACHING,
+    "in-use": StorageVolumeState.INUSE,
+    "deleting": StorageVolumeState.DELETING,
+    "error": StorageVolumeState.ERROR,
+    "error_deleting": StorageVolumeState.ERROR,
+    "backing-up": StorageVolumeState.BACKUP,
+    "restoring-backup": StorageVolumeState.BACKUP,
+    "error_backing-up": StorageVolumeState.ERROR,
+    "error_restoring": StorageVolumeState.ERROR,
+    "error_extending": StorageVolumeState.ERROR,
+    "detaching": StorageVolumeState.INUSE,
+    "reserved": StorageVolumeState.ATTACHING,
+    "extending": StorageVolumeState.UPDATING,
+    "maintenance": StorageVolumeState.UPDATING,
+    "retyping": StorageVolumeState.MIGRATING,
+    "downloading": StorageVolumeState.CREATING,
+    "uploading": StorageVolumeState.BACKUP,
+}
+
+#: Cinder snapshot ``status`` values as Libcloud maps them (and
+#: ``error_deleting`` as ERROR, ``unmanaging`` as DELETING); any other is UNKNOWN.
+SNAPSHOT_STATES: dict[str, VolumeSnapshotState] = {
+    "creating": VolumeSnapshotState.CREATING,
+    "available": VolumeSnapshotState.AVAILABLE,
+    "deleting": VolumeSnapshotState.DELETING,
+    "error": VolumeSnapshotState.ERROR,
+    "restoring": VolumeSnapshotState.RESTORING,
+    "error_restoring": VolumeSnapshotState.ERROR,
+    "error_deleting": VolumeSnapshotState.ERROR,
+    "unmanaging": VolumeSnapshotState.DELETING,
+}
+
+
+def parse_volume(data: Any, driver: Any) -> StorageVolume:
+    """
+    A Cinder volume as a :class:`~txcloud.compute.base.StorageVolume` (size
+    in GiB, state from :data:`VOLUME_STATES`).  ``extra`` holds Libcloud's
+    keys: ``description``, ``attachments`` (Cinder's, each with
+    ``server_id``, ``device`` and ``attachment_id``), ``state`` (Cinder's
+    status), ``snapshot_id``, ``location`` (the availability zone),
+    ``volume_type``, ``metadata`` and ``created_at``.
+    """
+    volume_id = _field(data, "id", str, "volume")
+    status = data.get("status")
+    attachments = data.get("attachments")
+    return StorageVolume(
+        id=volume_id,
+        name=data.get("name") or "",
+        size=_field(data, "size", int, "volume"),
+        driver=driver,
+        state=VOLUME_STATES.get(status, StorageVolumeState.UNKNOWN)
+        if isinstance(status, str)
+        else StorageVolumeState.UNKNOWN,
+        extra={
+            "description": data.get("description"),
+            "attachments": [a for a in attachments or [] if isinstance(a, dict)],
+            "state": status,
+            "snapshot_id": data.get("snapshot_id"),
+            "location": data.get("availability_zone"),
+            "volume_type": data.get("volume_type"),
+            "metadata": data.get("metadata") or {},
+            "created_at": data.get("created_at"),
+        },
+    )
+
+
+def parse_snapshot(data: Any, driver: Any) -> VolumeSnapshot:
+    """
+    A Cinder snapshot as a :class:`~txcloud.compute.base.VolumeSnapshot`
+    (size in GiB, state from :data:`SNAPSHOT_STATES`).  ``extra`` holds
+    Libcloud's keys: ``volume_id``, ``name``, ``created`` (Cinder's text),
+    ``description`` and ``status``.
+    """
+    snapshot_id = _field(data, "id", str, "snapshot")
+    status = data.get("status")
+    return VolumeSnapshot(
+        id=snapshot_id,
+        driver=driver,
+        size=_field(data, "size", int, "snapshot"),
+        extra={
+            "volume_id": data.get("volume_id"),
+            "name": data.get("name"),
+            "created": data.get("created_at"),
+            "description": data.get("description"),
+            "status": status,
+        },
+        created=parse_time(data.get("created_at")),
+        state=SNAPSHOT_STATES.get(status, VolumeSnapshotState.UNKNOWN)
+        if isinstance(status, str)
+        else VolumeSnapshotState.UNKNOWN,
+        name=data.get("name"),
     )
