@@ -13,6 +13,7 @@ snapshots are global, and deleting one is a global operation.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -26,6 +27,9 @@ __all__ = ["DISK_TYPES", "VOLUME_ROUTES", "FakeDisk", "FakeSnapshot", "VolumeEnd
 
 #: The disk types every zone of the fake offers.
 DISK_TYPES = frozenset({"pd-standard", "pd-balanced", "pd-ssd", "pd-extreme"})
+
+# A disk as a full URL or a partial one: "zones/Z/disks/D", "projects/P/zones/...".
+_DISK_SOURCE = re.compile(r"(?:^|/)zones/([^/]+)/disks/([^/]+)\Z")
 
 #: ``(pattern, method, endpoint's name)``, for the fake's routing.
 VOLUME_ROUTES = [
@@ -307,7 +311,8 @@ class VolumeEndpoints:
         instance = self._instance(zone, name)
         body = _body(received)
         source = str(body.get("source") or "")
-        where, _, disk_name = source.partition("/zones/")[2].partition("/disks/")
+        found = _DISK_SOURCE.search(source)
+        where, disk_name = found.groups() if found else ("", "")
         if where != zone:
             raise invalid(
                 f"Invalid value for field 'resource.source': '{source}'. "
