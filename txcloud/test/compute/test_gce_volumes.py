@@ -7,6 +7,7 @@ errors, and the driver against txcloud.testing.gce on a Clock.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
@@ -81,7 +82,9 @@ class ParseTests(RecordedDriverCase):
             ("logs", "us-central1-a", 41943040000),
         )
         self.assertEqual(snapshot.extra["sourceDiskId"], "8812345678901234567")
-        self.assertEqual(snapshot.created.isoformat(), "2024-04-01T23:00:00-07:00")  # type: ignore[union-attr]
+        self.assertEqual(
+            snapshot.created, datetime(2024, 4, 1, 23, 0, tzinfo=timezone(timedelta(hours=-7)))
+        )
 
     def test_snapshot_statuses(self) -> None:
         self.assertEqual(SNAPSHOT_STATES["READY"], VolumeSnapshotState.AVAILABLE)
@@ -148,8 +151,8 @@ class ParseTests(RecordedDriverCase):
 
     def test_an_operation_missing_a_disk_fails_with_volume_not_found(self) -> None:
         error = operation_error(recorded.ATTACH_MISSING_DISK, None)
-        self.assertIsInstance(error, VolumeNotFoundError)
-        self.assertEqual((error.status, error.code), (404, "RESOURCE_NOT_FOUND"))  # type: ignore[union-attr]
+        assert isinstance(error, VolumeNotFoundError), error
+        self.assertEqual((error.status, error.code), (404, "RESOURCE_NOT_FOUND"))
 
     def test_create_volume_sends_the_disk(self) -> None:
         resource = ScriptedResource(
@@ -223,12 +226,8 @@ class FakeVolumeTests(GCETestCase):
         d = self.driver.create_volume(10, "slow-1")
         self.clock.advance(2)
         self.assertNoResult(d)
-        self.assertEqual(
-            self.fake.disks[("us-central1-a", "slow-1")].resource(
-                self.fake.project, self.clock.seconds()
-            )["status"],
-            "CREATING",
-        )
+        listed = self.successResultOf(self.driver.list_volumes(ex_zone="us-central1-a"))
+        self.assertEqual({v.name: v.state for v in listed}["slow-1"], StorageVolumeState.CREATING)
         self.clock.advance(2)
         self.assertNoResult(d)
         volume = self.settle(d)
@@ -329,7 +328,6 @@ class FakeVolumeTests(GCETestCase):
         self.assertEqual(self.successResultOf(d).state, VolumeSnapshotState.AVAILABLE)
 
     def test_bad_arguments_are_refused_before_any_request(self) -> None:
-        before = len(self.fake.received)
         volume = self.volume()
         other_zone = self.volume("far-1", location="europe-west1-b")
         before = len(self.fake.received)

@@ -287,6 +287,19 @@ class GCEAPIDriver(HTTPDriver, NodeDriver):
                 for item in found:
                     yield item
 
+    async def _zoned(self, collection: str, zone: str | None) -> AsyncIterator[Any]:
+        """
+        The resources of a zonal *collection* (``instances``, ``disks``):
+        of every zone in one ``aggregatedList``, or of *zone*, once known.
+        """
+        if zone is None:
+            items = self._aggregated(await self._url(f"/aggregated/{collection}"), collection)
+        else:
+            await self._known_zone(zone)
+            items = self._items(await self._url(f"/zones/{zone}/{collection}"))
+        async for item in items:
+            yield item
+
     def _instance_path(self, zone: str, name: str, action: str = "") -> str:
         path = f"/zones/{check_zone(zone)}/instances/{check_name(name, 'the node name')}"
         return f"{path}/{action}" if action else path

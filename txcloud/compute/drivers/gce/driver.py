@@ -111,12 +111,7 @@ class GCENodeDriver(GCEVolumesMixin):
         return self._iterate_nodes(zone)
 
     async def _iterate_nodes(self, zone: str | None) -> AsyncIterator[Node]:
-        if zone is None:
-            items = self._aggregated(await self._url("/aggregated/instances"), "instances")
-        else:
-            await self._known_zone(zone)
-            items = self._items(await self._url(f"/zones/{zone}/instances"))
-        async for item in items:
+        async for item in self._zoned("instances", zone):
             yield parse_node(item, self)
 
     def list_nodes(self, ex_zone: NodeLocation | str | None = None) -> Deferred[list[Node]]:

@@ -86,12 +86,7 @@ class GCEVolumesMixin(GCEAPIDriver):
         return collect(self._volumes(zone))
 
     async def _volumes(self, zone: str | None) -> AsyncIterator[StorageVolume]:
-        if zone is None:
-            items = self._aggregated(await self._url("/aggregated/disks"), "disks")
-        else:
-            await self._known_zone(zone)
-            items = self._items(await self._url(f"/zones/{zone}/disks"))
-        async for item in items:
+        async for item in self._zoned("disks", zone):
             yield parse_volume(item, self)
 
     def create_volume(  # type: ignore[override]
@@ -183,17 +178,21 @@ class GCEVolumesMixin(GCEAPIDriver):
                 f"{node.extra.get('zone')}: a disk attaches only in its zone",
                 self,
             )
+        mode = "READ_WRITE" if ex_mode is None else ATTACH_MODES.get(str(ex_mode))
+        if mode is None:
+            raise InvalidArgumentError(f"ex_mode must be one of {sorted(ATTACH_MODES)}", self)
         body: dict[str, Any] = {
             "source": f"zones/{zone}/disks/{disk}",
             "type": "PERSISTENT",
             "deviceName": check_name(device if device is not None else disk, "device"),
-            "mode": ATTACH_MODES.get(ex_mode or "READ_WRITE"),
+            "mode": mode,
         }
-        if body["mode"] is None:
-            raise InvalidArgumentError(f"ex_mode must be one of {sorted(ATTACH_MODES)}", self)
-        for key, flag in (("boot", ex_boot), ("autoDelete", ex_auto_delete)):
+        for key, argument, flag in (
+            ("boot", "ex_boot", ex_boot),
+            ("autoDelete", "ex_auto_delete", ex_auto_delete),
+        ):
             if not isinstance(flag, bool):
-                raise InvalidArgumentError(f"ex_{key.lower()} must be True or False", self)
+                raise InvalidArgumentError(f"{argument} must be True or False", self)
             body[key] = flag
         return Deferred.fromCoroutine(self._change("POST", path, body=body))
 
