@@ -112,8 +112,8 @@ class ParseTests(SynchronousTestCase):
         )
 
 
-class RecordedAnswerTests(SynchronousTestCase):
-    """The driver against scripted answers, on a Clock."""
+class RecordedDriverCase(SynchronousTestCase):
+    """A driver in front of scripted answers, on a Clock."""
 
     def driver(self, resource: ScriptedResource, **kwargs: Any) -> GCENodeDriver:
         self.clock = Clock()
@@ -125,6 +125,10 @@ class RecordedAnswerTests(SynchronousTestCase):
             ex_agent=RequestTraversalAgent(resource),
             **kwargs,
         )
+
+
+class RecordedAnswerTests(RecordedDriverCase):
+    """The driver against scripted answers, on a Clock."""
 
     def test_aggregated_pages_are_followed(self) -> None:
         resource = ScriptedResource(

@@ -17,7 +17,9 @@ from txcloud.testing.gce import FakeGCE
 API = "https://compute.googleapis.com/compute/v1/projects/txcloud-fake"
 
 
-class FakeGCETests(SynchronousTestCase):
+class FakeGCECase(SynchronousTestCase):
+    """A FakeGCE on a Clock, spoken to with StubTreq."""
+
     def setUp(self) -> None:
         self.clock = Clock()
         self.clock.advance(1_700_000_000)
@@ -34,6 +36,8 @@ class FakeGCETests(SynchronousTestCase):
         body = self.successResultOf(self.treq.content(response))
         return response.code, json.loads(body) if body else None
 
+
+class FakeGCETests(FakeGCECase):
     def test_requests_without_a_valid_token_are_refused(self) -> None:
         for token in (None, "ya29.forged"):
             status, body = self.send("GET", f"{API}/zones", token)

@@ -1,7 +1,8 @@
 """
 A fake of the Google Compute Engine API v1, for trial tests of code that
 manages instances: zones, machine types, images (the project's and public
-image projects'), instances and zone operations, kept in memory, with an
+image projects'), instances, persistent disks, snapshots and zone and
+global operations, kept in memory, with an
 OAuth2 token endpoint at ``/token`` so the driver's real authentication
 runs.
 
@@ -26,7 +27,11 @@ items; changes answered with a zone operation that is ``DONE`` after
 :attr:`~FakeGCE.operation_seconds` on the clock; new instances
 ``PROVISIONING`` then ``STAGING`` then ``RUNNING`` over
 :attr:`~FakeGCE.boot_seconds`; a per-region vCPU quota whose excess fails
-the insert's operation with ``QUOTA_EXCEEDED``; error bodies
+the insert's operation with ``QUOTA_EXCEEDED``; disks (an instance's boot
+disk among them) with their ``users``, attached and detached by
+``attachDisk``/``detachDisk`` in their zone only, refused deletion while
+attached, ``CREATING`` until their operation is done; global snapshots
+made by ``createSnapshot``; error bodies
 ``{"error": {"code", "message", "errors": [{"reason"}], "status"}}``.
 
 Faults: :meth:`~FakeGCE.fail` answers requests for a path with a Google
@@ -35,8 +40,9 @@ error (``rateLimitExceeded``, ``backendError``...);
 with an error; :attr:`~FakeGCE.latency` delays every answer on the clock.
 
 The package splits the project and its endpoints (:mod:`.fake`) from the
-resources it keeps and their JSON (:mod:`.models`) and the shapes of its
-answers: errors, pages and aggregated lists (:mod:`.answers`).
+resources it keeps and their JSON (:mod:`.models`), its disks and
+snapshots (:mod:`.volumes`) and the shapes of its answers: errors, pages
+and aggregated lists (:mod:`.answers`).
 """
 
 from txcloud.testing._http import Received
@@ -48,14 +54,17 @@ from txcloud.testing.gce.models import (
     FakeOperation,
     FakeZone,
 )
+from txcloud.testing.gce.volumes import FakeDisk, FakeSnapshot
 
 __all__ = [
     "DEFAULT_PROJECT",
+    "FakeDisk",
     "FakeGCE",
     "FakeImage",
     "FakeInstance",
     "FakeMachineType",
     "FakeOperation",
+    "FakeSnapshot",
     "FakeZone",
     "Received",
 ]

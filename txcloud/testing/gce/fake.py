@@ -30,6 +30,7 @@ from txcloud.testing.gce.models import (
     FakeOperation,
     FakeZone,
 )
+from txcloud.testing.gce.volumes import VOLUME_ROUTES, FakeDisk, FakeSnapshot, VolumeEndpoints
 from txcloud.testing.google.oauth import FakeGoogleTokenEndpoint
 
 __all__ = ["DEFAULT_PROJECT", "FakeGCE"]
@@ -53,7 +54,7 @@ class _Issuer(Protocol):
     def is_valid(self, token: str) -> bool: ...
 
 
-class FakeGCE(FakeService):
+class FakeGCE(VolumeEndpoints, FakeService):
     """
     An in-memory Compute Engine project behind the API v1, for trial tests.
 
@@ -67,7 +68,9 @@ class FakeGCE(FakeService):
     :ivar zones: :class:`FakeZone` by name; ``machine_types``:
         :class:`FakeMachineType` by name; ``images``: :class:`FakeImage`
         by (project, name); ``instances``: :class:`FakeInstance` by
-        (zone, name); ``operations``: :class:`FakeOperation` by name.
+        (zone, name); ``operations``: :class:`FakeOperation` by name;
+        ``disks``: :class:`~txcloud.testing.gce.FakeDisk` by (zone, name);
+        ``snapshots``: :class:`~txcloud.testing.gce.FakeSnapshot` by name.
     :ivar public_image_projects: the projects whose images anyone may list.
     :ivar boot_seconds: seconds a new or started instance takes to run.
     :ivar operation_seconds: seconds an operation takes to be ``DONE``.
@@ -90,6 +93,8 @@ class FakeGCE(FakeService):
         self.images: dict[tuple[str, str], FakeImage] = {}
         self.instances: dict[tuple[str, str], FakeInstance] = {}
         self.operations: dict[str, FakeOperation] = {}
+        self.disks: dict[tuple[str, str], FakeDisk] = {}
+        self.snapshots: dict[str, FakeSnapshot] = {}
         self.public_image_projects = set(IMAGE_PROJECTS)
         self.boot_seconds = 0.0
         self.operation_seconds = 0.0
@@ -218,6 +223,7 @@ class FakeGCE(FakeService):
             labels=dict(labels or {}),
         )
         self.instances[(zone, name)] = instance
+        self.add_boot_disk(instance)
         return instance
 
     # Faults
@@ -248,7 +254,8 @@ class FakeGCE(FakeService):
     def fail_operation(self, kind: str, code: str, message: str, status: int = 400) -> None:
         """
         Make the next operation of *kind* (``insert``, ``delete``, ``start``,
-        ``stop``, ``reset``) finish with the error *code* and do nothing.
+        ``stop``, ``reset``, ``attachDisk``, ``detachDisk``,
+        ``createSnapshot``) finish with the error *code* and do nothing.
         """
         self._failing_operations.append((kind, (status, code, message)))
 
@@ -303,6 +310,7 @@ class FakeGCE(FakeService):
             (r"^/zones/([^/]+)/instances/([^/]+)/(start|stop|reset)\Z", "POST", self._act),
             (r"^/zones/([^/]+)/machineTypes\Z", "GET", self._list_machine_types),
             (r"^/zones/([^/]+)/operations/([^/]+)\Z", "GET", self._get_operation),
+            *((pattern, method, getattr(self, name)) for pattern, method, name in VOLUME_ROUTES),
         ]
 
     # Endpoints
@@ -388,7 +396,12 @@ class FakeGCE(FakeService):
         return json_reply(operation.resource(self.project, self.clock.seconds()))
 
     def _operation(
-        self, kind: str, zone: str, target: str, target_id: int
+        self,
+        kind: str,
+        zone: str | None,
+        target: str,
+        target_id: int,
+        target_kind: str = "instances",
     ) -> tuple[FakeOperation, bool]:
         """A new operation, and whether it is to do its work (it was not made to fail)."""
         error = None
@@ -409,6 +422,7 @@ class FakeGCE(FakeService):
             created_at=now,
             done_at=now + self.operation_seconds,
             error=error,
+            target_kind=target_kind,
         )
         self.operations[operation.name] = operation
         return operation, error is None
@@ -530,6 +544,7 @@ class FakeGCE(FakeService):
         operation, proceed = self._operation("delete", zone, name, instance.id)
         if proceed:
             del self.instances[(zone, name)]
+            self.release_disks(zone, name)
         return self._reply_operation(operation)
 
     def _act(self, received: Received, zone: str, name: str, action: str) -> Reply:

@@ -17,6 +17,7 @@ __all__ = [
     "FakeMachineType",
     "FakeOperation",
     "FakeZone",
+    "link",
     "rfc3339",
 ]
 
@@ -30,7 +31,8 @@ def rfc3339(seconds: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}-00:00"
 
 
-def _link(project: str, path: str) -> str:
+def link(project: str, path: str) -> str:
+    """The URL of the resource at *path* (``/zones/...``) of *project*."""
     return f"{API_ROOT}/projects/{project}{path}"
 
 
@@ -56,8 +58,8 @@ class FakeZone:
             "name": self.name,
             "description": self.name,
             "status": self.status,
-            "region": _link(project, f"/regions/{self.region}"),
-            "selfLink": _link(project, f"/zones/{self.name}"),
+            "region": link(project, f"/regions/{self.region}"),
+            "selfLink": link(project, f"/zones/{self.name}"),
             "availableCpuPlatforms": ["Intel Cascade Lake", "AMD Milan"],
             "supportsPzs": False,
         }
@@ -87,7 +89,7 @@ class FakeMachineType:
             "maximumPersistentDisks": 128,
             "maximumPersistentDisksSizeGb": "263168",
             "zone": zone,
-            "selfLink": _link(project, f"/zones/{zone}/machineTypes/{self.name}"),
+            "selfLink": link(project, f"/zones/{zone}/machineTypes/{self.name}"),
             "isSharedCpu": self.shared_cpu,
         }
 
@@ -105,7 +107,7 @@ class FakeImage:
 
     def resource(self) -> dict[str, Any]:
         """The image as ``images.get`` answers."""
-        link = _link(self.project, f"/global/images/{self.name}")
+        self_link = link(self.project, f"/global/images/{self.name}")
         document: dict[str, Any] = {
             "kind": "compute#image",
             "id": str(self.id),
@@ -117,8 +119,8 @@ class FakeImage:
             "archiveSizeBytes": str(self.disk_size_gb * 100_000_000),
             "diskSizeGb": str(self.disk_size_gb),
             "architecture": "X86_64",
-            "licenses": [_link(self.project, f"/global/licenses/{self.family or self.name}")],
-            "selfLink": link,
+            "licenses": [link(self.project, f"/global/licenses/{self.family or self.name}")],
+            "selfLink": self_link,
         }
         if self.family:
             document["family"] = self.family
@@ -131,7 +133,9 @@ class FakeImage:
 class FakeInstance:
     """
     An instance.  ``status`` moves along as the fake's clock passes
-    ``changes`` (``(time, status)`` pairs, in order).
+    ``changes`` (``(time, status)`` pairs, in order); ``attached`` holds
+    the entries (``compute#attachedDisk``) of the disks attached after its
+    boot disk.
     """
 
     id: int
@@ -149,6 +153,7 @@ class FakeInstance:
     labels: dict[str, str] = attrs.field(factory=dict)
     metadata: list[dict[str, str]] = attrs.field(factory=list)
     changes: list[tuple[float, str]] = attrs.field(factory=list)
+    attached: list[dict[str, Any]] = attrs.field(factory=list)
 
     def settle(self, now: float) -> None:
         """Apply the status changes due by *now*."""
@@ -160,7 +165,7 @@ class FakeInstance:
         interface: dict[str, Any] = {
             "kind": "compute#networkInterface",
             "name": "nic0",
-            "network": _link(project, f"/global/networks/{self.network}"),
+            "network": link(project, f"/global/networks/{self.network}"),
             "networkIP": self.network_ip,
             "stackType": "IPV4_ONLY",
         }
@@ -186,9 +191,9 @@ class FakeInstance:
             "name": self.name,
             "description": "",
             "tags": {"items": list(self.tags), "fingerprint": "42WmSpB8rSM="},
-            "machineType": _link(project, f"/zones/{self.zone}/machineTypes/{self.machine_type}"),
+            "machineType": link(project, f"/zones/{self.zone}/machineTypes/{self.machine_type}"),
             "status": self.status,
-            "zone": _link(project, f"/zones/{self.zone}"),
+            "zone": link(project, f"/zones/{self.zone}"),
             "canIpForward": False,
             "networkInterfaces": [interface],
             "disks": [
@@ -196,14 +201,15 @@ class FakeInstance:
                     "kind": "compute#attachedDisk",
                     "type": "PERSISTENT",
                     "mode": "READ_WRITE",
-                    "source": _link(project, f"/zones/{self.zone}/disks/{self.name}"),
+                    "source": link(project, f"/zones/{self.zone}/disks/{self.name}"),
                     "deviceName": "persistent-disk-0",
                     "index": 0,
                     "boot": True,
                     "autoDelete": True,
                     "interface": "SCSI",
                     "diskSizeGb": str(self.disk_size_gb),
-                }
+                },
+                *self.attached,
             ],
             "metadata": {
                 "kind": "compute#metadata",
@@ -218,45 +224,50 @@ class FakeInstance:
             },
             "cpuPlatform": "Intel Cascade Lake",
             "deletionProtection": False,
-            "selfLink": _link(project, f"/zones/{self.zone}/instances/{self.name}"),
+            "selfLink": link(project, f"/zones/{self.zone}/instances/{self.name}"),
         }
 
 
 @attrs.define
 class FakeOperation:
     """
-    A zone operation: ``RUNNING`` until the clock reaches ``done_at``, then
-    ``DONE`` (with ``error`` if it failed).
+    A zone operation, or a global one when ``zone`` is ``None``:
+    ``RUNNING`` until the clock reaches ``done_at``, then ``DONE`` (with
+    ``error`` if it failed).  Its target is the resource ``target`` of the
+    collection ``target_kind`` (``instances``, ``disks``, ``snapshots``).
     """
 
     id: int
     name: str
-    zone: str
+    zone: str | None
     kind: str
     target: str
     target_id: int
     created_at: float
     done_at: float
     error: tuple[int, str, str] | None = None
+    target_kind: str = "instances"
 
     def resource(self, project: str, now: float) -> dict[str, Any]:
-        """The operation as ``zoneOperations.get`` answers at time *now*."""
+        """The operation as ``zoneOperations.get`` or ``globalOperations.get`` answer at *now*."""
         done = now >= self.done_at
+        scope = "/global" if self.zone is None else f"/zones/{self.zone}"
         document: dict[str, Any] = {
             "kind": "compute#operation",
             "id": str(self.id),
             "name": self.name,
-            "zone": _link(project, f"/zones/{self.zone}"),
             "operationType": self.kind,
-            "targetLink": _link(project, f"/zones/{self.zone}/instances/{self.target}"),
+            "targetLink": link(project, f"{scope}/{self.target_kind}/{self.target}"),
             "targetId": str(self.target_id),
             "status": "DONE" if done else "RUNNING",
             "user": "fake@fake-project.iam.gserviceaccount.com",
             "progress": 100 if done else 0,
             "insertTime": rfc3339(self.created_at),
             "startTime": rfc3339(self.created_at),
-            "selfLink": _link(project, f"/zones/{self.zone}/operations/{self.name}"),
+            "selfLink": link(project, f"{scope}/operations/{self.name}"),
         }
+        if self.zone is not None:
+            document["zone"] = link(project, scope)
         if done:
             document["endTime"] = rfc3339(max(self.done_at, self.created_at))
         if done and self.error is not None:

@@ -9,9 +9,10 @@ Google Compute Engine instances through the API v1: :class:`GCENodeDriver`::
     nodes = await driver.list_nodes()
 
 The package splits the driver's methods (:mod:`.driver`) from the API's
-credentials, requests, paging and errors (:mod:`.api`), zone operations
-polled until done (:mod:`.operations`) and the parsing of resources into
-models (:mod:`.parse`).  :mod:`txcloud.testing.gce` is a fake of the API for
+credentials, requests, paging and errors (:mod:`.api`), zone and global
+operations polled until done (:mod:`.operations`), persistent disks and
+snapshots (:mod:`.volumes`) and the parsing of resources into models
+(:mod:`.parse`).  :mod:`txcloud.testing.gce` is a fake of the API for
 tests.
 """
 

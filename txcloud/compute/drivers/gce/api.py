@@ -16,13 +16,15 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from txcloud.auth.google.adc import GoogleCredentials
 from txcloud.auth.google.metadata import MetadataServerTokens
 from txcloud.auth.tokens import TokenSource
 from txcloud.common.google import GoogleAuth
 from txcloud.common.http_driver import HTTPDriver
-from txcloud.compute.base import NodeDriver, NodeLocation
+from txcloud.compute.base import Node, NodeDriver, NodeImage, NodeLocation
+from txcloud.compute.drivers.gce.operations import is_volume_link, wait_for_operation
 from txcloud.compute.drivers.gce.parse import check_name, check_project, check_zone
 from txcloud.compute.types import Provider
 from txcloud.errors import (
@@ -34,6 +36,7 @@ from txcloud.errors import (
     QuotaExceededError,
     ResourceConflictError,
     TxCloudError,
+    VolumeNotFoundError,
 )
 from txcloud.http import ErrorResponse, Request, default_error_mapper, error_details, json_parts
 from txcloud.http.errors import THROTTLING_CODES
@@ -60,6 +63,8 @@ QUOTA_REASONS = frozenset({"quotaExceeded", "QUOTA_EXCEEDED"})
 
 # Paths whose 404 means an instance does not exist.
 _INSTANCE_PATH = re.compile(r"/zones/[^/]+/instances/[^/]+(?:/[a-zA-Z]+)?/?\Z")
+# Paths whose 404 means a disk or snapshot does not exist.
+_VOLUME_PATH = re.compile(r"/(?:zones/[^/]+/disks|global/snapshots)/[^/]+(?:/[a-zA-Z]+)?/?\Z")
 
 Params = dict[str, str]
 
@@ -186,9 +191,14 @@ class GCEAPIDriver(HTTPDriver, NodeDriver):
         cls: type[TxCloudError] | None = None
         if details.code in QUOTA_REASONS:
             cls = QuotaExceededError
+        elif response.status == 404 and (
+            _VOLUME_PATH.search(path) or is_volume_link(details.message)
+        ):
+            # attachDisk answers 404 on the instance's path for a missing disk.
+            cls = VolumeNotFoundError
         elif response.status == 404 and _INSTANCE_PATH.search(path):
             cls = NodeNotFoundError
-        elif response.status == 409:
+        elif response.status == 409 or details.code == "resourceInUseByAnotherResource":
             cls = ResourceConflictError
         elif response.status == 400:
             cls = InvalidRequestError
@@ -277,9 +287,85 @@ class GCEAPIDriver(HTTPDriver, NodeDriver):
                 for item in found:
                     yield item
 
+    async def _zoned(self, collection: str, zone: str | None) -> AsyncIterator[Any]:
+        """
+        The resources of a zonal *collection* (``instances``, ``disks``):
+        of every zone in one ``aggregatedList``, or of *zone*, once known.
+        """
+        if zone is None:
+            items = self._aggregated(await self._url(f"/aggregated/{collection}"), collection)
+        else:
+            await self._known_zone(zone)
+            items = self._items(await self._url(f"/zones/{zone}/{collection}"))
+        async for item in items:
+            yield item
+
     def _instance_path(self, zone: str, name: str, action: str = "") -> str:
         path = f"/zones/{check_zone(zone)}/instances/{check_name(name, 'the node name')}"
         return f"{path}/{action}" if action else path
+
+    def _image_path(self, image: object) -> str:
+        if isinstance(image, NodeImage):
+            link = image.extra.get("selfLink")
+            project = image.extra.get("project")
+            if project:
+                name = check_name(image.name, "image")
+                return f"projects/{check_project(project)}/global/images/{name}"
+            if isinstance(link, str) and "/projects/" in link:
+                return "projects/" + link.split("/projects/", 1)[1]
+            image = image.name
+        if isinstance(image, str) and image.startswith(("projects/", "global/")):
+            return image
+        return f"global/images/{check_name(image, 'image')}"
+
+    def _node_path(self, node: object, action: str = "") -> str:
+        if not isinstance(node, Node):
+            raise InvalidArgumentError(f"expected a Node, not {type(node).__name__}", self)
+        zone = node.extra.get("zone")
+        if zone is None:
+            raise InvalidArgumentError(f"the node {node.name!r} names no zone", self)
+        return self._instance_path(zone, node.name, action)
+
+    async def _finish(self, operation: dict[str, Any]) -> dict[str, Any]:
+        async def refresh(path: str) -> dict[str, Any]:
+            return await self._call("GET", await self._url(path))
+
+        return await wait_for_operation(
+            operation,
+            refresh,
+            self.reactor,
+            poll_interval=self.ex_poll_interval,
+            timeout=self.ex_operation_timeout,
+            driver=self,
+        )
+
+    # Zones
+
+    def _zone_name(self, location: object) -> str:
+        if location is None:
+            if self.datacenter is None:
+                raise InvalidArgumentError(
+                    "no zone: pass location= or build the driver with datacenter=", self
+                )
+            return self.datacenter
+        if isinstance(location, NodeLocation):
+            location = location.name
+        return check_zone(location, "location")
+
+    async def _known_zone(self, zone: str) -> None:
+        if self._zones is None:
+            self._zones = self._zone_index()
+            self._zones.addErrback(self._forget_zones)
+        zones = await self._zones
+        if zone not in zones:
+            raise InvalidArgumentError(f"the project {self.project} has no zone {zone!r}", self)
+
+    def _zone_index(self) -> Deferred[dict[str, NodeLocation]]:
+        return self.list_locations().addCallback(lambda found: {zone.name: zone for zone in found})
+
+    def _forget_zones(self, failure: Failure) -> Failure:
+        self._zones = None
+        return failure
 
     def close(self) -> Deferred[None]:
         """Close the connections this driver (and its own token source) opened."""

@@ -13,18 +13,17 @@ from twisted.python.failure import Failure
 
 from txcloud.common.paging import collect
 from txcloud.compute.base import Node, NodeImage, NodeLocation, NodeSize
-from txcloud.compute.drivers.gce.api import GCEAPIDriver
-from txcloud.compute.drivers.gce.operations import wait_for_operation
 from txcloud.compute.drivers.gce.parse import (
     check_name,
     check_project,
-    check_zone,
+    check_size,
     is_deprecated,
     parse_image,
     parse_location,
     parse_node,
     parse_size,
 )
+from txcloud.compute.drivers.gce.volumes import GCEVolumesMixin
 from txcloud.errors import InvalidArgumentError
 
 __all__ = ["DEFAULT_DISK_TYPE", "IMAGE_PROJECTS", "GCENodeDriver"]
@@ -58,7 +57,7 @@ def _model_name(value: object, model: type, what: str) -> str:
     return check_name(value, what)
 
 
-class GCENodeDriver(GCEAPIDriver):
+class GCENodeDriver(GCEVolumesMixin):
     """
     Google Compute Engine instances, constructed as in Libcloud::
 
@@ -112,12 +111,7 @@ class GCENodeDriver(GCEAPIDriver):
         return self._iterate_nodes(zone)
 
     async def _iterate_nodes(self, zone: str | None) -> AsyncIterator[Node]:
-        if zone is None:
-            items = self._aggregated(await self._url("/aggregated/instances"), "instances")
-        else:
-            await self._known_zone(zone)
-            items = self._items(await self._url(f"/zones/{zone}/instances"))
-        async for item in items:
+        async for item in self._zoned("instances", zone):
             yield parse_node(item, self)
 
     def list_nodes(self, ex_zone: NodeLocation | str | None = None) -> Deferred[list[Node]]:
@@ -209,13 +203,7 @@ class GCENodeDriver(GCEAPIDriver):
             "diskType": f"zones/{zone}/diskTypes/{check_name(ex_disk_type, 'ex_disk_type')}",
         }
         if ex_disk_size is not None:
-            if (
-                isinstance(ex_disk_size, bool)
-                or not isinstance(ex_disk_size, int)
-                or ex_disk_size < 1
-            ):
-                raise InvalidArgumentError("ex_disk_size must be a positive integer (GB)", self)
-            disk["diskSizeGb"] = str(ex_disk_size)
+            disk["diskSizeGb"] = str(check_size(ex_disk_size, "ex_disk_size"))
         body: dict[str, Any] = {
             "name": check_name(name),
             "machineType": f"zones/{zone}/machineTypes/{machine_type}",
@@ -241,28 +229,6 @@ class GCENodeDriver(GCEAPIDriver):
         await self._finish(await self._call("POST", url, body=body))
         return await self._get_node(self._instance_path(zone, body["name"]))
 
-    def _image_path(self, image: object) -> str:
-        if isinstance(image, NodeImage):
-            link = image.extra.get("selfLink")
-            project = image.extra.get("project")
-            if project:
-                name = check_name(image.name, "image")
-                return f"projects/{check_project(project)}/global/images/{name}"
-            if isinstance(link, str) and "/projects/" in link:
-                return "projects/" + link.split("/projects/", 1)[1]
-            image = image.name
-        if isinstance(image, str) and image.startswith(("projects/", "global/")):
-            return image
-        return f"global/images/{check_name(image, 'image')}"
-
-    def _node_path(self, node: object, action: str = "") -> str:
-        if not isinstance(node, Node):
-            raise InvalidArgumentError(f"expected a Node, not {type(node).__name__}", self)
-        zone = node.extra.get("zone")
-        if zone is None:
-            raise InvalidArgumentError(f"the node {node.name!r} names no zone", self)
-        return self._instance_path(zone, node.name, action)
-
     def _operate(self, node: Node, method: str, action: str = "") -> Deferred[bool]:
         path = self._node_path(node, action)
         return Deferred.fromCoroutine(self._act(method, path))
@@ -270,19 +236,6 @@ class GCENodeDriver(GCEAPIDriver):
     async def _act(self, method: str, path: str) -> bool:
         await self._finish(await self._call(method, await self._url(path)))
         return True
-
-    async def _finish(self, operation: dict[str, Any]) -> dict[str, Any]:
-        async def refresh(path: str) -> dict[str, Any]:
-            return await self._call("GET", await self._url(path))
-
-        return await wait_for_operation(
-            operation,
-            refresh,
-            self.reactor,
-            poll_interval=self.ex_poll_interval,
-            timeout=self.ex_operation_timeout,
-            driver=self,
-        )
 
     def reboot_node(self, node: Node) -> Deferred[bool]:
         """Reset *node* (a hard reboot, as in Libcloud); fires with ``True`` once done."""
@@ -304,32 +257,6 @@ class GCENodeDriver(GCEAPIDriver):
         return self._operate(node, "DELETE")
 
     # Zones
-
-    def _zone_name(self, location: object) -> str:
-        if location is None:
-            if self.datacenter is None:
-                raise InvalidArgumentError(
-                    "no zone: pass location= or build the driver with datacenter=", self
-                )
-            return self.datacenter
-        if isinstance(location, NodeLocation):
-            location = location.name
-        return check_zone(location, "location")
-
-    async def _known_zone(self, zone: str) -> None:
-        if self._zones is None:
-            self._zones = self._zone_index()
-            self._zones.addErrback(self._forget_zones)
-        zones = await self._zones
-        if zone not in zones:
-            raise InvalidArgumentError(f"the project {self.project} has no zone {zone!r}", self)
-
-    def _zone_index(self) -> Deferred[dict[str, NodeLocation]]:
-        return self.list_locations().addCallback(lambda found: {zone.name: zone for zone in found})
-
-    def _forget_zones(self, failure: Failure) -> Failure:
-        self._zones = None
-        return failure
 
     def list_locations(self) -> Deferred[list[NodeLocation]]:
         """

@@ -1,6 +1,6 @@
 """
 Turn Compute Engine API v1 resources (instances, machine types, images,
-zones) into txcloud's models, and check the names the driver sends.
+zones, disks, snapshots) into txcloud's models, and check the names the driver sends.
 
 Fields follow Libcloud's GCE driver where it has them (``node.size`` is the
 machine type's name, ``NodeSize.ram`` its ``memoryMb``); ``extra`` holds the
@@ -11,17 +11,27 @@ resource's own fields, with URLs to other resources also given by name
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from txcloud.common.timestamps import parse_rfc3339
-from txcloud.compute.base import Node, NodeImage, NodeLocation, NodeSize
-from txcloud.compute.types import NodeState
+from txcloud.compute.base import (
+    Node,
+    NodeImage,
+    NodeLocation,
+    NodeSize,
+    StorageVolume,
+    VolumeSnapshot,
+)
+from txcloud.compute.types import NodeState, StorageVolumeState, VolumeSnapshotState
 from txcloud.errors import InvalidArgumentError, MalformedResponseError
 
 __all__ = [
     "NODE_STATES",
+    "SNAPSHOT_STATES",
+    "VOLUME_STATES",
     "check_name",
     "check_project",
+    "check_size",
     "check_zone",
     "is_deprecated",
     "last_segment",
@@ -29,7 +39,9 @@ __all__ = [
     "parse_location",
     "parse_node",
     "parse_size",
+    "parse_snapshot",
     "parse_time",
+    "parse_volume",
 ]
 
 #: Instance ``status`` values as Libcloud maps them, with the statuses its
@@ -45,6 +57,26 @@ NODE_STATES: dict[str, NodeState] = {
     "STOPPED": NodeState.STOPPED,
     "REPAIRING": NodeState.ERROR,
 }
+
+#: Disk ``status`` values; a ``READY`` disk with ``users`` is INUSE.
+VOLUME_STATES: dict[str, StorageVolumeState] = {
+    "READY": StorageVolumeState.AVAILABLE,
+    "CREATING": StorageVolumeState.CREATING,
+    "RESTORING": StorageVolumeState.CREATING,
+    "DELETING": StorageVolumeState.DELETING,
+    "FAILED": StorageVolumeState.ERROR,
+}
+
+#: Snapshot ``status`` values.
+SNAPSHOT_STATES: dict[str, VolumeSnapshotState] = {
+    "READY": VolumeSnapshotState.AVAILABLE,
+    "CREATING": VolumeSnapshotState.CREATING,
+    "UPLOADING": VolumeSnapshotState.CREATING,
+    "DELETING": VolumeSnapshotState.DELETING,
+    "FAILED": VolumeSnapshotState.ERROR,
+}
+
+_S = TypeVar("_S")
 
 # RFC 1035 labels, which Compute Engine requires of resource names.
 _NAME = re.compile(r"^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?\Z")
@@ -63,6 +95,13 @@ def _check(value: object, pattern: re.Pattern[str], what: str, shape: str) -> st
 def check_name(value: object, what: str = "name") -> str:
     """*value* if it is a Compute Engine resource name (RFC 1035: ``web-1``)."""
     return _check(value, _NAME, what, "lower-case letters, digits and '-' (RFC 1035)")
+
+
+def check_size(value: object, what: str = "size") -> int:
+    """*value* if it is a disk size in GB: a positive integer (not a boolean)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(f"{what} must be a positive integer of GB, not {value!r}")
+    return value
 
 
 def check_zone(value: object, what: str = "zone") -> str:
@@ -277,3 +316,99 @@ def parse_location(data: Any, driver: Any) -> NodeLocation:
         driver=driver,
         extra=extra,
     )
+
+
+def parse_volume(data: Any, driver: Any) -> StorageVolume:
+    """
+    A persistent disk as a :class:`~txcloud.compute.base.StorageVolume`
+    (``size`` is ``sizeGb``; the state ``INUSE`` while it has ``users``).
+
+    ``extra`` holds, as Libcloud's: ``zone``, ``type`` (the disk type's
+    name), ``users`` (the instances' names) and ``sourceImage`` and
+    ``sourceSnapshot`` by name, with ``status``, ``selfLink``,
+    ``description``, ``sourceImageId``, ``sourceSnapshotId``, ``labels``,
+    ``physicalBlockSizeBytes``, ``lastAttachTimestamp``,
+    ``lastDetachTimestamp`` and ``creationTimestamp``.
+    """
+    name = _text(data, "name", "disk")
+    users = [last_segment(user) for user in data.get("users") or []]
+    state = _state(VOLUME_STATES, data.get("status"), StorageVolumeState.UNKNOWN)
+    if state is StorageVolumeState.AVAILABLE and users:
+        state = StorageVolumeState.INUSE
+    extra = _fields(
+        data,
+        "status",
+        "selfLink",
+        "description",
+        "sourceImageId",
+        "sourceSnapshotId",
+        "labels",
+        "physicalBlockSizeBytes",
+        "lastAttachTimestamp",
+        "lastDetachTimestamp",
+        "creationTimestamp",
+    )
+    extra.update(
+        zone=last_segment(data.get("zone")),
+        type=last_segment(data.get("type")),
+        users=[user for user in users if user],
+        sourceImage=last_segment(data.get("sourceImage")),
+        sourceSnapshot=last_segment(data.get("sourceSnapshot")),
+    )
+    return StorageVolume(
+        id=_text(data, "id", "disk"),
+        name=name,
+        size=_number(data.get("sizeGb")),
+        driver=driver,
+        state=state,
+        extra=extra,
+    )
+
+
+def parse_snapshot(data: Any, driver: Any) -> VolumeSnapshot:
+    """
+    A snapshot as a :class:`~txcloud.compute.base.VolumeSnapshot` (``size``
+    is ``diskSizeGb``, the source disk's size).
+
+    ``extra`` holds, as Libcloud's: ``sourceDisk`` by name, its ``zone``
+    (from the disk's URL), ``sourceDiskId``, ``status``, ``selfLink``,
+    ``description``, ``storageBytes`` (a number), ``storageBytesStatus``,
+    ``licenses``, ``labels``, ``storageLocations`` and ``creationTimestamp``.
+    """
+    name = _text(data, "name", "snapshot")
+    source = data.get("sourceDisk")
+    extra = _fields(
+        data,
+        "status",
+        "selfLink",
+        "description",
+        "sourceDiskId",
+        "storageBytesStatus",
+        "licenses",
+        "labels",
+        "storageLocations",
+        "creationTimestamp",
+    )
+    zone = re.search(r"/zones/([^/]+)/", source) if isinstance(source, str) else None
+    extra.update(
+        sourceDisk=last_segment(source),
+        zone=zone.group(1) if zone else None,
+        storageBytes=_number(data.get("storageBytes")),
+    )
+    return VolumeSnapshot(
+        id=_text(data, "id", "snapshot"),
+        driver=driver,
+        size=_number(data.get("diskSizeGb")),
+        extra=extra,
+        created=parse_time(data.get("creationTimestamp")),
+        state=_state(SNAPSHOT_STATES, data.get("status"), VolumeSnapshotState.UNKNOWN),
+        name=name,
+    )
+
+
+def _fields(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {key: data.get(key) for key in keys}
+
+
+def _state(states: dict[str, _S], status: Any, unknown: _S) -> _S:
+    return states.get(status, unknown) if isinstance(status, str) else unknown
