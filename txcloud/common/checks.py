@@ -1,5 +1,5 @@
 """
-Checks of text arguments that drivers of every service share, so that a bad
+Checks of arguments that drivers of every service share, so that a bad
 value is refused the same way, with a typed error, before any request.
 """
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from txcloud.errors import InvalidArgumentError
 
-__all__ = ["check_text", "check_trimmed_text"]
+__all__ = ["check_positive_integer", "check_text", "check_trimmed_text"]
 
 
 def check_text(value: object, what: str) -> str:
@@ -31,4 +31,18 @@ def check_trimmed_text(value: object, what: str) -> str:
     """
     if not isinstance(value, str) or not value or value != value.strip():
         raise InvalidArgumentError(f"{what} must be a non-empty string, not {value!r}")
+    return value
+
+
+def check_positive_integer(value: object, what: str, unit: str | None = None) -> int:
+    """
+    *value* if it is a positive integer (not a boolean): a size, a count.
+
+    :param what: the argument's name, for the error.
+    :param unit: what it counts (``"GiB"``), for the error.
+    :raises InvalidArgumentError: otherwise.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        of = f" of {unit}" if unit else ""
+        raise InvalidArgumentError(f"{what} must be a positive integer{of}, not {value!r}")
     return value

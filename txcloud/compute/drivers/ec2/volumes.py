@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from lxml import etree
 from twisted.internet.defer import Deferred
 
+from txcloud.common.checks import check_positive_integer
 from txcloud.common.paging import collect
 from txcloud.compute.base import Node, NodeLocation, StorageVolume, VolumeSnapshot
 from txcloud.compute.drivers.ec2.api import EC2QueryDriver
@@ -30,7 +31,7 @@ from txcloud.compute.drivers.ec2.query import (
 )
 from txcloud.errors import InvalidArgumentError, VolumeNotFoundError
 
-__all__ = ["DEVICE_NAME", "VOLUME_TYPES", "EC2VolumesMixin", "check_size"]
+__all__ = ["DEVICE_NAME", "VOLUME_TYPES", "EC2VolumesMixin"]
 
 _T = TypeVar("_T")
 _Parse = Callable[[etree._Element, Any], _T]
@@ -44,13 +45,6 @@ _IOPS_TYPES = frozenset({"gp3", "io1", "io2"})
 #: Device names EC2 accepts for an attached volume: ``/dev/sdf``,
 #: ``/dev/xvdf``, ``/dev/xvdba``, ``/dev/hdb``, ``/dev/sdf1``...
 DEVICE_NAME = re.compile(r"/dev/(sd[a-z]|xvd[a-z]{1,2}|hd[a-z])([1-9][0-9]?)?")
-
-
-def check_size(size: object) -> int:
-    """A volume size in GiB: a positive integer (not a boolean)."""
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise InvalidArgumentError(f"size must be a positive integer of GiB, not {size!r}")
-    return size
 
 
 def _volume_id(volume: object) -> str:
@@ -112,7 +106,7 @@ class EC2VolumesMixin(EC2QueryDriver):
         :returns: a Deferred firing with the new volume, ``CREATING`` at first.
         :raises InvalidArgumentError: for any bad argument, before sending.
         """
-        params: Params = {"Size": str(check_size(size))}
+        params: Params = {"Size": str(check_positive_integer(size, "size", "GiB"))}
         params["AvailabilityZone"] = self._volume_zone(location)
         if ex_volume_type not in VOLUME_TYPES:
             raise InvalidArgumentError(
@@ -123,7 +117,7 @@ class EC2VolumesMixin(EC2QueryDriver):
         if ex_iops is not None:
             if ex_volume_type not in _IOPS_TYPES:
                 raise InvalidArgumentError(f"ex_iops needs a volume type of {sorted(_IOPS_TYPES)}")
-            params["Iops"] = str(check_size(ex_iops))
+            params["Iops"] = str(check_positive_integer(ex_iops, "ex_iops"))
         if snapshot is not None:
             params["SnapshotId"] = _snapshot_id(snapshot)
         if ex_encrypted:

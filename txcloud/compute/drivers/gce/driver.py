@@ -11,12 +11,12 @@ from typing import Any
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.python.failure import Failure
 
+from txcloud.common.checks import check_positive_integer
 from txcloud.common.paging import collect
 from txcloud.compute.base import Node, NodeImage, NodeLocation, NodeSize
 from txcloud.compute.drivers.gce.parse import (
     check_name,
     check_project,
-    check_size,
     is_deprecated,
     parse_image,
     parse_location,
@@ -203,7 +203,7 @@ class GCENodeDriver(GCEVolumesMixin):
             "diskType": f"zones/{zone}/diskTypes/{check_name(ex_disk_type, 'ex_disk_type')}",
         }
         if ex_disk_size is not None:
-            disk["diskSizeGb"] = str(check_size(ex_disk_size, "ex_disk_size"))
+            disk["diskSizeGb"] = str(check_positive_integer(ex_disk_size, "ex_disk_size", "GB"))
         body: dict[str, Any] = {
             "name": check_name(name),
             "machineType": f"zones/{zone}/machineTypes/{machine_type}",

@@ -31,7 +31,6 @@ __all__ = [
     "VOLUME_STATES",
     "check_name",
     "check_project",
-    "check_size",
     "check_zone",
     "is_deprecated",
     "last_segment",
@@ -95,13 +94,6 @@ def _check(value: object, pattern: re.Pattern[str], what: str, shape: str) -> st
 def check_name(value: object, what: str = "name") -> str:
     """*value* if it is a Compute Engine resource name (RFC 1035: ``web-1``)."""
     return _check(value, _NAME, what, "lower-case letters, digits and '-' (RFC 1035)")
-
-
-def check_size(value: object, what: str = "size") -> int:
-    """*value* if it is a disk size in GB: a positive integer (not a boolean)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(f"{what} must be a positive integer of GB, not {value!r}")
-    return value
 
 
 def check_zone(value: object, what: str = "zone") -> str:

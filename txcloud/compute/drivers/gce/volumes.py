@@ -15,12 +15,12 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 
+from txcloud.common.checks import check_positive_integer
 from txcloud.common.paging import collect
 from txcloud.compute.base import Node, NodeImage, NodeLocation, StorageVolume, VolumeSnapshot
 from txcloud.compute.drivers.gce.api import GCEAPIDriver
 from txcloud.compute.drivers.gce.parse import (
     check_name,
-    check_size,
     check_zone,
     parse_snapshot,
     parse_volume,
@@ -117,7 +117,7 @@ class GCEVolumesMixin(GCEAPIDriver):
         zone = self._zone_name(location)
         body: dict[str, Any] = {"name": check_name(name)}
         if size is not None:
-            body["sizeGb"] = str(check_size(size))
+            body["sizeGb"] = str(check_positive_integer(size, "size", "GB"))
         elif snapshot is None and image is None:
             raise InvalidArgumentError("create_volume needs a size, a snapshot or an image", self)
         if snapshot is not None and image is not None:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred
 
-from txcloud.common.checks import check_text
+from txcloud.common.checks import check_positive_integer, check_text
 from txcloud.common.paging import collect
 from txcloud.compute.base import Node, NodeImage, NodeLocation, StorageVolume, VolumeSnapshot
 from txcloud.compute.drivers.openstack.api import (
@@ -36,12 +36,6 @@ _T = TypeVar("_T")
 #: Device names Nova takes for an attached volume (``/dev/vdb``,
 #: ``/dev/sdc``, ``/dev/xvdf``); ``"auto"`` or ``None`` let it choose.
 DEVICE_NAME = re.compile(r"/dev/[a-z]{2,4}[a-z]")
-
-
-def _size(size: object) -> int:
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise InvalidArgumentError(f"size must be a positive integer of GiB, not {size!r}")
-    return size
 
 
 def _volume_id(volume: object) -> str:
@@ -100,7 +94,10 @@ class OpenStackVolumesMixin(OpenStackAPIDriver):
         :returns: a Deferred firing with the new volume, ``CREATING`` at first.
         :raises InvalidArgumentError: for any bad argument, before sending.
         """
-        volume: dict[str, Any] = {"size": _size(size), "name": check_text(name, "name")}
+        volume: dict[str, Any] = {
+            "size": check_positive_integer(size, "size", "GiB"),
+            "name": check_text(name, "name"),
+        }
         zone = location if isinstance(location, str) else self._zone(location, None)
         if zone is not None:
             volume["availability_zone"] = check_text(zone, "location")
