@@ -201,6 +201,7 @@ class VolumeTests(SynchronousTestCase):
         self.assertEqual(volume_state({}), StorageVolumeState.UNKNOWN)
 
     def test_a_disk_without_id_or_name_is_malformed(self) -> None:
+        broken: object
         for broken in ([], {"name": "x"}, {"id": recorded.DISK_ID}):
             with self.assertRaises(MalformedResponseError):
                 parse_volume(broken, DRIVER)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from txcloud.compute.base import Node, StorageVolume, VolumeSnapshot
-from txcloud.compute.types import StorageVolumeState, VolumeSnapshotState
+from txcloud.compute.types import NodeState, StorageVolumeState, VolumeSnapshotState
 from txcloud.errors import (
     InvalidArgumentError,
     InvalidRequestError,
+    NodeNotFoundError,
     ProviderError,
     RequestTimeoutError,
     ResourceConflictError,
@@ -91,7 +92,7 @@ class CreateVolumeTests(VolumeTestCase):
     def test_bad_arguments_are_refused_before_any_request(self) -> None:
         before = len(self.fake.received)
         snapshot_of_vm = VolumeSnapshot(self.node.id, self.driver)
-        for size, name, kwargs in (
+        cases: tuple[tuple[Any, str, dict[str, Any]], ...] = (
             (0, "d", {}),
             (-1, "d", {}),
             (True, "d", {}),
@@ -107,7 +108,8 @@ class CreateVolumeTests(VolumeTestCase):
             (8, "d", {"location": "atlantis"}),
             (8, "d", {"snapshot": "not-an-id"}),
             (8, "d", {"snapshot": snapshot_of_vm}),
-        ):
+        )
+        for size, name, kwargs in cases:
             arguments = {"ex_resource_group": "rg", **kwargs}
             with self.assertRaises(InvalidArgumentError, msg=(size, name, kwargs)):
                 self.driver.create_volume(size, name, **arguments)
@@ -278,10 +280,10 @@ class DetachDestroyTests(VolumeTestCase):
         self.failure(self.driver.detach_volume(volume), VolumeNotFoundError)
 
     def test_detach_of_a_missing_machine_is_node_not_found(self) -> None:
-        from txcloud.errors import NodeNotFoundError
-
         volume = self.volume()
-        gone = Node(self.node.id.replace("web-1", "web-9"), "web-9", None, [], [], self.driver)
+        gone = Node(
+            self.node.id.replace("web-1", "web-9"), "web-9", NodeState.RUNNING, [], [], self.driver
+        )
         self.failure(self.driver.detach_volume(volume, ex_node=gone), NodeNotFoundError)
 
     def test_deallocating_the_machine_reserves_its_disks(self) -> None:
