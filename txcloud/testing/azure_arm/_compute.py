@@ -42,18 +42,9 @@ class ComputeEndpoints(DiskEndpoints):
         return document
 
     def _list_vms(self, received: Received, groups: dict[str, str]) -> Reply:
-        prefix = f"/subscriptions/{self.subscription_id}/"
-        if "group" in groups:
-            self._group(groups["group"])
-            prefix += f"resourcegroups/{groups['group'].lower()}/"
         expand = received.arg("$expand") == "instanceView"
-        vms = [
-            self._vm_json(resource, expand)
-            for key, resource in self.resources.items()
-            if key.startswith(prefix.lower())
-            and resource["type"] == "Microsoft.Compute/virtualMachines"
-        ]
-        return self._page(received, vms)
+        vms = self._in_scope(groups, "Microsoft.Compute/virtualMachines")
+        return self._page(received, [self._vm_json(vm, expand) for vm in vms])
 
     def _vm(self, groups: dict[str, str]) -> dict[str, Any]:
         self._group(groups["group"])

@@ -46,17 +46,7 @@ class DiskEndpoints(ARMState):
     """Microsoft.Compute's managed disks and snapshots."""
 
     def _list_disks(self, received: Received, groups: dict[str, str]) -> Reply:
-        prefix = f"/subscriptions/{self.subscription_id}/"
-        if "group" in groups:
-            self._group(groups["group"])
-            prefix += f"resourcegroups/{groups['group'].lower()}/"
-        kind = _TYPES[_kind(groups["kind"])]
-        items = [
-            resource
-            for key, resource in self.resources.items()
-            if key.startswith(prefix.lower()) and resource["type"] == kind
-        ]
-        return self._page(received, items)
+        return self._page(received, self._in_scope(groups, _TYPES[_kind(groups["kind"])]))
 
     def _disk_id(self, groups: dict[str, str]) -> str:
         group = self._group(groups["group"])

@@ -20,17 +20,8 @@ class NetworkEndpoints(ARMState):
     """Microsoft.Network's interfaces and addresses."""
 
     def _list_network(self, received: Received, groups: dict[str, str]) -> Reply:
-        prefix = f"/subscriptions/{self.subscription_id}/"
-        if "group" in groups:
-            self._group(groups["group"])
-            prefix += f"resourcegroups/{groups['group'].lower()}/"
         kind = f"Microsoft.Network/{_kind(groups['kind'])}"
-        items = [
-            resource
-            for key, resource in self.resources.items()
-            if key.startswith(prefix.lower()) and resource["type"] == kind
-        ]
-        return self._page(received, items)
+        return self._page(received, self._in_scope(groups, kind))
 
     def _network_id(self, groups: dict[str, str]) -> str:
         group = self._group(groups["group"])

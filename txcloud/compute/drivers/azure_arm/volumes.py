@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from twisted.internet.defer import Deferred
 
+from txcloud.common.checks import check_volume_size
 from txcloud.common.paging import collect
 from txcloud.compute.base import Node, NodeLocation, StorageVolume, VolumeSnapshot
 from txcloud.compute.drivers.azure_arm.api import DISKS_API_VERSION, AzureAPIDriver
@@ -29,7 +30,7 @@ from txcloud.compute.drivers.azure_arm.resources import (
 )
 from txcloud.errors import InvalidArgumentError, ResourceConflictError, VolumeNotFoundError
 
-__all__ = ["DATA_DISK_OPTIONS", "MAX_LUN", "SKU_NAMES", "AzureVolumesMixin", "check_size"]
+__all__ = ["DATA_DISK_OPTIONS", "MAX_LUN", "MAX_VOLUME_SIZE", "SKU_NAMES", "AzureVolumesMixin"]
 
 _T = TypeVar("_T")
 
@@ -56,19 +57,10 @@ DATA_DISK_OPTIONS: dict[str, tuple[object, ...]] = {
     "writeAcceleratorEnabled": (True, False),
 }
 
-# The largest managed disk, in GiB (an Ultra or Premium SSD v2 disk).
-_MAX_SIZE = 65536
+#: The largest managed disk, in GiB (an Ultra or Premium SSD v2 disk).
+MAX_VOLUME_SIZE = 65536
 _DISKS = "disks"
 _SNAPSHOTS = "snapshots"
-
-
-def check_size(size: object) -> int:
-    """A disk size in GiB: an integer in 1..65536 (not a boolean)."""
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= _MAX_SIZE:
-        raise InvalidArgumentError(
-            f"size must be an integer of GiB in 1..{_MAX_SIZE}, not {size!r}"
-        )
-    return size
 
 
 def _lun(value: object) -> int:
@@ -207,7 +199,7 @@ class AzureVolumesMixin(AzureAPIDriver):
         disk = self._resource(
             check_resource_group(ex_resource_group), COMPUTE, _DISKS, check_name(name, "name")
         )
-        properties: dict[str, Any] = {"diskSizeGB": check_size(size)}
+        properties: dict[str, Any] = {"diskSizeGB": check_volume_size(size, MAX_VOLUME_SIZE)}
         if snapshot is None:
             properties["creationData"] = {"createOption": "Empty"}
         else:
@@ -268,7 +260,7 @@ class AzureVolumesMixin(AzureAPIDriver):
                 raise InvalidArgumentError(f"ex_vhd_uri must be an https:// URL: {ex_vhd_uri!r}")
             entry = {
                 "name": check_name(volume.name, "the volume's name"),
-                "diskSizeGB": check_size(volume.size),
+                "diskSizeGB": check_volume_size(volume.size, MAX_VOLUME_SIZE),
                 "createOption": "Empty" if ex_vhd_create is True else "Attach",
                 "vhd": {"uri": ex_vhd_uri},
             }
