@@ -1,13 +1,14 @@
 """
-Checks of arguments that drivers of every service share, so that a bad
-value is refused the same way, with a typed error, before any request.
+Checks of arguments that drivers of every service share (text, sizes,
+counts), so that a bad value is refused the same way, with a typed error,
+before any request.
 """
 
 from __future__ import annotations
 
 from txcloud.errors import InvalidArgumentError
 
-__all__ = ["check_positive_integer", "check_text", "check_trimmed_text"]
+__all__ = ["check_positive_integer", "check_text", "check_trimmed_text", "check_volume_size"]
 
 
 def check_text(value: object, what: str) -> str:
@@ -46,3 +47,15 @@ def check_positive_integer(value: object, what: str, unit: str | None = None) ->
         of = f" of {unit}" if unit else ""
         raise InvalidArgumentError(f"{what} must be a positive integer{of}, not {value!r}")
     return value
+
+
+def check_volume_size(size: object, maximum: int) -> int:
+    """
+    *size* if it is a volume size in GiB the provider makes: an integer
+    (not a boolean) in 1..*maximum*.
+
+    :raises InvalidArgumentError: otherwise.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= maximum:
+        raise InvalidArgumentError(f"size must be an integer of GiB in 1..{maximum}, not {size!r}")
+    return size

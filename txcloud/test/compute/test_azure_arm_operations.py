@@ -13,7 +13,7 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from txcloud.compute.base import Node
+from txcloud.compute.base import Node, StorageVolume
 from txcloud.compute.drivers.azure_arm import AzureNodeDriver
 from txcloud.compute.types import NodeState
 from txcloud.errors import (
@@ -114,6 +114,21 @@ class OperationTests(SynchronousTestCase):
         driver = self.driver((200, {}, b""))
         self.assertIs(self.successResultOf(driver.stop_node(node())), True)
         self.assertTrue(self.resource.received[0].uri.split("?")[0].endswith("/deallocate"))
+
+    def test_an_update_answered_200_with_a_status_url_is_polled(self) -> None:
+        volume = StorageVolume(recorded.DISK_ID, "web-01-data", 128, None)  # type: ignore[arg-type]
+        vm = json.dumps({"properties": {"storageProfile": {"dataDisks": []}}}).encode()
+        driver = self.driver(
+            (200, {"Content-Type": "application/json"}, vm),
+            (200, {"Azure-AsyncOperation": STATUS_URL, "Location": RESULT_URL}, vm),
+            status("Succeeded"),
+        )
+        done = driver.attach_volume(node(), volume)
+        self.assertNoResult(done)
+        self.clock.advance(5)
+        self.assertIs(self.successResultOf(done), True)
+        self.assertEqual([r.method for r in self.resource.received], ["GET", "PATCH", "GET"])
+        self.assertIn("/operations/op-1", self.resource.received[2].uri)
 
     def test_failed_operation_is_a_typed_error_with_azures_code(self) -> None:
         failed: tuple[int, dict[str, str], bytes] = (200, {}, recorded.text("failed_operation"))

@@ -17,8 +17,12 @@ from txcloud.compute.drivers.azure_arm.parse import (
     parse_location,
     parse_node,
     parse_size,
+    parse_snapshot,
+    parse_volume,
+    snapshot_state,
+    volume_state,
 )
-from txcloud.compute.types import NodeState
+from txcloud.compute.types import NodeState, StorageVolumeState, VolumeSnapshotState
 from txcloud.errors import MalformedResponseError
 from txcloud.test.compute import azure_arm_recorded as recorded
 
@@ -136,3 +140,121 @@ class DiskTests(SynchronousTestCase):
         blob = {"properties": {"storageProfile": {"osDisk": {"vhd": {"uri": "https://a/b.vhd"}}}}}
         self.assertEqual(os_disk(blob), (None, True))
         self.assertEqual(os_disk({"properties": "odd"}), (None, False))
+
+
+class VolumeTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        disks = recorded.loaded("disks")["value"]
+        self.data, self.spare, self.exported, self.new = (
+            parse_volume(disk, DRIVER) for disk in disks
+        )
+
+    def test_volume_fields(self) -> None:
+        self.assertEqual(self.data.id, recorded.DISK_ID)
+        self.assertEqual((self.data.name, self.data.size), ("web-01-data", 128))
+        self.assertIs(self.data.driver, DRIVER)
+
+    def test_states_from_disk_and_provisioning_states(self) -> None:
+        self.assertEqual(
+            [v.state for v in (self.data, self.spare, self.exported, self.new)],
+            [
+                StorageVolumeState.INUSE,
+                StorageVolumeState.AVAILABLE,
+                StorageVolumeState.AVAILABLE,
+                StorageVolumeState.CREATING,
+            ],
+        )
+
+    def test_extra_keeps_libcloud_keys_and_adds_ours(self) -> None:
+        extra = self.data.extra
+        self.assertEqual(extra["managedBy"], recorded.VM_ID)
+        self.assertEqual(extra["sku"], {"name": "Premium_LRS", "tier": "Premium"})
+        self.assertEqual(extra["properties"]["tier"], "P10")
+        self.assertEqual(extra["zones"], ["2"])
+        self.assertEqual(
+            (extra["resource_group"], extra["sku_name"], extra["location"]),
+            ("Web-Prod", "Premium_LRS", "westeurope"),
+        )
+        self.assertEqual(
+            (extra["disk_state"], extra["provisioning_state"]), ("Attached", "Succeeded")
+        )
+        self.assertEqual(
+            extra["time_created"], datetime(2024, 11, 20, 8, 20, 3, 551230, tzinfo=timezone.utc)
+        )
+        self.assertEqual((self.spare.extra["managedBy"], self.spare.extra["tags"]), (None, {}))
+
+    def test_every_disk_state(self) -> None:
+        def state(disk_state: str, provisioning: str = "Succeeded", **more: object) -> object:
+            properties = {"diskState": disk_state, "provisioningState": provisioning}
+            return volume_state({"properties": properties, **more})
+
+        self.assertEqual(state("Reserved"), StorageVolumeState.INUSE)
+        self.assertEqual(state("Frozen"), StorageVolumeState.INUSE)
+        self.assertEqual(state("ActiveSASFrozen"), StorageVolumeState.INUSE)
+        self.assertEqual(state("ActiveSAS", managedBy=recorded.VM_ID), StorageVolumeState.INUSE)
+        self.assertEqual(state("ReadyToUpload"), StorageVolumeState.CREATING)
+        self.assertEqual(state("ActiveUpload"), StorageVolumeState.CREATING)
+        self.assertEqual(state("Attached", "Deleting"), StorageVolumeState.DELETING)
+        self.assertEqual(state("Unattached", "Updating"), StorageVolumeState.UPDATING)
+        self.assertEqual(state("Unattached", "Failed"), StorageVolumeState.ERROR)
+        self.assertEqual(state("SomethingNew"), StorageVolumeState.UNKNOWN)
+        self.assertEqual(volume_state({}), StorageVolumeState.UNKNOWN)
+
+    def test_a_disk_without_id_or_name_is_malformed(self) -> None:
+        broken: object
+        for broken in ([], {"name": "x"}, {"id": recorded.DISK_ID}):
+            with self.assertRaises(MalformedResponseError):
+                parse_volume(broken, DRIVER)
+
+    def test_a_disk_without_size_has_size_zero(self) -> None:
+        volume = parse_volume({"id": recorded.DISK_ID, "name": "d", "properties": {}}, DRIVER)
+        self.assertEqual((volume.size, volume.state), (0, StorageVolumeState.UNKNOWN))
+
+
+class SnapshotTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        snapshots = recorded.loaded("snapshots")["value"]
+        self.nightly, self.copy, self.imported = (parse_snapshot(s, DRIVER) for s in snapshots)
+
+    def test_snapshot_fields(self) -> None:
+        self.assertEqual(self.nightly.name, "web-01-data-nightly")
+        self.assertEqual(self.nightly.size, 128)
+        self.assertEqual(
+            self.nightly.created, datetime(2024, 11, 21, 2, 0, 7, 301184, tzinfo=timezone.utc)
+        )
+
+    def test_states(self) -> None:
+        self.assertEqual(
+            [s.state for s in (self.nightly, self.copy, self.imported)],
+            [
+                VolumeSnapshotState.AVAILABLE,
+                VolumeSnapshotState.CREATING,
+                VolumeSnapshotState.ERROR,
+            ],
+        )
+        self.assertEqual(
+            snapshot_state({"provisioningState": "Succeeded", "snapshotAccessState": "Pending"}),
+            VolumeSnapshotState.CREATING,
+        )
+        self.assertEqual(
+            snapshot_state({"provisioningState": "Deleting"}), VolumeSnapshotState.DELETING
+        )
+        self.assertEqual(snapshot_state({}), VolumeSnapshotState.UNKNOWN)
+
+    def test_source_and_volume(self) -> None:
+        self.assertEqual(self.nightly.extra["source_id"], recorded.DISK_ID)
+        self.assertEqual(self.nightly.extra["volume_id"], recorded.DISK_ID)
+        self.assertEqual(self.copy.extra["volume_id"], None)
+        self.assertIn("/snapshots/web-01-data-nightly", self.copy.extra["source_id"])
+        self.assertEqual(
+            self.imported.extra["source_id"],
+            "https://oldaccount.blob.core.windows.net/vhds/old.vhd",
+        )
+        self.assertIsNone(self.imported.extra["volume_id"])
+
+    def test_extra(self) -> None:
+        extra = self.nightly.extra
+        self.assertEqual((extra["resource_group"], extra["incremental"]), ("Web-Prod", True))
+        self.assertEqual(extra["tags"], {"schedule": "nightly"})
+        self.assertEqual(self.copy.extra["location"], "northeurope")
+        self.assertEqual((self.imported.extra["tags"], self.imported.created), ({}, None))

@@ -23,7 +23,9 @@ LOCATIONS = "2022-12-01"
 NETWORK = "2024-05-01"
 
 
-class FakeTests(SynchronousTestCase):
+class FakeTestCase(SynchronousTestCase):
+    """The fake on a Clock, and a way to call it over HTTP."""
+
     def setUp(self) -> None:
         self.clock = Clock()
         self.fake = FakeAzureResourceManager(self.clock)
@@ -45,6 +47,8 @@ class FakeTests(SynchronousTestCase):
         body = self.successResultOf(response.content())
         return response.code, response.headers, json.loads(body) if body else None
 
+
+class FakeTests(FakeTestCase):
     def test_requests_need_a_management_token(self) -> None:
         status, _, body = self.call("GET", f"{SUB}/locations", LOCATIONS, token="made-up")
         self.assertEqual((status, body["error"]["code"]), (401, "AuthenticationFailed"))
@@ -159,3 +163,109 @@ class FakeTests(SynchronousTestCase):
         )
         nodes = self.successResultOf(self.driver.list_nodes())
         self.assertEqual({n.state for n in nodes}, {NodeState.RUNNING})
+
+
+class DiskFakeTests(FakeTestCase):
+    """Managed disks, snapshots and machines' data disks, over HTTP."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.vm = self.fake.add_vm("web-1")
+        self.disk = self.fake.resource_id("rg", "Microsoft.Compute", "disks", "data-1")
+
+    def put_disk(self, path: str, size: int = 8, location: str = "westeurope") -> int:
+        body = {
+            "location": location,
+            "properties": {"diskSizeGB": size, "creationData": {"createOption": "Empty"}},
+        }
+        status, _, _ = self.call("PUT", path, DISKS, json=body)
+        return status
+
+    def patch_data_disks(self, *entries: dict[str, Any]) -> tuple[int, Any]:
+        body = {"properties": {"storageProfile": {"dataDisks": list(entries)}}}
+        status, _, answer = self.call("PATCH", self.vm, json=body)
+        return status, answer
+
+    def attach_entry(self, lun: int, disk: str | None = None) -> dict[str, Any]:
+        return {"lun": lun, "createOption": "Attach", "managedDisk": {"id": disk or self.disk}}
+
+    def test_disk_creation_is_an_operation_answered_202(self) -> None:
+        self.fake.operation_seconds = 5
+        self.assertEqual(self.put_disk(self.disk), 202)
+        _, _, disk = self.call("GET", self.disk, DISKS)
+        self.assertEqual(disk["properties"]["provisioningState"], "Creating")
+        self.assertEqual(disk["sku"], {"name": "Standard_LRS", "tier": "Standard"})
+        self.clock.advance(5)
+        _, _, disk = self.call("GET", self.disk, DISKS)
+        self.assertEqual(
+            (disk["properties"]["provisioningState"], disk["properties"]["diskState"]),
+            ("Succeeded", "Unattached"),
+        )
+
+    def test_disks_and_snapshots_take_the_disks_api_versions(self) -> None:
+        status, _, body = self.call("GET", f"{SUB}/providers/Microsoft.Compute/snapshots", COMPUTE)
+        self.assertEqual((status, body["error"]["code"]), (400, "NoRegisteredProviderFound"))
+        status, _, body = self.call("GET", f"{SUB}/providers/Microsoft.Compute/disks", DISKS)
+        self.assertEqual([d["name"] for d in body["value"]], ["web-1-osdisk"])
+
+    def test_a_disk_needs_a_size(self) -> None:
+        body = {"location": "westeurope", "properties": {"creationData": {"createOption": "Empty"}}}
+        status, _, answer = self.call("PUT", self.disk, DISKS, json=body)
+        self.assertEqual((status, answer["error"]["code"]), (400, "InvalidParameter"))
+
+    def test_a_snapshot_stays_in_its_disk_s_region(self) -> None:
+        self.put_disk(self.disk)
+        snapshot = self.fake.resource_id("rg", "Microsoft.Compute", "snapshots", "s")
+        body = {
+            "location": "northeurope",
+            "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": self.disk}},
+        }
+        status, _, answer = self.call("PUT", snapshot, DISKS, json=body)
+        self.assertEqual((status, answer["error"]["code"]), (400, "BadRequest"))
+
+    def test_attaching_sets_managed_by_and_an_attached_disk_cannot_be_deleted(self) -> None:
+        self.put_disk(self.disk)
+        status, vm = self.patch_data_disks(self.attach_entry(0))
+        self.assertEqual(status, 200)
+        self.assertEqual(vm["properties"]["storageProfile"]["dataDisks"][0]["name"], "data-1")
+        _, _, disk = self.call("GET", self.disk, DISKS)
+        self.assertEqual(
+            (disk["managedBy"], disk["properties"]["diskState"]), (self.vm, "Attached")
+        )
+        status, _, answer = self.call("DELETE", self.disk, DISKS)
+        self.assertEqual((status, answer["error"]["code"]), (409, "OperationNotAllowed"))
+
+    def test_a_machine_update_refuses_bad_data_disks(self) -> None:
+        self.put_disk(self.disk)
+        missing = self.fake.resource_id("rg", "Microsoft.Compute", "disks", "gone")
+        for entries in (
+            [self.attach_entry(64)],
+            [self.attach_entry(0), self.attach_entry(0)],
+            [self.attach_entry(0, missing)],
+        ):
+            status, answer = self.patch_data_disks(*entries)
+            self.assertEqual((status, answer["error"]["code"]), (400, "InvalidParameter"))
+        far = self.fake.resource_id("rg", "Microsoft.Compute", "disks", "far")
+        self.put_disk(far, location="eastus")
+        status, answer = self.patch_data_disks(self.attach_entry(0, far))
+        self.assertEqual(status, 400)
+
+    def test_dropping_a_data_disk_or_deleting_the_machine_releases_it(self) -> None:
+        self.put_disk(self.disk)
+        self.patch_data_disks(self.attach_entry(0))
+        self.patch_data_disks()
+        _, _, disk = self.call("GET", self.disk, DISKS)
+        self.assertEqual(
+            (disk.get("managedBy"), disk["properties"]["diskState"]), (None, "Unattached")
+        )
+        self.patch_data_disks({**self.attach_entry(1), "toBeDetached": False})
+        self.call("DELETE", self.vm)
+        _, _, disk = self.call("GET", self.disk, DISKS)
+        self.assertEqual(disk["properties"]["diskState"], "Unattached")
+
+    def test_an_update_while_another_runs_is_refused(self) -> None:
+        self.put_disk(self.disk)
+        self.fake.operation_seconds = 10
+        self.assertEqual(self.patch_data_disks(self.attach_entry(0))[0], 200)
+        status, answer = self.patch_data_disks()
+        self.assertEqual((status, answer["error"]["code"]), (409, "OperationNotAllowed"))

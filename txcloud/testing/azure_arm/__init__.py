@@ -2,7 +2,8 @@
 A fake of Azure Resource Manager, for trial tests of code that manages
 Azure virtual machines: one subscription's resource groups, virtual
 machines (with their instance views and power states), network interfaces,
-public IP addresses, managed disks and virtual networks, its locations, VM
+public IP addresses, managed disks (attached as machines' data disks),
+snapshots and virtual networks, its locations, VM
 sizes and marketplace images, kept in memory and served by a
 ``twisted.web`` resource, with its Azure AD tenant
 (:class:`~txcloud.testing.azure.FakeAzureAD`) issuing the tokens it accepts.
@@ -25,8 +26,10 @@ It behaves as Azure's REST API reference describes: bearer tokens for
 long-running operations answered ``201``/``202`` with
 ``Azure-AsyncOperation``, ``Location`` and ``Retry-After`` and ending after
 :attr:`~FakeAzureResourceManager.operation_seconds` on the clock, error
-bodies ``{"error": {"code", "message"}}``, a cores quota, and refusals to
-delete what is still in use.  Faults:
+bodies ``{"error": {"code", "message"}}``, a cores quota, the data disk
+limits of each size (LUNs 0 to 63, ``maxDataDiskCount``, one machine per
+disk, the disk's region), and refusals to delete what is still in use (an
+attached disk among them).  Faults:
 :meth:`~FakeAzureResourceManager.fail` answers requests with an error,
 :meth:`~FakeAzureResourceManager.fail_operations` makes operations fail.
 """

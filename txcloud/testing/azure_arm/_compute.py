@@ -1,10 +1,15 @@
-"""The fake's virtual machines: listed, read, created or updated, deleted, powered."""
+"""
+The fake's virtual machines: listed, read, created or updated (their data
+disks too), deleted, powered.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from txcloud.testing._http import Received, Reply
+from txcloud.testing.azure_arm._catalogue import FakeSize
+from txcloud.testing.azure_arm._disks import DiskEndpoints
 from txcloud.testing.azure_arm._resources import (
     FakeOperation,
     arm_refusal,
@@ -14,7 +19,6 @@ from txcloud.testing.azure_arm._resources import (
     new_guid,
     request_body,
 )
-from txcloud.testing.azure_arm._state import ARMState
 
 __all__ = ["ComputeEndpoints"]
 
@@ -27,7 +31,7 @@ POWER_ACTIONS = {
 }
 
 
-class ComputeEndpoints(ARMState):
+class ComputeEndpoints(DiskEndpoints):
     """Microsoft.Compute's virtual machines."""
 
     def _vm_json(self, vm: dict[str, Any], expand: bool) -> dict[str, Any]:
@@ -38,18 +42,9 @@ class ComputeEndpoints(ARMState):
         return document
 
     def _list_vms(self, received: Received, groups: dict[str, str]) -> Reply:
-        prefix = f"/subscriptions/{self.subscription_id}/"
-        if "group" in groups:
-            self._group(groups["group"])
-            prefix += f"resourcegroups/{groups['group'].lower()}/"
         expand = received.arg("$expand") == "instanceView"
-        vms = [
-            self._vm_json(resource, expand)
-            for key, resource in self.resources.items()
-            if key.startswith(prefix.lower())
-            and resource["type"] == "Microsoft.Compute/virtualMachines"
-        ]
-        return self._page(received, vms)
+        vms = self._in_scope(groups, "Microsoft.Compute/virtualMachines")
+        return self._page(received, [self._vm_json(vm, expand) for vm in vms])
 
     def _vm(self, groups: dict[str, str]) -> dict[str, Any]:
         self._group(groups["group"])
@@ -75,13 +70,16 @@ class ComputeEndpoints(ARMState):
         document = self._vm_json(self.resources[vm_id.lower()], False)
         return self._accepted(operation, document, 201)
 
-    def _cores(self, size: str) -> int:
+    def _size(self, size: str) -> FakeSize:
         found = next((s for s in self.sizes if s.name.lower() == size.lower()), None)
         if found is None:
             raise arm_refusal(
                 409, "SkuNotAvailable", f"The requested size {size} is not available."
             )
-        return found.cores
+        return found
+
+    def _cores(self, size: str) -> int:
+        return self._size(size).cores
 
     def _cores_in_use(self, but: str = "") -> int:
         return sum(
@@ -146,6 +144,9 @@ class ComputeEndpoints(ARMState):
         disk_name = os_disk.get("name") or f"{name}_OsDisk_1"
         disk_id = self.resource_id(vm_id.split("/")[4], "Microsoft.Compute", "disks", disk_name)
         os_disk["managedDisk"] = {**(os_disk.get("managedDisk") or {}), "id": disk_id}
+        data_disks = self._data_disks(
+            vm_id, location, self._size(size).max_data_disks, storage.get("dataDisks") or []
+        )
         previous = self.resources.get(vm_id.lower())
         document = self._store(
             vm_id,
@@ -154,7 +155,7 @@ class ComputeEndpoints(ARMState):
             location,
             {
                 **properties,
-                "storageProfile": {**storage, "osDisk": os_disk},
+                "storageProfile": {**storage, "osDisk": os_disk, "dataDisks": data_disks},
                 "vmId": previous["properties"]["vmId"] if previous else new_guid(),
                 "timeCreated": previous["properties"]["timeCreated"]
                 if previous
@@ -163,14 +164,8 @@ class ComputeEndpoints(ARMState):
             },
             tags=body.get("tags") or {},
         )
-        self._store(
-            disk_id,
-            disk_name,
-            "Microsoft.Compute/disks",
-            location,
-            {"diskState": "Attached"},
-            managedBy=vm_id,
-        )
+        if disk_id.lower() not in self.resources:
+            self._store_os_disk(disk_id, disk_name, location, vm_id, os_disk)
         for reference in interfaces:
             self.resources[reference["id"].lower()]["properties"]["virtualMachine"] = {"id": vm_id}
         self.power.setdefault(vm_id.lower(), "starting")
@@ -184,6 +179,64 @@ class ComputeEndpoints(ARMState):
             document["properties"]["provisioningState"] = "Failed"
 
         return self._operation(location, finish, undo)
+
+    def _store_os_disk(
+        self, disk_id: str, name: str, location: str, vm_id: str, os_disk: dict[str, Any]
+    ) -> None:
+        size = os_disk.get("diskSizeGB") or 30
+        kind = (os_disk.get("managedDisk") or {}).get("storageAccountType") or "Premium_LRS"
+        self._store(
+            disk_id,
+            name,
+            "Microsoft.Compute/disks",
+            location,
+            {
+                "creationData": {"createOption": "FromImage"},
+                "diskSizeGB": size,
+                "diskSizeBytes": size * 1024**3,
+                "diskState": "Attached",
+                "timeCreated": iso_time(self.clock.seconds()),
+                "uniqueId": new_guid(),
+                "provisioningState": "Succeeded",
+            },
+            managedBy=vm_id,
+            sku={"name": kind, "tier": "Premium" if kind.startswith("Premium") else "Standard"},
+        )
+
+    def _update_vm(self, received: Received, groups: dict[str, str]) -> Reply:
+        vm = self._vm(groups)
+        if vm["properties"]["provisioningState"] in ("Creating", "Deleting", "Updating"):
+            raise arm_refusal(
+                409,
+                "OperationNotAllowed",
+                "Another operation on this virtual machine is in progress.",
+            )
+        body = request_body(received)
+        properties = body.get("properties") or {}
+        storage = properties.get("storageProfile") or {}
+        if "dataDisks" in storage:
+            size = self._size(vm["properties"]["hardwareProfile"]["vmSize"])
+            storage = {
+                **storage,
+                "dataDisks": self._data_disks(
+                    vm["id"], vm["location"], size.max_data_disks, storage["dataDisks"]
+                ),
+            }
+        vm["properties"] = _merged(
+            vm["properties"],
+            {**properties, "storageProfile": storage, "provisioningState": "Updating"},
+        )
+        if "tags" in body:
+            vm["tags"] = body["tags"] or {}
+
+        def finish() -> None:
+            vm["properties"]["provisioningState"] = "Succeeded"
+
+        def undo() -> None:
+            vm["properties"]["provisioningState"] = "Failed"
+
+        operation = self._operation(vm["location"], finish, undo)
+        return self._accepted(operation, self._vm_json(vm, False), 200)
 
     def _delete_vm(self, received: Received, groups: dict[str, str]) -> Reply:
         self._group(groups["group"])
@@ -233,8 +286,20 @@ class ComputeEndpoints(ARMState):
 
         def finish() -> None:
             self.power[key] = final
+            self._mark_held_disks(key)
 
         def undo() -> None:
             self.power[key] = current
 
         return self._accepted(self._operation(vm["location"], finish, undo))
+
+
+def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """*old* updated by *new* as a PATCH does: objects merged, lists and values replaced."""
+    merged = dict(old)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

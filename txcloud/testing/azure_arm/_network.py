@@ -1,4 +1,4 @@
-"""The fake's network interfaces, public IP addresses and managed disks."""
+"""The fake's network interfaces and public IP addresses."""
 
 from __future__ import annotations
 
@@ -17,20 +17,11 @@ __all__ = ["NetworkEndpoints"]
 
 
 class NetworkEndpoints(ARMState):
-    """Microsoft.Network's interfaces and addresses, Microsoft.Compute's disks."""
+    """Microsoft.Network's interfaces and addresses."""
 
     def _list_network(self, received: Received, groups: dict[str, str]) -> Reply:
-        prefix = f"/subscriptions/{self.subscription_id}/"
-        if "group" in groups:
-            self._group(groups["group"])
-            prefix += f"resourcegroups/{groups['group'].lower()}/"
         kind = f"Microsoft.Network/{_kind(groups['kind'])}"
-        items = [
-            resource
-            for key, resource in self.resources.items()
-            if key.startswith(prefix.lower()) and resource["type"] == kind
-        ]
-        return self._page(received, items)
+        return self._page(received, self._in_scope(groups, kind))
 
     def _network_id(self, groups: dict[str, str]) -> str:
         group = self._group(groups["group"])
@@ -169,27 +160,6 @@ class NetworkEndpoints(ARMState):
                 lambda: _failed(resource),
             )
         )
-
-    # Disks
-
-    def _disk_id(self, groups: dict[str, str]) -> str:
-        group = self._group(groups["group"])
-        return self.resource_id(group["name"], "Microsoft.Compute", "disks", groups["name"])
-
-    def _get_disk(self, received: Received, groups: dict[str, str]) -> Reply:
-        return json_answer(self._found(self._disk_id(groups), "Microsoft.Compute/disks"))
-
-    def _delete_disk(self, received: Received, groups: dict[str, str]) -> Reply:
-        disk = self.resources.get(self._disk_id(groups).lower())
-        if disk is None:
-            return Reply(status=204)
-        if disk.get("managedBy"):
-            raise arm_refusal(
-                409,
-                "OperationNotAllowed",
-                f"Disk {disk['name']} is attached to {disk['managedBy']}.",
-            )
-        return self._deleting(disk)
 
 
 def _kind(value: str) -> str:

@@ -68,6 +68,18 @@ class ARMState:
             )
         return group
 
+    def _in_scope(self, groups: dict[str, str], kind: str) -> list[dict[str, Any]]:
+        """The resources of type *kind* in the subscription, or in ``groups["group"]``."""
+        prefix = f"/subscriptions/{self.subscription_id}/"
+        if "group" in groups:
+            self._group(groups["group"])
+            prefix += f"resourcegroups/{groups['group'].lower()}/"
+        return [
+            resource
+            for key, resource in self.resources.items()
+            if key.startswith(prefix.lower()) and resource["type"] == kind
+        ]
+
     def _found(self, resource_id: str, kind: str) -> dict[str, Any]:
         found = self.resources.get(resource_id.lower())
         if found is None:

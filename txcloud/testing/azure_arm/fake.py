@@ -44,6 +44,8 @@ _OFFERS = _PUBLISHERS + r"/(?P<publisher>[^/]+)/artifacttypes/vmimage/offers"
 _SKUS = _OFFERS + r"/(?P<offer>[^/]+)/skus"
 _VM = _GROUP + r"/providers/Microsoft\.Compute/virtualMachines/(?P<name>[^/]+)"
 _NETWORK_KINDS = "networkInterfaces|publicIPAddresses"
+_DISK_KINDS = "disks|snapshots"
+_DISK = _GROUP + rf"/providers/Microsoft\.Compute/(?P<kind>{_DISK_KINDS})/(?P<name>[^/]+)"
 
 
 class FakeAzureResourceManager(FakeService, ComputeEndpoints, NetworkEndpoints, CatalogueEndpoints):
@@ -307,7 +309,7 @@ API_VERSIONS = {
 
 def _api_versions(path: str) -> tuple[str, frozenset[str]]:
     lowered = path.lower()
-    if "/providers/microsoft.compute/disks/" in lowered:
+    if re.search(r"/providers/microsoft\.compute/(disks|snapshots)(/|$)", lowered):
         kind = "disks"
     elif "/providers/microsoft.network/" in lowered:
         kind = "network"
@@ -329,6 +331,7 @@ _ROUTES: list[tuple[re.Pattern[str], str, _Endpoint]] = [
         (_SCOPE + r"/providers/Microsoft\.Compute/virtualMachines", "GET", _F._list_vms),
         (_VM, "GET", _F._get_vm),
         (_VM, "PUT", _F._create_vm),
+        (_VM, "PATCH", _F._update_vm),
         (_VM, "DELETE", _F._delete_vm),
         (_VM + "/instanceView", "GET", _F._get_instance_view),
         (_VM + r"/(?P<action>start|powerOff|deallocate|restart)", "POST", _F._vm_action),
@@ -352,12 +355,10 @@ _ROUTES: list[tuple[re.Pattern[str], str, _Endpoint]] = [
             "DELETE",
             _F._delete_network,
         ),
-        (_GROUP + r"/providers/Microsoft\.Compute/disks/(?P<name>[^/]+)", "GET", _F._get_disk),
-        (
-            _GROUP + r"/providers/Microsoft\.Compute/disks/(?P<name>[^/]+)",
-            "DELETE",
-            _F._delete_disk,
-        ),
+        (_SCOPE + rf"/providers/Microsoft\.Compute/(?P<kind>{_DISK_KINDS})", "GET", _F._list_disks),
+        (_DISK, "GET", _F._get_disk),
+        (_DISK, "PUT", _F._put_disk),
+        (_DISK, "DELETE", _F._delete_disk),
         (_LOCATION + "/vmSizes", "GET", _F._list_sizes),
         (_PUBLISHERS, "GET", _F._list_publishers),
         (_OFFERS, "GET", _F._list_offers),

@@ -20,11 +20,16 @@ from txcloud.auth.azure.entra import authority_host
 from txcloud.auth.sources import shared_source
 from txcloud.auth.tokens import TokenSource, bearer_authorized
 from txcloud.common.http_driver import HTTPDriver
-from txcloud.compute.base import NodeDriver
+from txcloud.compute.base import Node, NodeDriver, NodeLocation
 from txcloud.compute.drivers.azure_arm.errors import arm_error
 from txcloud.compute.drivers.azure_arm.operations import wait_for_operation
 from txcloud.compute.drivers.azure_arm.regions import check_region
-from txcloud.compute.drivers.azure_arm.resources import check_subscription_id
+from txcloud.compute.drivers.azure_arm.resources import (
+    COMPUTE,
+    ResourceId,
+    check_resource_group,
+    check_subscription_id,
+)
 from txcloud.compute.types import Provider
 from txcloud.errors import InvalidArgumentError, MalformedResponseError, TxCloudError
 from txcloud.http import (
@@ -43,6 +48,7 @@ __all__ = [
     "DISKS_API_VERSION",
     "LOCATIONS_API_VERSION",
     "NETWORK_API_VERSION",
+    "VMS",
     "AzureAPIDriver",
     "gathered",
 ]
@@ -57,6 +63,9 @@ DISKS_API_VERSION = "2024-03-02"
 NETWORK_API_VERSION = "2024-05-01"
 #: and the subscription's locations'.
 LOCATIONS_API_VERSION = "2022-12-01"
+
+#: Microsoft.Compute's resource type of virtual machines.
+VMS = "virtualMachines"
 
 _LOOPBACK_NAMES = frozenset({"localhost"})
 
@@ -251,6 +260,45 @@ class AzureAPIDriver(HTTPDriver, NodeDriver):
         if not isinstance(url, str) or not url.startswith(self.endpoint + "/"):
             raise MalformedResponseError(f"{what} is not on {self.endpoint}: {url!r}", self)
         return url
+
+    # Paths and arguments
+
+    def _group_path(self, resource_group: str | None) -> str:
+        if resource_group is None:
+            return self.subscription_path
+        return f"{self.subscription_path}/resourceGroups/{check_resource_group(resource_group)}"
+
+    def _resource(self, resource_group: str, namespace: str, kind: str, name: str) -> ResourceId:
+        return ResourceId(self.subscription_id, resource_group, namespace, kind, name)
+
+    def _own(self, value: object, kind: str, what: str) -> ResourceId:
+        """The Microsoft.Compute resource id *value*, if it is of this driver's subscription."""
+        resource = ResourceId.parse(value, COMPUTE, kind, what)
+        if resource.subscription != self.subscription_id:
+            raise InvalidArgumentError(
+                f"{what}: {resource.name!r} is in subscription {resource.subscription}, "
+                f"not this driver's ({self.subscription_id})",
+                self,
+            )
+        return resource
+
+    def _vm_id(self, node: object) -> ResourceId:
+        if not isinstance(node, Node):
+            raise InvalidArgumentError(f"expected a Node, not {type(node).__name__}", self)
+        return self._own(node.id, VMS, "the node's id")
+
+    def _location(self, location: NodeLocation | str | None) -> str:
+        if isinstance(location, NodeLocation):
+            location = location.id
+        if location is None:
+            if self.region is None:
+                raise InvalidArgumentError(
+                    "give a location, or build the driver with a region", self
+                )
+            return self.region
+        return check_region(location, "location")
+
+    # Requests
 
     async def _send(
         self,

@@ -14,7 +14,7 @@ from txcloud.compute.drivers.azure_arm.api import (
     DISKS_API_VERSION,
     LOCATIONS_API_VERSION,
     NETWORK_API_VERSION,
-    AzureAPIDriver,
+    VMS,
     gathered,
 )
 from txcloud.compute.drivers.azure_arm.create import VirtualMachineSpec
@@ -28,7 +28,6 @@ from txcloud.compute.drivers.azure_arm.parse import (
     parse_size,
     public_ip_ids,
 )
-from txcloud.compute.drivers.azure_arm.regions import check_region
 from txcloud.compute.drivers.azure_arm.resources import (
     COMPUTE,
     NETWORK,
@@ -36,11 +35,10 @@ from txcloud.compute.drivers.azure_arm.resources import (
     check_name,
     check_resource_group,
 )
+from txcloud.compute.drivers.azure_arm.volumes import AzureVolumesMixin
 from txcloud.errors import InvalidArgumentError
 
 __all__ = ["AzureNodeDriver"]
-
-_VMS = "virtualMachines"
 
 
 def _flag(value: object, what: str) -> bool:
@@ -49,7 +47,7 @@ def _flag(value: object, what: str) -> bool:
     return value
 
 
-class AzureNodeDriver(AzureAPIDriver):
+class AzureNodeDriver(AzureVolumesMixin):
     """
     Azure virtual machines, as Libcloud's ``AzureNodeDriver``.
 
@@ -86,39 +84,6 @@ class AzureNodeDriver(AzureAPIDriver):
     (``reactor``, ``timeout``, ``ex_agent``...).
     """
 
-    # Paths
-
-    def _group_path(self, resource_group: str | None) -> str:
-        if resource_group is None:
-            return self.subscription_path
-        return f"{self.subscription_path}/resourceGroups/{check_resource_group(resource_group)}"
-
-    def _resource(self, resource_group: str, namespace: str, kind: str, name: str) -> ResourceId:
-        return ResourceId(self.subscription_id, resource_group, namespace, kind, name)
-
-    def _vm_id(self, node: object) -> ResourceId:
-        if not isinstance(node, Node):
-            raise InvalidArgumentError(f"expected a Node, not {type(node).__name__}", self)
-        vm = ResourceId.parse(node.id, COMPUTE, _VMS, "the node's id")
-        if vm.subscription != self.subscription_id:
-            raise InvalidArgumentError(
-                f"node {node.name!r} is in subscription {vm.subscription}, "
-                f"not this driver's ({self.subscription_id})",
-                self,
-            )
-        return vm
-
-    def _location(self, location: NodeLocation | str | None) -> str:
-        if isinstance(location, NodeLocation):
-            location = location.id
-        if location is None:
-            if self.region is None:
-                raise InvalidArgumentError(
-                    "give a location, or build the driver with a region", self
-                )
-            return self.region
-        return check_region(location, "location")
-
     # Nodes
 
     def list_nodes(self, ex_resource_group: str | None = None) -> Deferred[list[Node]]:
@@ -137,9 +102,7 @@ class AzureNodeDriver(AzureAPIDriver):
     async def _list_nodes(self, scope: str) -> list[Node]:
         vms, interfaces, public_ips = await gathered(
             [
-                self._collect(
-                    f"{scope}/providers/{COMPUTE}/{_VMS}", self.compute_api_version, True
-                ),
+                self._collect(f"{scope}/providers/{COMPUTE}/{VMS}", self.compute_api_version, True),
                 self._collect(
                     f"{scope}/providers/{NETWORK}/networkInterfaces", NETWORK_API_VERSION
                 ),
@@ -167,7 +130,7 @@ class AzureNodeDriver(AzureAPIDriver):
             or failing with :class:`~txcloud.errors.NodeNotFoundError`.
         :raises InvalidArgumentError: for a malformed id.
         """
-        vm = ResourceId.parse(node_id, COMPUTE, _VMS, "node_id")
+        vm = ResourceId.parse(node_id, COMPUTE, VMS, "node_id")
         return Deferred.fromCoroutine(self._get_node(vm))
 
     async def _get_node(self, vm: ResourceId) -> Node:
@@ -387,7 +350,7 @@ class AzureNodeDriver(AzureAPIDriver):
         await self._operation(
             "PUT", nic.path, NETWORK_API_VERSION, spec.interface(subnet_id, ip_id)
         )
-        vm = self._resource(group, COMPUTE, _VMS, spec.name)
+        vm = self._resource(group, COMPUTE, VMS, spec.name)
         await self._operation(
             "PUT", vm.path, self.compute_api_version, spec.virtual_machine(nic.path)
         )

@@ -18,6 +18,7 @@ from txcloud.errors import (
     RateLimitReached,
     ResourceConflictError,
     TxCloudError,
+    VolumeNotFoundError,
 )
 
 __all__ = ["ERROR_CODES", "THROTTLING_CODES", "arm_error"]
@@ -52,6 +53,10 @@ ERROR_CODES: dict[str, type[TxCloudError]] = {
 _NOT_FOUND_CODES = frozenset({"ResourceNotFound", "NotFound", "ResourceGroupNotFound"})
 # Paths of a virtual machine and its actions: their 404 means the node is gone.
 _VM_PATH = re.compile(r"/virtualMachines/[^/]+(/[A-Za-z]+)?/?$", re.IGNORECASE)
+# Paths of a managed disk or snapshot: their 404 means the volume or snapshot is gone.
+_VOLUME_PATH = re.compile(
+    r"/providers/Microsoft\.Compute/(disks|snapshots)/[^/]+/?$", re.IGNORECASE
+)
 
 
 def arm_error(
@@ -69,14 +74,18 @@ def arm_error(
     status says as much (the default mapper then decides).
 
     :param path: the URL path the error answered; a missing resource under
-        a virtual machine's path is :class:`~txcloud.errors.NodeNotFoundError`.
+        a virtual machine's path is :class:`~txcloud.errors.NodeNotFoundError`,
+        a missing disk or snapshot :class:`~txcloud.errors.VolumeNotFoundError`.
     """
     fields: dict[str, Any] = {"status": status, "code": code, "request_id": request_id}
     if status == 429 or code in THROTTLING_CODES:
         return RateLimitReached(message, driver, retry_after=retry_after, **fields)
     cls = ERROR_CODES.get(code or "")
-    if cls is None and (status == 404 or code in _NOT_FOUND_CODES) and _VM_PATH.search(path):
-        cls = NodeNotFoundError
+    if cls is None and (status == 404 or code in _NOT_FOUND_CODES):
+        if _VM_PATH.search(path):
+            cls = NodeNotFoundError
+        elif _VOLUME_PATH.search(path):
+            cls = VolumeNotFoundError
     if cls is ResourceConflictError and "quota" in message.lower():
         # Older answers to a request over the cores quota say so only in words.
         cls = QuotaExceededError

@@ -1,6 +1,7 @@
 """
 Azure Resource Manager's long-running operations: an answer ``201`` or
-``202`` names where to follow the operation, in ``Azure-AsyncOperation`` (a
+``202`` (or a ``200`` to an update, with ``Azure-AsyncOperation``) names
+where to follow the operation, in ``Azure-AsyncOperation`` (a
 status document ``{"status": "InProgress" | "Succeeded" | "Failed" |
 "Canceled", "error": {...}}``) or ``Location`` (``202`` while running, then
 ``200`` or ``204``), and ``Retry-After`` says how long to wait before asking.
@@ -47,10 +48,14 @@ async def wait_for_operation(driver: AzureAPIDriver, response: Response, what: s
     :raises MalformedResponseError: for a status URL off the driver's
         endpoint, or a status document without a status.
     """
-    if response.status not in (201, 202):
-        return
     status_url = response.headers.get("Azure-AsyncOperation")
     location = response.headers.get("Location")
+    # Updates of a virtual machine answer 200 and still run on: only the
+    # status document says when they end.
+    if response.status not in (201, 202) and not (response.status == 200 and status_url):
+        return
+    if response.status == 200:
+        location = None
     if not status_url and not location:
         return
     url = driver._check_origin(status_url or location, f"{what}'s operation")

@@ -1,7 +1,7 @@
 """
 Turn Azure Resource Manager's JSON (virtual machines with their instance
-view, network interfaces, public IP addresses, VM sizes, locations and
-marketplace image versions) into txcloud's models.
+view, network interfaces, public IP addresses, VM sizes, locations,
+marketplace image versions, managed disks and snapshots) into txcloud's models.
 
 A node's addresses come from the interfaces and addresses listed once for
 the whole subscription (:class:`Addresses`), not from a request per node.
@@ -15,14 +15,24 @@ from typing import Any
 
 import attrs
 
-from txcloud.compute.base import Node, NodeImage, NodeLocation, NodeSize
+from txcloud.compute.base import (
+    Node,
+    NodeImage,
+    NodeLocation,
+    NodeSize,
+    StorageVolume,
+    VolumeSnapshot,
+)
 from txcloud.compute.drivers.azure_arm.regions import REGION_COUNTRIES
-from txcloud.compute.types import NodeState
+from txcloud.compute.types import NodeState, StorageVolumeState, VolumeSnapshotState
 from txcloud.errors import MalformedResponseError
 
 __all__ = [
+    "DISK_STATES",
     "POWER_STATES",
     "PROVISIONING_STATES",
+    "SNAPSHOT_PROVISIONING_STATES",
+    "VOLUME_PROVISIONING_STATES",
     "Addresses",
     "interface_ids",
     "node_state",
@@ -31,7 +41,11 @@ __all__ = [
     "parse_location",
     "parse_node",
     "parse_size",
+    "parse_snapshot",
+    "parse_volume",
     "public_ip_ids",
+    "snapshot_state",
+    "volume_state",
 ]
 
 #: Provisioning states that decide a node's state whatever its power
@@ -53,6 +67,39 @@ POWER_STATES: dict[str, NodeState] = {
     "stopped": NodeState.PAUSED,
     "deallocating": NodeState.PENDING,
     "deallocated": NodeState.STOPPED,
+}
+
+
+#: A managed disk's ``provisioningState`` (lower case) that decides its
+#: state whatever its ``diskState``.
+VOLUME_PROVISIONING_STATES: dict[str, StorageVolumeState] = {
+    "creating": StorageVolumeState.CREATING,
+    "updating": StorageVolumeState.UPDATING,
+    "deleting": StorageVolumeState.DELETING,
+    "failed": StorageVolumeState.ERROR,
+}
+
+#: A provisioned disk's ``diskState`` (lower case) and the volume state it
+#: means: attached to a machine (running, deallocated or hibernated) is in
+#: use; a disk being uploaded is still being created.
+DISK_STATES: dict[str, StorageVolumeState] = {
+    "unattached": StorageVolumeState.AVAILABLE,
+    "attached": StorageVolumeState.INUSE,
+    "reserved": StorageVolumeState.INUSE,
+    "frozen": StorageVolumeState.INUSE,
+    "activesasfrozen": StorageVolumeState.INUSE,
+    "activesas": StorageVolumeState.AVAILABLE,
+    "readytoupload": StorageVolumeState.CREATING,
+    "activeupload": StorageVolumeState.CREATING,
+}
+
+#: A snapshot's ``provisioningState`` (lower case) and its state.
+SNAPSHOT_PROVISIONING_STATES: dict[str, VolumeSnapshotState] = {
+    "creating": VolumeSnapshotState.CREATING,
+    "updating": VolumeSnapshotState.UPDATING,
+    "deleting": VolumeSnapshotState.DELETING,
+    "failed": VolumeSnapshotState.ERROR,
+    "succeeded": VolumeSnapshotState.AVAILABLE,
 }
 
 
@@ -307,5 +354,117 @@ def parse_image(
             "sku": sku,
             "version": version,
             "location": location,
+        },
+    )
+
+
+def _resource_group(resource_id: str) -> str | None:
+    parts = resource_id.split("/")
+    return parts[4] if len(parts) > 4 else None
+
+
+def _size(properties: dict[str, Any]) -> int | None:
+    size = properties.get("diskSizeGB")
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+
+def volume_state(disk: dict[str, Any]) -> StorageVolumeState:
+    """
+    A managed disk's state: its provisioning state while not ``Succeeded``,
+    then its ``diskState``; an ``ActiveSAS`` disk (being exported) is in use
+    while a machine holds it (``managedBy``), else available.
+    """
+    properties = _dict(disk, "properties")
+    provisioning = str(properties.get("provisioningState") or "").lower()
+    if provisioning in VOLUME_PROVISIONING_STATES:
+        return VOLUME_PROVISIONING_STATES[provisioning]
+    disk_state = str(properties.get("diskState") or "").lower()
+    if disk_state == "activesas" and disk.get("managedBy"):
+        return StorageVolumeState.INUSE
+    return DISK_STATES.get(disk_state, StorageVolumeState.UNKNOWN)
+
+
+def parse_volume(data: Any, driver: Any) -> StorageVolume:
+    """
+    A managed disk as a :class:`~txcloud.compute.base.StorageVolume` whose id
+    is its resource id and ``size`` its ``diskSizeGB``.
+
+    ``extra`` holds the disk's JSON as Libcloud's does (``location``,
+    ``tags``, ``sku``, ``managedBy``: the machine holding it or ``None``,
+    ``zones``, ``properties``) plus ``resource_group``, ``sku_name``,
+    ``disk_state`` and ``provisioning_state``.
+    """
+    disk = _object(data, "managed disk")
+    disk_id = _text(disk, "id", "managed disk")
+    properties = _dict(disk, "properties")
+    return StorageVolume(
+        id=disk_id,
+        name=_text(disk, "name", "managed disk"),
+        size=_size(properties) or 0,
+        driver=driver,
+        state=volume_state(disk),
+        extra={
+            **disk,
+            "tags": disk.get("tags") or {},
+            "managedBy": disk.get("managedBy"),
+            "resource_group": _resource_group(disk_id),
+            "sku_name": _dict(disk, "sku").get("name"),
+            "disk_state": properties.get("diskState"),
+            "provisioning_state": properties.get("provisioningState"),
+            "time_created": _time(properties.get("timeCreated")),
+        },
+    )
+
+
+def snapshot_state(properties: dict[str, Any]) -> VolumeSnapshotState:
+    """
+    A snapshot's state from its provisioning state; a provisioned snapshot
+    still being copied (``completionPercent`` under 100) or filled
+    (``snapshotAccessState`` ``Pending``) is still being created.
+    """
+    state = SNAPSHOT_PROVISIONING_STATES.get(
+        str(properties.get("provisioningState") or "").lower(), VolumeSnapshotState.UNKNOWN
+    )
+    percent = properties.get("completionPercent")
+    copying = isinstance(percent, (int, float)) and percent < 100
+    if state is VolumeSnapshotState.AVAILABLE and (
+        copying or properties.get("snapshotAccessState") == "Pending"
+    ):
+        return VolumeSnapshotState.CREATING
+    return state
+
+
+def parse_snapshot(data: Any, driver: Any) -> VolumeSnapshot:
+    """
+    A snapshot as a :class:`~txcloud.compute.base.VolumeSnapshot` whose id
+    is its resource id.
+
+    ``extra`` holds the snapshot's JSON as Libcloud's does, plus
+    ``resource_group``, ``source_id`` (what it was copied from),
+    ``volume_id`` (that, when it is a managed disk), ``incremental`` and
+    ``provisioning_state``.
+    """
+    snapshot = _object(data, "snapshot")
+    snapshot_id = _text(snapshot, "id", "snapshot")
+    properties = _dict(snapshot, "properties")
+    creation = _dict(properties, "creationData")
+    source = creation.get("sourceResourceId") or creation.get("sourceUri")
+    source = source if isinstance(source, str) else None
+    is_disk = source is not None and "/providers/microsoft.compute/disks/" in source.lower()
+    return VolumeSnapshot(
+        id=snapshot_id,
+        name=_text(snapshot, "name", "snapshot"),
+        size=_size(properties),
+        driver=driver,
+        created=_time(properties.get("timeCreated")),
+        state=snapshot_state(properties),
+        extra={
+            **snapshot,
+            "tags": snapshot.get("tags") or {},
+            "resource_group": _resource_group(snapshot_id),
+            "source_id": source,
+            "volume_id": source if is_disk else None,
+            "incremental": bool(properties.get("incremental")),
+            "provisioning_state": properties.get("provisioningState"),
         },
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 
+from txcloud.common.checks import check_volume_size
 from txcloud.common.paging import collect
 from txcloud.compute.base import Node, NodeLocation, StorageVolume, VolumeSnapshot
 from txcloud.compute.drivers.digitalocean.api import DigitalOceanAPIDriver
@@ -28,14 +29,6 @@ MAX_VOLUME_SIZE = 16 * 1024
 # Volume names: lower-case letters, digits and dashes, from a letter.
 _VOLUME_NAME = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
 _SNAPSHOT_TYPES = ("droplet", "volume")
-
-
-def _checked_size(size: object) -> int:
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_VOLUME_SIZE:
-        raise InvalidArgumentError(
-            f"size must be an integer of GiB in 1..{MAX_VOLUME_SIZE}, not {size!r}"
-        )
-    return size
 
 
 def _volume_id(volume: object) -> str:
@@ -95,7 +88,7 @@ class DigitalOceanVolumesMixin(DigitalOceanAPIDriver):
         :returns: a Deferred firing with the new volume.
         :raises InvalidArgumentError: for any bad argument, before sending.
         """
-        body: dict[str, Any] = {"size_gigabytes": _checked_size(size)}
+        body: dict[str, Any] = {"size_gigabytes": check_volume_size(size, MAX_VOLUME_SIZE)}
         if not isinstance(name, str) or not _VOLUME_NAME.match(name):
             raise InvalidArgumentError(
                 f"name must be lower-case letters, digits and dashes from a letter: {name!r}"
