@@ -13,7 +13,7 @@ from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
 
-from twisted.internet.defer import Deferred, FirstError, gatherResults
+from twisted.internet.defer import Deferred, DeferredList, FirstError, gatherResults
 
 from txcloud.auth.azure import MANAGEMENT_SCOPE, ClientSecretTokens, default_azure_tokens
 from txcloud.auth.azure.entra import authority_host
@@ -95,8 +95,8 @@ def _login_host(value: object) -> str:
 async def gathered(deferreds: Iterable[Deferred[Any]]) -> list[Any]:
     """
     The results of *deferreds*, run together; the first to fail cancels the
-    others (their answers would be thrown away) and fails the whole with its
-    own (typed) error, not a ``FirstError``.
+    others (their answers would be thrown away), waits for them to end, and
+    fails the whole with its own (typed) error, not a ``FirstError``.
     """
     running = list(deferreds)
     try:
@@ -104,6 +104,8 @@ async def gathered(deferreds: Iterable[Deferred[Any]]) -> list[Any]:
     except FirstError as error:
         for deferred in running:
             deferred.cancel()
+        # Nothing of this call is left running once it has failed.
+        await DeferredList(running, consumeErrors=True)
         error.subFailure.raiseException()
 
 
