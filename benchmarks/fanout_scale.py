@@ -25,7 +25,9 @@ per idle driver (RSS growth while building them, over their number) and per
 in-flight call (peak RSS over the idle drivers' RSS, over the concurrency),
 and the ratios to Libcloud.  ``--gc-freeze`` calls ``gc.freeze()`` in the
 txcloud child once the drivers are built (a user's choice, see
-docs/usage/transport.rst), to show what the collector costs.
+docs/usage/transport.rst), and ``--gc-threshold N`` sets the collector's
+first threshold there, to show what the collector costs; the collector's
+time (by ``gc.callbacks``) is printed either way.
 """
 
 from __future__ import annotations
@@ -166,6 +168,22 @@ def _rss_mib() -> float:
     raise RuntimeError("/proc/self/status gives no VmRSS")
 
 
+class CollectorTime:
+    """A ``gc.callbacks`` entry adding up the collector's time and passes, by generation."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.collections = [0, 0, 0]
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.seconds[info["generation"]] += time.process_time() - self._started
+            self.collections[info["generation"]] += 1
+
+
 def run_txcloud(args: argparse.Namespace, ports: list[int], folder: str) -> dict[str, Any]:
     from twisted.internet.defer import Deferred
     from twisted.internet.task import react
@@ -204,6 +222,10 @@ def run_txcloud(args: argparse.Namespace, ports: list[int], folder: str) -> dict
         figures["idle_driver_kib"] = (idle - before) * 1024 / len(drivers)
         if args.gc_freeze:
             gc.freeze()
+        if args.gc_threshold:
+            gc.set_threshold(args.gc_threshold, *gc.get_threshold()[1:])
+        collector = CollectorTime()
+        gc.callbacks.append(collector)
         for _ in range(args.rounds):
             started, cpu_started = time.perf_counter(), time.process_time()
             result = await multi.list_nodes(drivers, concurrency=args.concurrency)
@@ -215,6 +237,9 @@ def run_txcloud(args: argparse.Namespace, ports: list[int], folder: str) -> dict
             bad = [n for n in map(len, result.results.values()) if n != NODES_PER_ANSWER]
             if bad or len(result.results) != len(drivers):
                 raise SystemExit(f"txcloud: wrong node counts: {bad[:5]}")
+        gc.callbacks.remove(collector)
+        figures["gc_seconds"] = collector.seconds
+        figures["gc_collections"] = collector.collections
         figures["in_flight_kib"] = (peak_rss_mib() - idle) * 1024 / args.concurrency
         figures["calls"] = len(drivers)
         for driver in drivers:
@@ -317,6 +342,8 @@ def conduct(args: argparse.Namespace) -> None:
             ]
             if args.gc_freeze:
                 command.append("--gc-freeze")
+            if args.gc_threshold:
+                command += ["--gc-threshold", str(args.gc_threshold)]
             server_cpu = _cpu_seconds(server.pid)
             results[tool] = json.loads(run_child(tool, command).decode().strip().splitlines()[-1])
             results[tool]["server_cpu"] = _cpu_seconds(server.pid) - server_cpu
@@ -333,6 +360,7 @@ def _report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> Non
         f"\n{ours['calls']} EC2 drivers ({args.accounts} accounts x {args.endpoints} HTTPS "
         f"endpoints), {args.delay * 1000:.0f} ms per call, concurrency {args.concurrency}, "
         f"{args.rounds} rounds, {os.cpu_count()} CPUs{', gc.freeze()' if args.gc_freeze else ''}"
+        f"{f', gc threshold {args.gc_threshold}' if args.gc_threshold else ''}"
     )
     print(
         f"{'tool':<30} {'calls':>6} {'cold s':>8} {'best s':>8} {'cold CPU ms':>11} "
@@ -353,6 +381,12 @@ def _report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> Non
     print(
         f"\nmemory: {ours['idle_driver_kib']:.1f} KiB per idle driver, "
         f"{ours['in_flight_kib']:.1f} KiB per in-flight call"
+    )
+    gc_seconds, passes = ours["gc_seconds"], ours["gc_collections"]
+    print(
+        f"txcloud's garbage collector: {sum(gc_seconds):.2f} CPU s over {args.rounds} rounds "
+        f"({sum(gc_seconds) / (ours['calls'] * args.rounds) * 1000:.3f} ms per call); "
+        f"passes by generation {passes}, CPU s {[round(t, 2) for t in gc_seconds]}"
     )
     print(f"CPU per call: Libcloud / txcloud = {their_cpu / our_cpu:.2f}x")
     best, rss = min(ours["times"]), ours["peak_rss_mib"]
@@ -375,6 +409,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() in txcloud's child")
+    parser.add_argument(
+        "--gc-threshold",
+        type=int,
+        default=0,
+        help="the collector's first threshold in txcloud's child",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--run", choices=("txcloud", "libcloud"), help=argparse.SUPPRESS)
     parser.add_argument("--ports", help=argparse.SUPPRESS)
