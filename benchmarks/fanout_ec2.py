@@ -358,9 +358,9 @@ def conduct(args: argparse.Namespace) -> None:
     sequence_ratio = min(results["libcloud-sequence"]["times"]) / min(ours)
     print(
         f"\ntxcloud best {min(ours):.3f} s (cold {ours[0]:.3f} s): "
-        f"{_verdict(min(ours) < 0.6)} < 0.6 s; "
+        f"{_verdict(min(ours) <= 0.35)} <= 0.35 s; "
         f"{pool_ratio:.2f}x the best Libcloud pool ({best_pool:.3f} s), "
-        f"{_verdict(pool_ratio >= 1.8)} >= 1.8x; "
+        f"{_verdict(pool_ratio >= 3)} >= 3x; "
         f"{sequence_ratio:.1f}x Libcloud in sequence, {_verdict(sequence_ratio >= 20)} >= 20x"
     )
 

@@ -318,8 +318,12 @@ class HTTPTransport:
                 timer.cancel()
 
         response = Response(raw, sent, clock=self._reactor, timeout=timeout, driver=self.driver)
-        self._log_attempt(sent, attempt, started, str(response.status))
-        if 200 <= response.status < 300 or response.status in sent.ok_statuses:
+        success = 200 <= response.status < 300 or response.status in sent.ok_statuses
+        if attempt > 1 or not success:
+            # A first attempt that succeeds (nearly every call) logs nothing:
+            # a fan-out over thousands of targets would pay for an event each.
+            self._log_attempt(sent, attempt, started, str(response.status))
+        if success:
             return response
         try:
             body = await response.read_at_most(self._max_error_body)
