@@ -90,13 +90,14 @@ INVALID_ACTION = b"<Response><Errors><Error><Code>InvalidAction</Code></Error></
 # The stand-in server (run with --serve in its own process)
 
 
-def serve(port: int, delay: float, delay_all: bool) -> None:
-    """Answer EC2 Query API calls on 127.0.0.1:*port* until killed."""
-    from twisted.internet import reactor as _reactor
+def stand_in_site(reactor: Any, delay: float, delay_all: bool) -> Any:
+    """
+    The twisted.web site of the EC2 stand-in: DescribeInstances answered
+    after *delay* seconds (a non-blocking ``callLater``), DescribeAddresses
+    at once unless *delay_all*.
+    """
     from twisted.web.resource import Resource
     from twisted.web.server import NOT_DONE_YET, Site
-
-    reactor: Any = _reactor
 
     class EC2StandIn(Resource):
         isLeaf = True
@@ -129,8 +130,18 @@ def serve(port: int, delay: float, delay_all: bool) -> None:
         def log(self, request: Any) -> None:
             pass
 
+    return QuietSite(EC2StandIn())
+
+
+def serve(port: int, delay: float, delay_all: bool) -> None:
+    """Answer EC2 Query API calls on 127.0.0.1:*port* until killed."""
+    from twisted.internet import reactor as _reactor
+
+    reactor: Any = _reactor
     # A deep backlog: 256 clients connect at once.
-    reactor.listenTCP(port, QuietSite(EC2StandIn()), backlog=2048, interface="127.0.0.1")
+    reactor.listenTCP(
+        port, stand_in_site(reactor, delay, delay_all), backlog=2048, interface="127.0.0.1"
+    )
     reactor.run()
 
 

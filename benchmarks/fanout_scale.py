@@ -47,7 +47,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from _common import free_port, peak_rss_mib, print_child_figures, run_child
-from fanout_ec2 import DESCRIBE_ADDRESSES, DESCRIBE_INSTANCES, INVALID_ACTION, NODES_PER_ANSWER
+from fanout_ec2 import NODES_PER_ANSWER, stand_in_site
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 REGIONS = (
@@ -117,40 +117,12 @@ def serve(ports: list[int], delay: float, folder: str) -> None:
     """Answer EC2 DescribeInstances over TLS on 127.0.0.1:*ports* until killed."""
     from twisted.internet import reactor as _reactor
     from twisted.internet import ssl
-    from twisted.web.resource import Resource
-    from twisted.web.server import NOT_DONE_YET, Site
 
     reactor: Any = _reactor
 
-    class EC2StandIn(Resource):
-        isLeaf = True
-
-        def render(self, request: Any) -> Any:
-            action = (request.args.get(b"Action") or [b""])[0]
-            request.setHeader(b"Content-Type", b"text/xml;charset=UTF-8")
-            if action == b"DescribeAddresses":
-                return DESCRIBE_ADDRESSES
-            if action != b"DescribeInstances":
-                request.setResponseCode(400)
-                return INVALID_ACTION
-            finished: list[bool] = []
-            request.notifyFinish().addBoth(finished.append)
-
-            def answer() -> None:
-                if not finished:
-                    request.write(DESCRIBE_INSTANCES)
-                    request.finish()
-
-            reactor.callLater(delay, answer)
-            return NOT_DONE_YET
-
-    class QuietSite(Site):
-        def log(self, request: Any) -> None:
-            pass
-
     with open(os.path.join(folder, "server.pem"), "rb") as file:
         options = ssl.PrivateCertificate.loadPEM(file.read()).options()
-    site = QuietSite(EC2StandIn())
+    site = stand_in_site(reactor, delay, delay_all=False)
     site.timeOut = None
     for port in ports:
         reactor.listenSSL(port, site, options, backlog=2048, interface="127.0.0.1")

@@ -94,17 +94,7 @@ class CloseDefaultPoolTests(SynchronousTestCase):
 
 
 class TransportPoolTests(SynchronousTestCase):
-    def test_transports_without_a_pool_share_the_reactors_default(self) -> None:
-        reactor = MemoryReactorClock()
-        first, second = HTTPTransport(reactor=reactor), HTTPTransport(reactor=reactor)
-        self.assertIs(lease_default_pool(reactor).pool, lease_default_pool(reactor).pool)
-        closes = _count_closes(self, lease_default_pool(reactor).pool)
-        self.successResultOf(first.close())
-        self.assertEqual(closes, [])
-        self.successResultOf(second.close())
-        self.assertEqual(closes, [])  # the two leases taken above still hold it
-
-    def test_closing_the_last_transport_closes_the_default_pool(self) -> None:
+    def test_transports_share_the_default_pool_until_the_last_closes(self) -> None:
         reactor = MemoryReactorClock()
         first, second = HTTPTransport(reactor=reactor), HTTPTransport(reactor=reactor)
         probe = lease_default_pool(reactor)

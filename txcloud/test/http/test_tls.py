@@ -272,45 +272,6 @@ class TLSServerTests(TestCase):
         await closed
 
 
-class SharedPolicyTests(SynchronousTestCase):
-    def write(self, data: bytes) -> str:
-        path = Path(self.mktemp())
-        path.write_bytes(data)
-        return str(path)
-
-    def test_equal_settings_share_one_policy_and_one_context_per_host(self) -> None:
-        options = TLSOptions(ca_file=self.write(ThrowawayCA().pem))
-        policy = policy_for(options)
-        self.assertIs(policy_for(TLSOptions(ca_file=options.ca_file)), policy)
-        self.assertIs(
-            policy.creatorForNetloc(b"example.com", 443),
-            policy.creatorForNetloc(b"example.com", 443),
-        )
-        self.assertIsNot(
-            policy.creatorForNetloc(b"example.com", 443),
-            policy.creatorForNetloc(b"example.org", 443),
-        )
-
-    def test_other_settings_get_another_policy(self) -> None:
-        ca_file = self.write(ThrowawayCA().pem)
-        policies = {
-            id(policy_for(options))
-            for options in (
-                TLSOptions(),
-                TLSOptions(verify=False),
-                TLSOptions(ca_file=ca_file),
-                TLSOptions(ca_file=self.write(ThrowawayCA().pem)),
-            )
-        }
-        self.assertEqual(len(policies), 4)
-
-    def test_a_rewritten_ca_file_is_read_again(self) -> None:
-        ca_file = self.write(ThrowawayCA().pem)
-        before = policy_for(TLSOptions(ca_file=ca_file))
-        Path(ca_file).write_bytes(ThrowawayCA().pem + ThrowawayCA().pem)
-        self.assertIsNot(policy_for(TLSOptions(ca_file=ca_file)), before)
-
-
 class TLSPolicyTests(SynchronousTestCase):
     def write(self, data: bytes) -> str:
         path = Path(self.mktemp())
@@ -344,3 +305,35 @@ class TLSPolicyTests(SynchronousTestCase):
         )
         error = self.assertRaises(InvalidArgumentError, TLSPolicy, options)
         self.assertNotIn("SECRETKEYMATERIAL", str(error))
+
+    def test_equal_settings_share_one_policy_and_one_context_per_host(self) -> None:
+        options = TLSOptions(ca_file=self.write(ThrowawayCA().pem))
+        policy = policy_for(options)
+        self.assertIs(policy_for(TLSOptions(ca_file=options.ca_file)), policy)
+        self.assertIs(
+            policy.creatorForNetloc(b"example.com", 443),
+            policy.creatorForNetloc(b"example.com", 443),
+        )
+        self.assertIsNot(
+            policy.creatorForNetloc(b"example.com", 443),
+            policy.creatorForNetloc(b"example.org", 443),
+        )
+
+    def test_other_settings_get_another_policy(self) -> None:
+        ca_file = self.write(ThrowawayCA().pem)
+        policies = {
+            id(policy_for(options))
+            for options in (
+                TLSOptions(),
+                TLSOptions(verify=False),
+                TLSOptions(ca_file=ca_file),
+                TLSOptions(ca_file=self.write(ThrowawayCA().pem)),
+            )
+        }
+        self.assertEqual(len(policies), 4)
+
+    def test_a_rewritten_ca_file_is_read_again(self) -> None:
+        ca_file = self.write(ThrowawayCA().pem)
+        before = policy_for(TLSOptions(ca_file=ca_file))
+        Path(ca_file).write_bytes(ThrowawayCA().pem + ThrowawayCA().pem)
+        self.assertIsNot(policy_for(TLSOptions(ca_file=ca_file)), before)
