@@ -175,6 +175,9 @@ def _round_trip(
         "down_cpu": timings["download_cpu"] / size * 1e9,
         "rss": timings["peak_rss_mib"],
         "intact": intact,
+        # Only txcloud runs a reactor to probe.
+        "up_late": timings.get("upload_late_ms"),
+        "down_late": timings.get("download_late_ms"),
     }
 
 
@@ -198,10 +201,13 @@ _MEASURES = ("up", "down", "up_cpu", "down_cpu", "rss")
 
 
 def _figures(result: dict[str, Any]) -> str:
+    late = ""
+    if result.get("up_late") is not None:
+        late = f"  reactor late <= {result['up_late']:4.0f} / {result['down_late']:4.0f} ms"
     return (
         f"up {result['up']:6.1f} MB/s ({result['up_cpu']:4.2f} CPU s/GB)  "
         f"down {result['down']:6.1f} MB/s ({result['down_cpu']:4.2f} CPU s/GB)  "
-        f"peak RSS {result['rss']:5.1f} MB"
+        f"peak RSS {result['rss']:5.1f} MB{late}"
     )
 
 
@@ -237,11 +243,15 @@ def conduct_transfers(
 
 
 def print_medians(results: Results) -> dict[str, dict[str, float]]:
-    """Print each tool's median figures; returns them."""
-    medians = {
+    """Print each tool's median figures (and the reactor's worst lateness); returns them."""
+    medians: dict[str, dict[str, Any]] = {
         tool: {key: statistics.median(run[key] for run in runs) for key in _MEASURES}
         for tool, runs in results.items()
     }
+    for tool, runs in results.items():
+        for key in ("up_late", "down_late"):
+            values = [run[key] for run in runs if run.get(key) is not None]
+            medians[tool][key] = max(values) if values else None
     print("\nmedians")
     for tool, figures in medians.items():
         intact = all(run["intact"] for run in results[tool])
@@ -254,6 +264,40 @@ def print_medians(results: Results) -> dict[str, dict[str, float]]:
 SINGLE_REQUEST = json.dumps({"ex_multipart_threshold": 2**40, "ex_download_threshold": 2**40})
 
 
+class LatenessProbe:
+    """
+    A ``LoopingCall`` every *interval* seconds on the reactor while a phase
+    runs (``with probe("upload", phases): ...``), recording in the phases'
+    figures how late it ran at worst (``upload_late_ms``): how long the
+    reactor was kept from other work.
+    """
+
+    def __init__(self, reactor: Any, interval: float = 0.005) -> None:
+        self._reactor = reactor
+        self._interval = interval
+
+    @contextmanager
+    def __call__(self, name: str, phases: Phases) -> Iterator[None]:
+        from twisted.internet.task import LoopingCall
+
+        worst = [0.0]
+        last = [time.perf_counter()]
+
+        def tick() -> None:
+            now = time.perf_counter()
+            worst[0] = max(worst[0], now - last[0] - self._interval)
+            last[0] = now
+
+        loop = LoopingCall(tick)
+        loop.clock = self._reactor
+        loop.start(self._interval, now=False)
+        try:
+            yield
+        finally:
+            loop.stop()
+            phases.figures[f"{name}_late_ms"] = worst[0] * 1000
+
+
 def time_txcloud_round_trip(
     make_driver: Callable[[Any], Any], container_name: str, source: str, destination: str, name: str
 ) -> dict[str, float]:
@@ -261,20 +305,22 @@ def time_txcloud_round_trip(
     In a child: upload *source* as *name* with the driver ``make_driver(reactor)``
     builds, download it to *destination*, delete it, on the global reactor.
 
-    :returns: the upload's and the download's :class:`Phases` figures.
+    :returns: the upload's and the download's :class:`Phases` figures, with
+        the reactor's worst lateness in each (:class:`LatenessProbe`).
     """
     from twisted.internet import reactor
     from twisted.internet.defer import Deferred
 
     phases = Phases()
+    probe = LatenessProbe(reactor)
 
     async def transfer(reactor: Any) -> None:
         driver = make_driver(reactor)
         try:
             container = await driver.get_container(container_name)
-            with phases("upload"):
+            with phases("upload"), probe("upload", phases):
                 obj = await driver.upload_object(source, container, name)
-            with phases("download"):
+            with phases("download"), probe("download", phases):
                 await driver.download_object(obj, destination)
             # Every round starts from the same (empty) container.
             await driver.delete_object(obj)

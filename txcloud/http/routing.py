@@ -25,7 +25,7 @@ share them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from functools import partial
 from typing import Any
 
@@ -38,35 +38,10 @@ from zope.interface import implementer
 
 from txcloud.http.endpoints import CachingEndpointFactory
 from txcloud.http.keep_alive import KeepAliveWatchingEndpoint
+from txcloud.http.pool import KeyedPool
 from txcloud.http.proxy import ProxySettings, ProxyURL
 
 __all__ = ["ProxyingAgent"]
-
-
-class _RoutedPool:
-    """
-    A connection pool as an agent sees it, filing each connection under the
-    key *key_for* makes of the agent's; with *persistent* false, connections
-    are closed after one request.
-    """
-
-    def __init__(
-        self,
-        pool: HTTPConnectionPool,
-        key_for: Callable[[Any], Hashable],
-        persistent: bool = True,
-    ) -> None:
-        self._pool = pool
-        self._key_for = key_for
-        self._persistent = persistent
-
-    @property
-    def persistent(self) -> bool:
-        return self._persistent and bool(self._pool.persistent)
-
-    def getConnection(self, key: Any, endpoint: Any) -> Deferred[Any]:
-        result: Deferred[Any] = self._pool.getConnection(self._key_for(key), endpoint)
-        return result
 
 
 @implementer(IAgent)
@@ -87,7 +62,7 @@ class ProxyingAgent:
         self,
         reactor: Any,
         endpoints: CachingEndpointFactory,
-        pool: HTTPConnectionPool,
+        pool: HTTPConnectionPool | KeyedPool,
         proxies: ProxySettings,
     ) -> None:
         self._reactor = reactor
@@ -95,7 +70,7 @@ class ProxyingAgent:
         self._pool = pool
         self._proxies = proxies
         self._direct = Agent.usingEndpointFactory(
-            reactor, endpoints, pool=_RoutedPool(pool, self._direct_key)
+            reactor, endpoints, pool=KeyedPool(pool, self._direct_key)
         )
         self._forwarders: dict[tuple[ProxyURL, bool], ProxyAgent] = {}
         # Proxies found not to keep connections open.
@@ -113,7 +88,7 @@ class ProxyingAgent:
             # Every request to one proxy may use any connection to it; once
             # the proxy is found to close them, the pooled ones are left alone.
             key = ("http-proxy", proxy, keep_alive)
-            pool = _RoutedPool(self._pool, lambda _: key, persistent=keep_alive)
+            pool = KeyedPool(self._pool, lambda _: key, persistent=keep_alive)
             endpoint: Any = self._endpoints.endpoint_for_proxy(proxy)
             if keep_alive:
                 endpoint = KeepAliveWatchingEndpoint(endpoint, partial(self._told, proxy))

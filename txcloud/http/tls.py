@@ -6,7 +6,9 @@ client certificate, and verification turned off only when asked.
 
 from __future__ import annotations
 
+import os
 import re
+from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -17,6 +19,9 @@ from twisted.web.iweb import IPolicyForHTTPS
 from zope.interface import implementer
 
 from txcloud.errors import InvalidArgumentError
+
+#: Hosts whose connection settings a policy keeps.
+_MAX_CREATORS = 256
 
 _PEM_CERTIFICATE = re.compile(
     rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL
@@ -118,6 +123,7 @@ class TLSPolicy:
             if options.client_cert
             else None
         )
+        self._creators: dict[bytes, Any] = {}
         self._unverified: ssl.CertificateOptions | None = None
         if not options.verify:
             extra: dict[str, Any] = {}
@@ -130,12 +136,59 @@ class TLSPolicy:
 
     def creatorForNetloc(self, hostname: bytes, port: int) -> Any:
         """
-        Connection settings for *hostname*; see
+        Connection settings for *hostname*, made once per host (with its
+        OpenSSL context) and shared by every connection to it; see
         :meth:`~twisted.web.iweb.IPolicyForHTTPS.creatorForNetloc`.
         """
-        host = hostname.decode("ascii")
+        creator = self._creators.get(hostname)
+        if creator is None:
+            if len(self._creators) >= _MAX_CREATORS:
+                self._creators.pop(next(iter(self._creators)))
+            creator = self._creators[hostname] = self._creator(hostname.decode("ascii"))
+        return creator
+
+    def _creator(self, host: str) -> Any:
         if self._unverified is not None:
             return _UnverifiedCreator(self._unverified, host)
         return ssl.optionsForClientTLS(
             host, trustRoot=self._trust_root, clientCertificate=self._client
         )
+
+
+def _stamp(path: str | None) -> tuple[int, int] | None:
+    # A file replaced or rewritten gets a new policy.
+    if path is None:
+        return None
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_mtime_ns, status.st_size)
+
+
+@lru_cache(maxsize=64)
+def _cached_policy(options: TLSOptions, stamps: tuple[Any, ...]) -> TLSPolicy:
+    return TLSPolicy(options)
+
+
+def policy_for(options: TLSOptions) -> TLSPolicy:
+    """
+    The :class:`TLSPolicy` of *options*, shared by every transport with
+    equal options while their files are unchanged: the CA bundle and
+    client certificate are read once, and each host's OpenSSL context is
+    made once, however many drivers use them.  Different options never
+    share a policy, nor do the platform's trust stores named by different
+    ``SSL_CERT_FILE``/``SSL_CERT_DIR`` values.
+
+    :raises InvalidArgumentError: as :class:`TLSPolicy` does.
+    """
+    stamps: tuple[Any, ...] = (
+        _stamp(options.ca_file),
+        _stamp(options.client_cert),
+        _stamp(options.client_key),
+    )
+    if options.ca_file is None:
+        # The platform's trust store is where OpenSSL's variables say.
+        file, folder = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+        stamps += (file, _stamp(file), folder)
+    return _cached_policy(options, stamps)

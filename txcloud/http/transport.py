@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from treq.client import HTTPClient
 from treq.cookies import IndexableCookieJar
-from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.web.client import Agent, HTTPConnectionPool
@@ -33,14 +34,15 @@ from txcloud.http.errors import (
     proxy_refusal,
     timeout_error,
 )
-from txcloud.http.pool import DEFAULT_MAX_PER_HOST, close_pool, new_pool
+from txcloud.http.pool import KeyedPool
 from txcloud.http.proxy import ProxySettings, ProxyURL
 from txcloud.http.redact import redact_url
 from txcloud.http.request import Request
 from txcloud.http.response import Response
 from txcloud.http.retry import RetryPolicy, parse_retry_after
 from txcloud.http.routing import ProxyingAgent
-from txcloud.http.tls import TLSOptions, TLSPolicy
+from txcloud.http.shared_pool import PoolLease, lease_default_pool
+from txcloud.http.tls import TLSOptions, TLSPolicy, policy_for
 from txcloud.http.uri import prepared_url
 
 #: Rewrites a request before each attempt (adding a signature, a token...);
@@ -80,6 +82,13 @@ class _NoCookies(IndexableCookieJar):
         return None
 
 
+def _connection_key(policy: TLSPolicy, key: tuple[bytes, bytes, int]) -> Any:
+    # Plain HTTP connections carry no trust settings: any driver may reuse
+    # them.  HTTPS ones are lent only to transports of the same policy (the
+    # same TLS options, files and trust store).
+    return key if key[0] == b"http" else (key, policy)
+
+
 def _name_of(driver: Any) -> str | None:
     if driver is None or isinstance(driver, str):
         return driver
@@ -92,9 +101,10 @@ class HTTPTransport:
 
     :param reactor: the reactor for connections and timers; the global one
         when ``None``.
-    :param pool: the connection pool to use; by default the transport makes
-        its own persistent pool (closed by :meth:`close`).  A pool passed in
-        is the caller's to close.
+    :param pool: the connection pool to use; by default the reactor's
+        default pool, shared with every other transport on that reactor
+        (:mod:`txcloud.http.shared_pool`; :meth:`close` releases it).  A
+        pool passed in is the caller's to close.
     :param agent: an :class:`~twisted.web.iweb.IAgent` to send through
         instead of a pooled :class:`~twisted.web.client.Agent` (tests pass
         :class:`treq.testing.RequestTraversalAgent`); it excludes *pool* and
@@ -114,8 +124,6 @@ class HTTPTransport:
         a success; :func:`~txcloud.http.errors.default_error_mapper` by
         default.
     :param driver: the driver (or its name), named in logs and errors.
-    :param max_per_host: idle persistent connections kept per host, for the
-        pool the transport makes.
     :param max_error_body: bytes of an error response's body to read.
     :param user_agent: the ``User-Agent`` sent unless a request sets one.
     :raises InvalidArgumentError: for a timeout that is not positive, *agent*
@@ -137,7 +145,6 @@ class HTTPTransport:
         signer: Signer | None = None,
         error_mapper: ErrorMapper | None = None,
         driver: Any = None,
-        max_per_host: int = DEFAULT_MAX_PER_HOST,
         max_error_body: int = DEFAULT_MAX_ERROR_BODY,
         user_agent: str = f"txcloud/{__version__}",
     ) -> None:
@@ -155,7 +162,7 @@ class HTTPTransport:
         self._map_error: ErrorMapper = error_mapper or default_error_mapper
         self._max_error_body = max_error_body
         self._user_agent = user_agent
-        self._own_pool: HTTPConnectionPool | None = None
+        self._lease: PoolLease | None = None
         self._proxies = proxy
         if agent is not None:
             if pool is not None or tls is not None or proxy is not None:
@@ -164,7 +171,7 @@ class HTTPTransport:
                 )
         else:
             tls = tls if tls is not None else TLSOptions()
-            policy = TLSPolicy(tls)
+            policy = policy_for(tls)
             if not tls.verify:
                 self.log.warn(
                     "TLS certificate verification is disabled for {driver}: "
@@ -172,19 +179,23 @@ class HTTPTransport:
                     driver=self.driver or "an HTTP transport",
                 )
             if pool is None:
-                pool = self._own_pool = new_pool(reactor, max_per_host)
+                self._lease = lease_default_pool(reactor)
+                pool = self._lease.pool
+            # HTTPS connections are filed under their TLS settings too, so a
+            # pool shared by drivers with other settings never lends one.
+            keyed = KeyedPool(pool, partial(_connection_key, policy))
             endpoints = CachingEndpointFactory(
                 reactor, policy, connect_timeout=timeout, proxies=proxy
             )
             if proxy is None:
-                agent = Agent.usingEndpointFactory(reactor, endpoints, pool=pool)
+                agent = Agent.usingEndpointFactory(reactor, endpoints, pool=keyed)
             else:
                 self.log.debug(
                     "{driver} sends through proxies: {proxies}",
                     driver=self.driver or "an HTTP transport",
                     proxies=repr(proxy),
                 )
-                agent = ProxyingAgent(reactor, endpoints, pool, proxy)
+                agent = ProxyingAgent(reactor, endpoints, keyed, proxy)
         self._client = HTTPClient(agent, cookiejar=_NoCookies())
         # treq's client always decodes gzip; requests that want the body as
         # stored go to the agent itself.
@@ -307,8 +318,12 @@ class HTTPTransport:
                 timer.cancel()
 
         response = Response(raw, sent, clock=self._reactor, timeout=timeout, driver=self.driver)
-        self._log_attempt(sent, attempt, started, str(response.status))
-        if 200 <= response.status < 300 or response.status in sent.ok_statuses:
+        success = 200 <= response.status < 300 or response.status in sent.ok_statuses
+        if attempt > 1 or not success:
+            # A first attempt that succeeds (nearly every call) logs nothing:
+            # a fan-out over thousands of targets would pay for an event each.
+            self._log_attempt(sent, attempt, started, str(response.status))
+        if success:
             return response
         try:
             body = await response.read_at_most(self._max_error_body)
@@ -353,11 +368,14 @@ class HTTPTransport:
 
     def close(self) -> Deferred[None]:
         """
-        Close the idle connections of the pool this transport made.
+        Release the reactor's default pool, when this transport uses it: the
+        last transport to release it closes its idle connections.  A pool
+        passed in is left alone (its owner closes it).
 
-        :returns: a Deferred firing once they are closed.
+        :returns: a Deferred firing once that is done.
         """
-        return close_pool(self._own_pool)
+        lease, self._lease = self._lease, None
+        return succeed(None) if lease is None else lease.release()
 
     def __repr__(self) -> str:
         return f"<HTTPTransport driver={self.driver!r}>"

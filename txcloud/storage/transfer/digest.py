@@ -60,11 +60,12 @@ def new_md5() -> Any:
 @attrs.frozen
 class PartDigests:
     """
-    The checksums of one uploaded part: its MD5 (``Content-MD5``, S3 ETags)
-    and its CRC32 (S3's flexible checksums).
+    The checksums of one uploaded part: its CRC32 (S3's flexible checksums)
+    and, for providers that need it, its MD5 (``Content-MD5``, ETags);
+    ``None`` when it was not computed.
     """
 
-    md5: bytes
+    md5: bytes | None
     crc32: int
 
     @property
@@ -73,29 +74,45 @@ class PartDigests:
         return crc32_base64(self.crc32)
 
 
+def needed_md5(md5: bytes | None) -> bytes:
+    """
+    *md5*, which a provider whose target ``needs_md5`` is always given.
+
+    :raises ValueError: if it is missing (a target that needs it said it did not).
+    """
+    if md5 is None:
+        raise ValueError("this provider needs the MD5 of what it is sent")
+    return md5
+
+
 def crc32_base64(crc32: int) -> str:
     """A CRC32 as S3's ``x-amz-checksum-crc32`` carries it (4 bytes, big-endian, base64)."""
     return base64.b64encode(crc32.to_bytes(4, "big")).decode("ascii")
 
 
 class _Digester:
-    """MD5 and CRC32 of data fed in order."""
+    """CRC32 (and MD5 when *md5*) of data fed in order."""
 
-    def __init__(self) -> None:
-        self._md5 = new_md5()
+    def __init__(self, md5: bool) -> None:
+        self._md5 = new_md5() if md5 else None
         self._crc32 = 0
 
     def update(self, data: bytes | memoryview) -> None:
-        self._md5.update(data)
+        if self._md5 is not None:
+            self._md5.update(data)
         self._crc32 = zlib.crc32(data, self._crc32)
 
     def result(self) -> PartDigests:
-        return PartDigests(self._md5.digest(), self._crc32)
+        return PartDigests(None if self._md5 is None else self._md5.digest(), self._crc32)
 
 
-def digests_of(data: bytes) -> PartDigests:
-    """The :class:`PartDigests` of *data* (blocking for large data)."""
-    digester = _Digester()
+def digests_of(data: bytes, md5: bool = True) -> PartDigests:
+    """
+    The :class:`PartDigests` of *data* (blocking for large data).
+
+    :param md5: compute the MD5 too (it costs several times the CRC32).
+    """
+    digester = _Digester(md5)
     digester.update(data)
     return digester.result()
 
@@ -107,14 +124,15 @@ def crc32_of_file_range(path: str, offset: int, length: int) -> int:
     return int.from_bytes(crc32.digest(), "big")
 
 
-def digests_of_file_range(path: str, offset: int, length: int) -> PartDigests:
+def digests_of_file_range(path: str, offset: int, length: int, md5: bool = True) -> PartDigests:
     """
     The :class:`PartDigests` of *length* bytes of the file at *path* from
     *offset*, read once (blocking).
 
+    :param md5: compute the MD5 too (it costs several times the CRC32).
     :raises OSError: if the file cannot be read or ends early.
     """
-    digester = _Digester()
+    digester = _Digester(md5)
     hash_file_range(digester, path, offset, length)
     return digester.result()
 

@@ -9,12 +9,13 @@ AbortMultipartUpload; Azure: Put Blob, Put Block, Put Block List; GCS:
 single upload, part objects, compose).
 
 * A file below ``TransferConfig.multipart_threshold`` goes in one request
-  with its CRC32 (and, up to :data:`PREHASH_LIMIT`, its MD5; beyond, the
-  MD5 is computed while the file is sent); a larger one in parts of ``part_size``
-  bytes, ``max_concurrency`` at once, each part streamed from the file by a
-  fresh :class:`~txcloud.http.FileProducer` per attempt (so the transport
-  can retry it) with its MD5 and CRC32 computed beforehand in the thread
-  pool.
+  with its CRC32 (and, for a provider that needs it, up to
+  :data:`PREHASH_LIMIT`, its MD5; beyond, the MD5 is computed while the file
+  is sent); a larger one in parts of ``part_size`` bytes,
+  ``max_concurrency`` at once, each part streamed from the file by a fresh
+  :class:`~txcloud.http.FileProducer` per attempt (so the transport can
+  retry it) with its CRC32 (and MD5, where needed) computed beforehand in
+  the thread pool.
 * A stream of unknown size is read into part buffers as it comes; one that
   ends within the first part goes in one request.  At most
   ``max_concurrency`` parts are held in memory, counting the one filling.
@@ -98,8 +99,8 @@ class UploadedPart:
     size: int
 
     @property
-    def md5(self) -> bytes:
-        """The MD5 digest of the part's bytes."""
+    def md5(self) -> bytes | None:
+        """The MD5 digest of the part's bytes, when the provider needed it."""
         return self.digests.md5
 
 
@@ -117,16 +118,20 @@ class MultipartTarget(Protocol):
     max_part_size: int
     #: The most parts one upload may have.
     max_parts: int
+    #: Whether the provider needs the MD5 of what is sent (to send it, or to
+    #: check its answer); without, only the CRC32 is computed (S3 checks the
+    #: CRC32 it is sent).
+    needs_md5: bool
 
     def put_whole(
-        self, body: PartBody, size: int, md5: bytes | MD5Later, crc32: int
+        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int
     ) -> Awaitable[Object]:
         """
         Store the whole object with one request.
 
         *md5* is the digest, or, for a body hashed while it is sent, a
-        callable to await it with once the request is done; *crc32* is
-        known beforehand.
+        callable to await it with once the request is done, or ``None``
+        when :attr:`needs_md5` is false; *crc32* is known beforehand.
         """
 
     def start(self) -> Awaitable[str]:
@@ -195,8 +200,12 @@ async def upload_file(
     except OSError as e:
         raise InvalidArgumentError(f"cannot read {path!r}: {e.strerror}") from None
     sent = _Sent(progress)
+    md5 = target.needs_md5
     if size < config.multipart_threshold:
-        if size <= PREHASH_LIMIT:
+        if not md5:
+            crc32 = await run_blocking(reactor, crc32_of_file_range, path, 0, size)
+            obj = await target.put_whole(_file_body(path, 0, size), size, None, crc32)
+        elif size <= PREHASH_LIMIT:
             digests = await run_blocking(reactor, digests_of_file_range, path, 0, size)
             obj = await target.put_whole(
                 _file_body(path, 0, size), size, digests.md5, digests.crc32
@@ -212,7 +221,7 @@ async def upload_file(
     part_size = part_size_for(size, config, target)
 
     async def one(number: int, offset: int, length: int) -> UploadedPart:
-        digests = await run_blocking(reactor, digests_of_file_range, path, offset, length)
+        digests = await run_blocking(reactor, digests_of_file_range, path, offset, length, md5)
         body = _file_body(path, offset, length)
         token = await target.upload_part(upload_id, number, body, length, digests)
         sent.add(length)
@@ -256,13 +265,13 @@ async def upload_stream(
         reader = _PartReader(stream, part_size)
         first, ended = await reader.next_part()
         if ended:
-            digests = await run_blocking(reactor, digests_of, first)
+            digests = await run_blocking(reactor, digests_of, first, target.needs_md5)
             obj = await target.put_whole(first, len(first), digests.md5, digests.crc32)
             sent.add(len(first))
             return obj
 
         async def one(number: int, data: bytes) -> UploadedPart:
-            digests = await run_blocking(reactor, digests_of, data)
+            digests = await run_blocking(reactor, digests_of, data, target.needs_md5)
             token = await target.upload_part(upload_id, number, data, len(data), digests)
             sent.add(len(data))
             return UploadedPart(number, token, digests, len(data))

@@ -25,7 +25,7 @@ from twisted.web.server import Site
 
 from txcloud.errors import InvalidArgumentError, NetworkError, TLSVerificationError
 from txcloud.http import HTTPTransport, Request, RetryPolicy, TLSOptions
-from txcloud.http.tls import TLSPolicy
+from txcloud.http.tls import TLSPolicy, policy_for
 from txcloud.test.http._support import ScriptedResource, capture_logs, notify_when_lost
 
 
@@ -236,6 +236,41 @@ class TLSServerTests(TestCase):
         await transport.close()
         await closed
 
+    @inline
+    async def test_transports_with_equal_settings_share_a_connection(self) -> None:
+        url = self.serve("127.0.0.1")
+        for _ in range(2):
+            transport = self.transport(TLSOptions(ca_file=self.ca_file))
+            response = await transport.send(Request("GET", url))
+            await response.content()
+        self.assertEqual(self.site.connections, 1)
+
+    @inline
+    async def test_a_connection_made_without_verification_is_never_lent_to_a_verifying_one(
+        self,
+    ) -> None:
+        url = self.serve("127.0.0.1")
+        unverified = self.transport(TLSOptions(verify=False))
+        await (await unverified.send(Request("GET", url))).content()
+        verifying = self.transport(TLSOptions())
+        with self.assertRaises(TLSVerificationError):
+            await verifying.send(Request("GET", url))
+        self.assertEqual(self.site.connections, 2)
+
+    @inline
+    async def test_closing_one_transport_leaves_the_others_connection_open(self) -> None:
+        url = self.serve("127.0.0.1")
+        first = HTTPTransport(reactor=reactor, tls=TLSOptions(ca_file=self.ca_file))
+        second = HTTPTransport(reactor=reactor, tls=TLSOptions(ca_file=self.ca_file))
+        await (await first.send(Request("GET", url))).content()
+        closed = self.site.all_closed()
+        await first.close()
+        self.assertNoResult(closed)
+        await (await second.send(Request("GET", url))).content()
+        self.assertEqual(self.site.connections, 1)
+        await second.close()
+        await closed
+
 
 class TLSPolicyTests(SynchronousTestCase):
     def write(self, data: bytes) -> str:
@@ -270,3 +305,35 @@ class TLSPolicyTests(SynchronousTestCase):
         )
         error = self.assertRaises(InvalidArgumentError, TLSPolicy, options)
         self.assertNotIn("SECRETKEYMATERIAL", str(error))
+
+    def test_equal_settings_share_one_policy_and_one_context_per_host(self) -> None:
+        options = TLSOptions(ca_file=self.write(ThrowawayCA().pem))
+        policy = policy_for(options)
+        self.assertIs(policy_for(TLSOptions(ca_file=options.ca_file)), policy)
+        self.assertIs(
+            policy.creatorForNetloc(b"example.com", 443),
+            policy.creatorForNetloc(b"example.com", 443),
+        )
+        self.assertIsNot(
+            policy.creatorForNetloc(b"example.com", 443),
+            policy.creatorForNetloc(b"example.org", 443),
+        )
+
+    def test_other_settings_get_another_policy(self) -> None:
+        ca_file = self.write(ThrowawayCA().pem)
+        policies = {
+            id(policy_for(options))
+            for options in (
+                TLSOptions(),
+                TLSOptions(verify=False),
+                TLSOptions(ca_file=ca_file),
+                TLSOptions(ca_file=self.write(ThrowawayCA().pem)),
+            )
+        }
+        self.assertEqual(len(policies), 4)
+
+    def test_a_rewritten_ca_file_is_read_again(self) -> None:
+        ca_file = self.write(ThrowawayCA().pem)
+        before = policy_for(TLSOptions(ca_file=ca_file))
+        Path(ca_file).write_bytes(ThrowawayCA().pem + ThrowawayCA().pem)
+        self.assertIsNot(policy_for(TLSOptions(ca_file=ca_file)), before)

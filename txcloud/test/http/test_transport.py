@@ -497,6 +497,12 @@ class LoggingAndSecretsTests(TransportTestCase):
             ],
         )
 
+    def test_a_first_attempt_that_succeeds_logs_nothing(self) -> None:
+        events = capture_logs(self)
+        transport = self.make(OK, signer=self.signer)
+        self.successResultOf(transport.send(self.signed_request()))
+        self.assertEqual(events, [])
+
     def test_giving_up_is_logged_as_a_warning(self) -> None:
         events = capture_logs(self)
         transport = self.make(UNAVAILABLE)

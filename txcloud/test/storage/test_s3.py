@@ -389,19 +389,29 @@ class ObjectTests(S3TestCase):
         self.assertEqual((self.received[0].method, self.received[0].uri), ("DELETE", "/dir/a.txt"))
 
 
-def _put_answer(etag: Callable[[bytes], str] = _md5) -> Answer:
+def _crc32(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def _put_answer(
+    etag: Callable[[bytes], str] = _md5, crc32: Callable[[bytes], str] | None = None
+) -> Answer:
     def answer(request: ServerRequest) -> bytes:
         assert request.content is not None
         request.content.seek(0)
-        request.setHeader("ETag", f'"{etag(request.content.read())}"')
+        data = request.content.read()
+        request.setHeader("ETag", f'"{etag(data)}"')
+        if crc32 is not None:
+            # S3 echoes the checksum it stored.
+            request.setHeader("x-amz-checksum-crc32", crc32(data))
         return b""
 
     return answer
 
 
 class UploadTests(S3TestCase):
-    def test_a_small_stream_goes_in_one_put_with_its_md5_and_options(self) -> None:
-        self.make(_put_answer())
+    def test_a_small_stream_goes_in_one_put_with_its_crc32_and_options(self) -> None:
+        self.make(_put_answer(crc32=_crc32))
         extra = {"meta_data": {"Build": "42"}, "acl": "public-read", "cache_control": "no-cache"}
         obj = self.result(
             self.driver.upload_object_via_stream(
@@ -410,8 +420,8 @@ class UploadTests(S3TestCase):
         )
         [put] = self.received
         self.assertEqual((put.method, put.uri, put.body), ("PUT", "/notes.txt", b"hello world"))
-        digest = hashlib.md5(b"hello world").digest()
-        self.assertEqual(put.header("Content-MD5"), base64.b64encode(digest).decode())
+        # S3 checks the CRC32 it is sent: no MD5 is computed for it.
+        self.assertIsNone(put.header("Content-MD5"))
         self.assertEqual(put.header("Content-Type"), "text/plain")
         self.assertEqual(put.header("x-amz-meta-build"), "42")
         self.assertEqual(put.header("x-amz-acl"), "public-read")
@@ -433,8 +443,8 @@ class UploadTests(S3TestCase):
         self.assertEqual(self.received[0].header("Content-Type"), "application/octet-stream")
         self.assertEqual(obj.hash, _md5(b"file content"))
 
-    def test_an_etag_mismatch_deletes_the_object_and_fails(self) -> None:
-        self.make(_put_answer(lambda data: _md5(b"something else")), (204, {}, b""))
+    def test_a_reported_crc32_mismatch_deletes_the_object_and_fails(self) -> None:
+        self.make(_put_answer(crc32=lambda data: _crc32(b"something else")), (204, {}, b""))
         error = self.failure(
             self.driver.upload_object_via_stream(iter([b"data"]), self.container(), "k"),
             ObjectHashMismatchError,
@@ -443,7 +453,7 @@ class UploadTests(S3TestCase):
         self.assertEqual([r.method for r in self.received], ["PUT", "DELETE"])
 
     def test_no_check_without_verify_hash(self) -> None:
-        self.make(_put_answer(lambda data: _md5(b"something else")))
+        self.make(_put_answer(crc32=lambda data: _crc32(b"something else")))
         self.result(
             self.driver.upload_object_via_stream(
                 iter([b"data"]), self.container(), "k", verify_hash=False

@@ -88,6 +88,7 @@ class MemoryTarget:
     min_part_size = 4
     max_part_size = 1024
     max_parts = 100
+    needs_md5 = True
 
     def __init__(self, fail_part: int | None = None) -> None:
         self.calls: list[str] = []

@@ -34,7 +34,7 @@ from txcloud.storage.drivers.azure_blobs.parse import (
     object_from_headers,
 )
 from txcloud.storage.transfer.config import MiB
-from txcloud.storage.transfer.digest import PartDigests, base64_md5, new_md5
+from txcloud.storage.transfer.digest import PartDigests, base64_md5, needed_md5, new_md5
 from txcloud.storage.transfer.fanout import SerialLane
 from txcloud.storage.transfer.files import closing_iterator, run_blocking, stat_and_md5
 from txcloud.storage.transfer.multipart import MD5Later, PartBody, UploadedPart
@@ -154,6 +154,8 @@ class AzureBlockBlobUpload:
     min_part_size = 1
     max_part_size = 4000 * MiB
     max_parts = 50_000
+    # Azure checks the transactional Content-MD5 of each block it is sent.
+    needs_md5 = True
 
     def __init__(
         self,
@@ -181,7 +183,7 @@ class AzureBlockBlobUpload:
         return await self._driver._send(method, self._url, **kwargs)
 
     async def put_whole(
-        self, body: PartBody, size: int, md5: bytes | MD5Later, crc32: int
+        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int
     ) -> Object:
         headers = {**self._headers, "x-ms-blob-type": "BlockBlob", "Content-Length": str(size)}
         if isinstance(md5, bytes):
@@ -189,7 +191,7 @@ class AzureBlockBlobUpload:
             headers["Content-MD5"] = base64_md5(md5)
         response = await self._send("PUT", headers=headers, body=body)
         await response.content()
-        sent = md5 if isinstance(md5, bytes) else await md5()
+        sent = needed_md5(md5 if md5 is None or isinstance(md5, bytes) else await md5())
         obj = self._object(response.headers, size, sent)
         stored = md5_hex(response.headers.get("Content-MD5"))
         if self._verify_hash and stored is not None and stored != sent.hex():
@@ -215,7 +217,10 @@ class AzureBlockBlobUpload:
         response = await self._send(
             "PUT",
             params=[("comp", "block"), ("blockid", block)],
-            headers={"Content-Length": str(size), "Content-MD5": base64_md5(digests.md5)},
+            headers={
+                "Content-Length": str(size),
+                "Content-MD5": base64_md5(needed_md5(digests.md5)),
+            },
             body=body,
         )
         await response.content()

@@ -32,7 +32,7 @@ from txcloud.http.body import BytesProducer
 from txcloud.storage.base import Container, Object
 from txcloud.storage.drivers.google_storage.parse import object_from_resource
 from txcloud.storage.transfer.config import MiB
-from txcloud.storage.transfer.digest import MD5, PartDigests, base64_md5
+from txcloud.storage.transfer.digest import MD5, PartDigests, base64_md5, needed_md5
 from txcloud.storage.transfer.fanout import BoundedFanout
 from txcloud.storage.transfer.multipart import MD5Later, PartBody, UploadedPart
 
@@ -135,6 +135,9 @@ class ObjectUploader:
     :param verify_hash: compare the MD5 Cloud Storage reports with the data's.
     """
 
+    # Cloud Storage checks the MD5 it is sent, and reports one to compare.
+    needs_md5 = True
+
     def __init__(
         self,
         driver: GoogleStorageDriver,
@@ -198,13 +201,13 @@ class ObjectUploader:
         return stored
 
     async def put_whole(
-        self, body: PartBody, size: int, md5: bytes | MD5Later, crc32: int
+        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int
     ) -> Object:
         """Store the whole object with one request, and check its MD5."""
         known = md5 if isinstance(md5, bytes) else None
         stored = await self.put(body, size, known)
         obj = object_from_resource(stored, self.container)
-        sent = md5 if isinstance(md5, bytes) else await md5()
+        sent = needed_md5(md5 if md5 is None or isinstance(md5, bytes) else await md5())
         await self.check_digest(obj, MD5, sent)
         return obj
 
@@ -297,9 +300,11 @@ class CompositeUpload(ObjectUploader):
         name = self._part_name(number)
         # Recorded first: a part being stored when the upload fails is deleted too.
         self._temporaries.append(name)
-        stored = await self.put(body, size, digests.md5, self._temporary(name), acl=False)
+        stored = await self.put(
+            body, size, needed_md5(digests.md5), self._temporary(name), acl=False
+        )
         part = object_from_resource(stored, self.container)
-        await self.check_digest(part, MD5, digests.md5, f"part {number} of ")
+        await self.check_digest(part, MD5, needed_md5(digests.md5), f"part {number} of ")
         generation = stored.get("generation")
         if not generation:
             raise MalformedResponseError(f"part {number} was stored without a generation")

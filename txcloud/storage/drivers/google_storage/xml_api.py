@@ -89,6 +89,9 @@ def amz_metadata(headers: HeaderMap) -> HeaderMap:
 class GCSXMLObjectUpload(S3ObjectUpload):
     """S3's upload steps, without S3's CRC32 checksums, and Google's completion."""
 
+    # Google checks the Content-MD5 it is sent, not S3's checksums.
+    needs_md5 = True
+
     async def _send(self, method: str, **kwargs: Any) -> Any:
         headers: Mapping[str, str] = kwargs.pop("headers", None) or {}
         kept = {

@@ -1,8 +1,13 @@
 """
 S3's side of the transfer engine (:mod:`txcloud.storage.transfer.multipart`):
 PutObject for small uploads, and CreateMultipartUpload, UploadPart,
-CompleteMultipartUpload and AbortMultipartUpload for large ones, each
-checked against the MD5 digests the engine computed.
+CompleteMultipartUpload and AbortMultipartUpload for large ones.
+
+Every request carries the CRC32 of its bytes (``x-amz-checksum-crc32``),
+which S3 checks before it stores anything (``BadDigest`` otherwise) and
+keeps, so downloads are checked against it; the CRC32 S3 reports back is
+compared too.  No MD5 is computed: it would cost the client several times
+the CRC32 for a check S3 already makes.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ class S3ObjectUpload:
     min_part_size = 5 * MiB
     max_part_size = 5 * 1024 * MiB
     max_parts = 10_000
+    needs_md5 = False
 
     def __init__(
         self,
@@ -72,13 +78,14 @@ class S3ObjectUpload:
         return await self._driver._send(method, self._url, **kwargs)
 
     async def put_whole(
-        self, body: PartBody, size: int, md5: bytes | MD5Later, crc32: int
+        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int
     ) -> Object:
         # S3 checks the CRC32 and keeps it, so downloads can check it cheaply.
+        checksum = crc32_base64(crc32)
         headers = {
             **self._headers,
             "x-amz-sdk-checksum-algorithm": "CRC32",
-            "x-amz-checksum-crc32": crc32_base64(crc32),
+            "x-amz-checksum-crc32": checksum,
         }
         if isinstance(md5, bytes):
             headers["Content-MD5"] = base64_md5(md5)
@@ -88,8 +95,8 @@ class S3ObjectUpload:
         await response.content()
         obj = object_from_headers(self._key, response.headers, self._container, size)
         self._fill_from_request(obj)
-        sent = md5 if isinstance(md5, bytes) else await md5()
-        await self._check(response.headers, sent.hex(), obj)
+        sent = md5 if md5 is None or isinstance(md5, bytes) else await md5()
+        await self._check(response.headers, sent, checksum, obj)
         return obj
 
     async def start(self) -> str:
@@ -105,13 +112,13 @@ class S3ObjectUpload:
     async def upload_part(
         self, upload_id: str, number: int, body: PartBody, size: int, digests: PartDigests
     ) -> str:
+        headers = {"x-amz-checksum-crc32": digests.crc32_base64}
+        if digests.md5 is not None:
+            headers["Content-MD5"] = base64_md5(digests.md5)
         response = await self._send(
             "PUT",
             params={"partNumber": str(number), "uploadId": upload_id},
-            headers={
-                "Content-MD5": base64_md5(digests.md5),
-                "x-amz-checksum-crc32": digests.crc32_base64,
-            },
+            headers=headers,
             body=body,
             payload_hash=UNSIGNED_PAYLOAD,
         )
@@ -119,7 +126,9 @@ class S3ObjectUpload:
         etag = response.headers.get("ETag")
         if not etag:
             raise MalformedResponseError(f"UploadPart {number} answered without an ETag")
-        await self._check(response.headers, digests.md5.hex(), None, f"part {number} of ")
+        await self._check(
+            response.headers, digests.md5, digests.crc32_base64, None, f"part {number} of "
+        )
         return etag
 
     async def complete(self, upload_id: str, parts: Sequence[UploadedPart]) -> Object:
@@ -138,8 +147,13 @@ class S3ObjectUpload:
         headers = response.headers.replace({"ETag": etag or ""})
         obj = object_from_headers(self._key, headers, self._container, sum(p.size for p in parts))
         self._fill_from_request(obj)
-        expected = multipart_etag([part.md5 for part in parts])
-        await self._check(response.headers, expected, obj)
+        # Each part's CRC32 was checked by S3 as it came, and the completion
+        # lists them: S3 refuses parts that differ.  The multipart ETag can
+        # be checked only when the parts' MD5s were computed.
+        md5s = [part.md5 for part in parts]
+        if all(md5 is not None for md5 in md5s):
+            expected = multipart_etag([md5 for md5 in md5s if md5 is not None])
+            await self._check_etag(response.headers, expected, obj)
         return obj
 
     async def abort(self, upload_id: str) -> None:
@@ -158,20 +172,38 @@ class S3ObjectUpload:
                 obj.extra["content_encoding"] = value
 
     async def _check(
+        self,
+        headers: HeaderMap,
+        md5: bytes | None,
+        crc32: str,
+        obj: Object | None,
+        what: str = "",
+    ) -> None:
+        """Compare what S3 reports storing with the MD5 (when known) and CRC32 sent."""
+        if md5 is not None:
+            await self._check_etag(headers, md5.hex(), obj, what)
+        reported = headers.get("x-amz-checksum-crc32")
+        if self._verify_hash and reported is not None and reported != crc32:
+            await self._mismatch(
+                obj, f"S3 stored {what}{self._key!r} with CRC32 {reported} but sent {crc32}"
+            )
+
+    async def _check_etag(
         self, headers: HeaderMap, expected: str, obj: Object | None, what: str = ""
     ) -> None:
         opaque = encryption_hides_md5(headers)
         etag = (obj.hash if obj is not None else headers.get("ETag", "")) or ""
         if not self._verify_hash or opaque or etag.strip('"').lower() == expected:
             return
+        await self._mismatch(
+            obj, f"S3 stored {what}{self._key!r} with ETag {etag} but the data's MD5 is {expected}"
+        )
+
+    async def _mismatch(self, obj: Object | None, message: str) -> None:
         if obj is not None:
             # Like Libcloud: a stored object that does not match is removed.
             await self._driver.delete_object(obj)
-        raise ObjectHashMismatchError(
-            f"S3 stored {what}{self._key!r} with ETag {etag} but the data's MD5 is {expected}",
-            self._driver,
-            object_name=self._key,
-        )
+        raise ObjectHashMismatchError(message, self._driver, object_name=self._key)
 
     def _error_in_body(self, response: Response, root: etree._Element) -> ErrorResponse:
         # S3 documents these as server errors to retry, whatever the status.

@@ -1,0 +1,114 @@
+"""Tests of txcloud.http.shared_pool: each reactor's default pool, leased and closed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.internet.testing import MemoryReactorClock
+from twisted.trial.unittest import SynchronousTestCase
+
+from txcloud.http import HTTPTransport
+from txcloud.http.shared_pool import (
+    DEFAULT_SHARED_MAX_PER_HOST,
+    close_default_pool,
+    lease_default_pool,
+)
+
+
+def _count_closes(test: SynchronousTestCase, pool: Any) -> list[None]:
+    closes: list[None] = []
+    original = pool.closeCachedConnections
+
+    def close() -> Deferred[None]:
+        closes.append(None)
+        result: Deferred[None] = original()
+        return result
+
+    test.patch(pool, "closeCachedConnections", close)
+    return closes
+
+
+class LeaseTests(SynchronousTestCase):
+    def test_leases_on_one_reactor_share_one_persistent_pool(self) -> None:
+        reactor = MemoryReactorClock()
+        first, second = lease_default_pool(reactor), lease_default_pool(reactor)
+        self.assertIs(first.pool, second.pool)
+        self.assertEqual(
+            (first.pool.persistent, first.pool.maxPersistentPerHost),
+            (True, DEFAULT_SHARED_MAX_PER_HOST),
+        )
+
+    def test_each_reactor_has_its_own_pool(self) -> None:
+        self.assertIsNot(
+            lease_default_pool(MemoryReactorClock()).pool,
+            lease_default_pool(MemoryReactorClock()).pool,
+        )
+
+    def test_pool_stays_open_while_another_lease_holds_it(self) -> None:
+        reactor = MemoryReactorClock()
+        first, second = lease_default_pool(reactor), lease_default_pool(reactor)
+        closes = _count_closes(self, first.pool)
+        self.successResultOf(first.release())
+        self.assertEqual(closes, [])
+        self.assertIs(lease_default_pool(reactor).pool, second.pool)
+
+    def test_last_release_closes_the_pool_and_the_next_lease_gets_a_new_one(self) -> None:
+        reactor = MemoryReactorClock()
+        lease = lease_default_pool(reactor)
+        closes = _count_closes(self, lease.pool)
+        self.successResultOf(lease.release())
+        self.assertEqual(len(closes), 1)
+        self.assertIsNot(lease_default_pool(reactor).pool, lease.pool)
+
+    def test_releasing_twice_counts_once(self) -> None:
+        reactor = MemoryReactorClock()
+        lease, other = lease_default_pool(reactor), lease_default_pool(reactor)
+        closes = _count_closes(self, lease.pool)
+        self.successResultOf(lease.release())
+        self.successResultOf(lease.release())
+        self.assertEqual(closes, [])
+        self.successResultOf(other.release())
+        self.assertEqual(len(closes), 1)
+
+
+class CloseDefaultPoolTests(SynchronousTestCase):
+    def test_closing_closes_the_pool_and_the_next_lease_gets_a_new_one(self) -> None:
+        reactor = MemoryReactorClock()
+        lease = lease_default_pool(reactor)
+        closes = _count_closes(self, lease.pool)
+        self.successResultOf(close_default_pool(reactor))
+        self.assertEqual(len(closes), 1)
+        self.assertIsNot(lease_default_pool(reactor).pool, lease.pool)
+
+    def test_a_reactor_without_a_pool_closes_at_once(self) -> None:
+        self.assertIsNone(self.successResultOf(close_default_pool(MemoryReactorClock())))
+
+    def test_an_old_lease_released_late_leaves_the_new_pool_alone(self) -> None:
+        reactor = MemoryReactorClock()
+        old = lease_default_pool(reactor)
+        self.successResultOf(close_default_pool(reactor))
+        new = lease_default_pool(reactor)
+        self.successResultOf(old.release())
+        self.assertIs(lease_default_pool(reactor).pool, new.pool)
+
+
+class TransportPoolTests(SynchronousTestCase):
+    def test_transports_share_the_default_pool_until_the_last_closes(self) -> None:
+        reactor = MemoryReactorClock()
+        first, second = HTTPTransport(reactor=reactor), HTTPTransport(reactor=reactor)
+        probe = lease_default_pool(reactor)
+        closes = _count_closes(self, probe.pool)
+        self.successResultOf(probe.release())
+        self.successResultOf(first.close())
+        self.assertEqual(closes, [])
+        self.successResultOf(second.close())
+        self.assertEqual(len(closes), 1)
+
+    def test_a_pool_passed_in_is_never_closed_by_the_transport(self) -> None:
+        reactor = MemoryReactorClock()
+        pool = lease_default_pool(MemoryReactorClock()).pool
+        closes = _count_closes(self, pool)
+        transport = HTTPTransport(reactor=reactor, pool=pool)
+        self.successResultOf(transport.close())
+        self.assertEqual(closes, [])
