@@ -10,11 +10,12 @@ the whole subscription (:class:`Addresses`), not from a request per node.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 import attrs
 
+from txcloud.common.json_fields import json_object, json_text
+from txcloud.common.timestamps import parse_rfc3339
 from txcloud.compute.base import (
     Node,
     NodeImage,
@@ -25,7 +26,6 @@ from txcloud.compute.base import (
 )
 from txcloud.compute.drivers.azure_arm.regions import REGION_COUNTRIES
 from txcloud.compute.types import NodeState, StorageVolumeState, VolumeSnapshotState
-from txcloud.errors import MalformedResponseError
 
 __all__ = [
     "DISK_STATES",
@@ -103,19 +103,6 @@ SNAPSHOT_PROVISIONING_STATES: dict[str, VolumeSnapshotState] = {
 }
 
 
-def _object(data: Any, what: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise MalformedResponseError(f"a {what} is not a JSON object")
-    return data
-
-
-def _text(data: dict[str, Any], key: str, what: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise MalformedResponseError(f"a {what} has no valid {key!r}")
-    return value
-
-
 def _dict(data: Any, key: str) -> dict[str, Any]:
     value = data.get(key) if isinstance(data, dict) else None
     return value if isinstance(value, dict) else {}
@@ -124,15 +111,6 @@ def _dict(data: Any, key: str) -> dict[str, Any]:
 def _list(data: Any, key: str) -> list[Any]:
     value = data.get(key) if isinstance(data, dict) else None
     return value if isinstance(value, list) else []
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _statuses(instance_view: dict[str, Any]) -> dict[str, str]:
@@ -257,21 +235,21 @@ def parse_node(data: Any, addresses: Addresses, driver: Any) -> Node:
     plus ``resource_group``, ``vm_size``, ``power_state``,
     ``provisioning_state`` and ``network_interfaces`` (their ids).
     """
-    vm = _object(data, "virtual machine")
+    vm = json_object(data, "virtual machine")
     properties = _dict(vm, "properties")
     view = _dict(properties, "instanceView")
     nics = interface_ids(vm)
     public, private = addresses.of(nics)
     provisioning = properties.get("provisioningState")
-    vm_id = _text(vm, "id", "virtual machine")
+    vm_id = json_text(vm, "id", "virtual machine")
     return Node(
         id=vm_id,
-        name=_text(vm, "name", "virtual machine"),
+        name=json_text(vm, "name", "virtual machine"),
         state=node_state(view, provisioning if isinstance(provisioning, str) else None),
         public_ips=public,
         private_ips=private,
         driver=driver,
-        created_at=_time(properties.get("timeCreated")),
+        created_at=parse_rfc3339(properties.get("timeCreated")),
         extra={
             "properties": properties,
             "location": vm.get("location"),
@@ -293,8 +271,8 @@ def parse_size(data: Any, location: str | None, driver: Any) -> NodeSize:
     ``extra`` holds ``numberOfCores``, ``osDiskSizeInMB``,
     ``resourceDiskSizeInMB``, ``maxDataDiskCount`` and ``location``.
     """
-    size = _object(data, "VM size")
-    name = _text(size, "name", "VM size")
+    size = json_object(data, "VM size")
+    name = json_text(size, "name", "VM size")
     disk = size.get("resourceDiskSizeInMB")
     return NodeSize(
         id=name,
@@ -322,8 +300,8 @@ def parse_location(data: Any, driver: Any) -> NodeLocation:
     ``extra`` holds ``regionalDisplayName`` and Azure's ``metadata``
     (``geography``, ``regionType``, ``pairedRegion``...).
     """
-    location = _object(data, "location")
-    name = _text(location, "name", "location")
+    location = json_object(data, "location")
+    name = json_text(location, "name", "location")
     return NodeLocation(
         id=name,
         name=location.get("displayName") or name,
@@ -394,12 +372,12 @@ def parse_volume(data: Any, driver: Any) -> StorageVolume:
     ``zones``, ``properties``) plus ``resource_group``, ``sku_name``,
     ``disk_state`` and ``provisioning_state``.
     """
-    disk = _object(data, "managed disk")
-    disk_id = _text(disk, "id", "managed disk")
+    disk = json_object(data, "managed disk")
+    disk_id = json_text(disk, "id", "managed disk")
     properties = _dict(disk, "properties")
     return StorageVolume(
         id=disk_id,
-        name=_text(disk, "name", "managed disk"),
+        name=json_text(disk, "name", "managed disk"),
         size=_size(properties) or 0,
         driver=driver,
         state=volume_state(disk),
@@ -411,7 +389,7 @@ def parse_volume(data: Any, driver: Any) -> StorageVolume:
             "sku_name": _dict(disk, "sku").get("name"),
             "disk_state": properties.get("diskState"),
             "provisioning_state": properties.get("provisioningState"),
-            "time_created": _time(properties.get("timeCreated")),
+            "time_created": parse_rfc3339(properties.get("timeCreated")),
         },
     )
 
@@ -444,8 +422,8 @@ def parse_snapshot(data: Any, driver: Any) -> VolumeSnapshot:
     ``volume_id`` (that, when it is a managed disk), ``incremental`` and
     ``provisioning_state``.
     """
-    snapshot = _object(data, "snapshot")
-    snapshot_id = _text(snapshot, "id", "snapshot")
+    snapshot = json_object(data, "snapshot")
+    snapshot_id = json_text(snapshot, "id", "snapshot")
     properties = _dict(snapshot, "properties")
     creation = _dict(properties, "creationData")
     source = creation.get("sourceResourceId") or creation.get("sourceUri")
@@ -453,10 +431,10 @@ def parse_snapshot(data: Any, driver: Any) -> VolumeSnapshot:
     is_disk = source is not None and "/providers/microsoft.compute/disks/" in source.lower()
     return VolumeSnapshot(
         id=snapshot_id,
-        name=_text(snapshot, "name", "snapshot"),
+        name=json_text(snapshot, "name", "snapshot"),
         size=_size(properties),
         driver=driver,
-        created=_time(properties.get("timeCreated")),
+        created=parse_rfc3339(properties.get("timeCreated")),
         state=snapshot_state(properties),
         extra={
             **snapshot,

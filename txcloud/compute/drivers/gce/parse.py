@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, TypeVar
 
+from txcloud.common.json_fields import json_object
 from txcloud.common.timestamps import parse_rfc3339
 from txcloud.compute.base import (
     Node,
@@ -118,9 +119,8 @@ parse_time = parse_rfc3339
 
 
 def _text(data: Any, key: str, what: str) -> str:
-    if not isinstance(data, dict):
-        raise MalformedResponseError(f"a {what} is not a JSON object")
-    value = data.get(key)
+    # Like json_text, but ids of int64 fields may come as numbers.
+    value = json_object(data, what).get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str) or not value:
