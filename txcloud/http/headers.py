@@ -87,9 +87,12 @@ class HeaderMap(Mapping[str, str]):
 
     def _set(self, pairs: tuple[tuple[str, str], ...]) -> None:
         self._pairs = pairs
-        index: dict[str, list[str]] = {}
+        # Tuples of text, not lists: the garbage collector stops tracking
+        # them, and thousands of requests in flight hold headers.
+        index: dict[str, tuple[str, ...]] = {}
         for name, value in pairs:
-            index.setdefault(name.lower(), []).append(value)
+            key = name.lower()
+            index[key] = (*index[key], value) if key in index else (value,)
         self._index = index
 
     @classmethod
@@ -173,7 +176,7 @@ class HeaderMap(Mapping[str, str]):
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(tuple(sorted((k, tuple(v)) for k, v in self._index.items())))
+        return hash(tuple(sorted(self._index.items())))
 
     def __repr__(self) -> str:
         return f"HeaderMap({redact_headers(self)!r})"

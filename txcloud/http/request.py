@@ -176,7 +176,14 @@ class Request:
 
     def with_headers(self, headers: HeadersLike) -> Request:
         """Copy this request with *headers* set, replacing same-named ones."""
-        return self.replace(headers=self.headers.replace(headers))
+        # Every request is copied this way before each attempt (a
+        # User-Agent, a signature): the other fields were checked when this
+        # request was built, and only the new headers need checking.
+        copy = object.__new__(Request)
+        for field in _FIELDS:
+            object.__setattr__(copy, field, getattr(self, field))
+        object.__setattr__(copy, "headers", self.headers.replace(headers))
+        return copy
 
     def with_params(self, params: ParamsLike) -> Request:
         """Copy this request with *params* appended to its parameters."""
@@ -187,3 +194,6 @@ class Request:
             f"<Request {self.method} {redact_url(self.full_url)} "
             f"headers={redact_headers(self.headers)!r} body={self.body!r}>"
         )
+
+
+_FIELDS = tuple(field.name for field in attrs.fields(Request))

@@ -13,11 +13,16 @@ drivers, for programs that do not close them.
 Connections are filed in the pool under their TLS settings and proxy route
 as well as their host (see :class:`~txcloud.http.pool.KeyedPool`), so
 drivers with different trust settings never share a connection.
+
+What transports of equal settings build over the pool (their agent and
+endpoints) is made once per pool too (:meth:`PoolLease.shared`): four
+thousand drivers of one endpoint hold one agent, not four thousand.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from twisted.internet.defer import Deferred, succeed
@@ -26,6 +31,8 @@ from txcloud.http.pool import ConnectionPool, close_pool, new_pool
 
 __all__ = ["DEFAULT_SHARED_MAX_PER_HOST", "PoolLease", "close_default_pool", "lease_default_pool"]
 
+_V = TypeVar("_V")
+
 #: Idle connections the default pool keeps per host and trust settings:
 #: enough for a fan-out of hundreds of calls to one endpoint to reuse its
 #: connections in the next wave instead of making new TLS handshakes.
@@ -33,13 +40,14 @@ DEFAULT_SHARED_MAX_PER_HOST = 64
 
 
 class _Shared:
-    """A reactor's default pool and how many transports hold it."""
+    """A reactor's default pool, how many transports hold it, and what they share."""
 
-    __slots__ = ("leases", "pool")
+    __slots__ = ("leases", "pool", "values")
 
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
         self.leases = 0
+        self.values: dict[Hashable, Any] = {}
 
 
 _pools: WeakKeyDictionary[Any, _Shared] = WeakKeyDictionary()
@@ -59,6 +67,24 @@ class PoolLease:
         self._shared: _Shared | None = shared
         self.pool = shared.pool
         shared.leases += 1
+
+    def shared(self, key: Hashable, make: Callable[[], _V]) -> _V:
+        """
+        The value made by *make* for *key*, made once for every lease on
+        this pool (and dropped with the pool).
+
+        :param key: what the value depends on besides the pool (hashable
+            settings).
+        :param make: builds the value the first time.
+        """
+        shared = self._shared
+        if shared is None:
+            return make()
+        try:
+            value: _V = shared.values[key]
+        except KeyError:
+            value = shared.values[key] = make()
+        return value
 
     def release(self) -> Deferred[None]:
         """

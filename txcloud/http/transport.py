@@ -82,11 +82,42 @@ class _NoCookies(IndexableCookieJar):
         return None
 
 
+_NO_COOKIES = _NoCookies()
+
+# Immutable, so every transport without a policy of its own shares it.
+_DEFAULT_RETRY = RetryPolicy()
+
+
 def _connection_key(policy: TLSPolicy, key: tuple[bytes, bytes, int]) -> Any:
     # Plain HTTP connections carry no trust settings: any driver may reuse
     # them.  HTTPS ones are lent only to transports of the same policy (the
     # same TLS options, files and trust store).
     return key if key[0] == b"http" else (key, policy)
+
+
+def _pooled(
+    pool: HTTPConnectionPool,
+    reactor: Any,
+    policy: TLSPolicy,
+    connect_timeout: float,
+    proxy: ProxySettings | None,
+) -> tuple[Any, HTTPClient]:
+    """
+    An agent sending through *pool* with these TLS settings and proxies,
+    and the treq client over it (neither keeps per-request state).
+    """
+    # HTTPS connections are filed under their TLS settings too, so a pool
+    # shared by drivers with other settings never lends one.
+    keyed = KeyedPool(pool, partial(_connection_key, policy))
+    endpoints = CachingEndpointFactory(
+        reactor, policy, connect_timeout=connect_timeout, proxies=proxy
+    )
+    agent: Any
+    if proxy is None:
+        agent = Agent.usingEndpointFactory(reactor, endpoints, pool=keyed)
+    else:
+        agent = ProxyingAgent(reactor, endpoints, keyed, proxy)
+    return agent, HTTPClient(agent, cookiejar=_NO_COOKIES)
 
 
 def _name_of(driver: Any) -> str | None:
@@ -157,7 +188,7 @@ class HTTPTransport:
         self.driver = _name_of(driver)
         self._reactor = reactor
         self._timeout = timeout
-        self._retry = retry if retry is not None else RetryPolicy()
+        self._retry = retry if retry is not None else _DEFAULT_RETRY
         self._signer = signer
         self._map_error: ErrorMapper = error_mapper or default_error_mapper
         self._max_error_body = max_error_body
@@ -169,6 +200,7 @@ class HTTPTransport:
                 raise InvalidArgumentError(
                     "an agent replaces the pool, the TLS options and proxies"
                 )
+            client = HTTPClient(agent, cookiejar=_NO_COOKIES)
         else:
             tls = tls if tls is not None else TLSOptions()
             policy = policy_for(tls)
@@ -178,27 +210,23 @@ class HTTPTransport:
                     "anyone on the network path can read and change this traffic",
                     driver=self.driver or "an HTTP transport",
                 )
+            settings = (reactor, policy, timeout, proxy)
             if pool is None:
                 self._lease = lease_default_pool(reactor)
                 pool = self._lease.pool
-            # HTTPS connections are filed under their TLS settings too, so a
-            # pool shared by drivers with other settings never lends one.
-            keyed = KeyedPool(pool, partial(_connection_key, policy))
-            endpoints = CachingEndpointFactory(
-                reactor, policy, connect_timeout=timeout, proxies=proxy
-            )
-            if proxy is None:
-                agent = Agent.usingEndpointFactory(reactor, endpoints, pool=keyed)
+                # Transports of equal settings share one agent over the pool.
+                agent, client = self._lease.shared(settings, partial(_pooled, pool, *settings))
             else:
+                agent, client = _pooled(pool, *settings)
+            if proxy is not None:
                 self.log.debug(
                     "{driver} sends through proxies: {proxies}",
                     driver=self.driver or "an HTTP transport",
                     proxies=repr(proxy),
                 )
-                agent = ProxyingAgent(reactor, endpoints, keyed, proxy)
-        self._client = HTTPClient(agent, cookiejar=_NoCookies())
         # treq's client always decodes gzip; requests that want the body as
         # stored go to the agent itself.
+        self._client = client
         self._agent = agent
 
     def send(self, request: Request) -> Deferred[Response]:
