@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Coroutine, Hashable, Iterable
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, cast, overload
 
 import attrs
 from twisted.internet.defer import (
     CancelledError,
     Deferred,
-    DeferredList,
     DeferredSemaphore,
     fail,
     succeed,
@@ -111,8 +110,14 @@ class _FanOut(Generic[_T, _R]):
         self._in_flight: dict[int, Deferred[_R]] = {}
         self._cancelled = False
         self.result: Deferred[FanOutResult[_T, _R]] = Deferred(self._cancel)
-        self._answers: list[Deferred[_R]] = [Deferred() for _ in targets]
-        DeferredList(self._answers, consumeErrors=True).addCallback(self._gather)
+        # Each target's outcome goes to its slot: no Deferred per target
+        # waits through the whole fan-out (thousands of targets would each
+        # hold one, and the garbage collector would walk them all).
+        self._outcomes: list[_R | Failure | None] = [None] * len(targets)
+        self._unanswered = len(targets)
+        if not targets:
+            self._gather()
+            return
         # One loop starts every call, so calls that answer at once are started
         # one after another rather than each from inside the previous one's
         # release, which would recurse once per target.
@@ -153,39 +158,37 @@ class _FanOut(Generic[_T, _R]):
     def _done(self, outcome: _R | Failure, index: int, target: _T) -> None:
         del self._in_flight[index]
         self._semaphore.release()
-        if not isinstance(outcome, Failure):
-            self._answers[index].callback(outcome)
+        if self._cancelled:
             return
-        if not self._cancelled:
+        if isinstance(outcome, Failure):
             _log.warn(
                 "Fan-out target {target!r} failed: {error}",
                 target=target,
                 error=outcome.getErrorMessage(),
             )
-        self._answers[index].errback(outcome)
+        self._outcomes[index] = outcome
+        self._unanswered -= 1
+        if not self._unanswered:
+            self._gather()
 
-    def _gather(self, outcomes: list[tuple[bool, Any]]) -> None:
-        if self._cancelled:
-            # Deferred.cancel fails the result with CancelledError instead.
-            return
+    def _gather(self) -> None:
         results: dict[_T, _R] = {}
         failures: dict[_T, Failure] = {}
-        for target, (succeeded, value) in zip(self._targets, outcomes, strict=True):
-            if succeeded:
-                results[target] = value
+        for target, outcome in zip(self._targets, self._outcomes, strict=True):
+            if isinstance(outcome, Failure):
+                failures[target] = outcome
             else:
-                failures[target] = value
+                results[target] = cast(_R, outcome)
+        self._outcomes = []
         self.result.callback(FanOutResult(results, failures))
 
     def _cancel(self, result: Deferred[FanOutResult[_T, _R]]) -> None:
+        # Deferred.cancel then fails the result with CancelledError.
         self._cancelled = True
         # Stop starting calls first, so no freed slot starts another.
         self._feeder.cancel()
         for answer in list(self._in_flight.values()):
             answer.cancel()
-        for answer in self._answers:
-            if not answer.called:
-                answer.errback(CancelledError())
 
 
 @overload

@@ -14,7 +14,12 @@ _T = TypeVar("_T")
 
 
 async def _collect(items: AsyncIterable[_T]) -> list[_T]:
-    return [item async for item in items]
+    # A loop rather than an async comprehension, which would be one more
+    # coroutine held for as long as the listing waits on the network.
+    collected = []
+    async for item in items:
+        collected.append(item)
+    return collected
 
 
 def collect(items: AsyncIterable[_T]) -> Deferred[list[_T]]:

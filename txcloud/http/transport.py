@@ -316,19 +316,12 @@ class HTTPTransport:
                 headers,
                 sent.body.producer(),
             )
-        timed_out = False
-
-        def expire() -> None:
-            nonlocal timed_out
-            timed_out = True
-            pending.cancel()
-
-        timer = self._reactor.callLater(timeout, expire)
+        timer = self._reactor.callLater(timeout, pending.cancel)
         try:
             raw = await pending
         except Exception as exc:
             error: TxCloudError
-            if timed_out:
+            if timer.called:
                 error = timeout_error(exc, sent, timeout, self.driver, proxy)
             elif is_cancellation(exc):
                 raise CancelledError() from None

@@ -146,12 +146,16 @@ class Fields:
     __slots__ = ("_children", "_nested")
 
     def __init__(self, element: etree._Element | None) -> None:
-        children: dict[str, etree._Element] = {}
-        if element is not None:
-            for child in element:
-                if isinstance(child.tag, str):
-                    children.setdefault(_local(child.tag), child)
-        self._children = children
+        # Read backwards so that the first child of each name is the one kept.
+        self._children: dict[str, etree._Element] = (
+            {}
+            if element is None
+            else {
+                child.tag.rpartition("}")[2]: child
+                for child in reversed(element)
+                if isinstance(child.tag, str)
+            }
+        )
         self._nested: dict[str, Fields | None] | None = None
 
     def _fields_of(self, name: str) -> Fields | None:
@@ -173,7 +177,7 @@ class Fields:
 
     def text(self, path: str) -> str | None:
         """The text at *path* (``""`` for an empty element), or ``None`` when absent."""
-        found = self.find(path)
+        found = self._children.get(path) if "/" not in path else self.find(path)
         return None if found is None else (found.text or "")
 
     def items(self, path: str) -> list[etree._Element]:
