@@ -156,6 +156,51 @@ class CollectorTime:
             self.collections[info["generation"]] += 1
 
 
+async def measure_in_flight(
+    reactor: Any, drivers: list[Any], concurrency: int, delay: float
+) -> dict[str, float]:
+    """
+    One more (untimed) round under ``tracemalloc``: the Python heap each
+    call holds while it waits for its answer, read half-way through the
+    answers' delay, when the first *concurrency* calls are all in flight
+    and none has finished; and what the round's results hold per call.
+    """
+    import tracemalloc
+
+    from twisted.internet.task import deferLater
+
+    from txcloud import multi
+
+    state = {"in_flight": 0, "done": 0}
+
+    def listed(nodes: Any) -> Any:
+        state["in_flight"] -= 1
+        state["done"] += 1
+        return nodes
+
+    def call(driver: Any) -> Any:
+        state["in_flight"] += 1
+        return driver.list_nodes().addBoth(listed)
+
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    listing = multi.fan_out(call, drivers, concurrency=concurrency)
+    await deferLater(reactor, delay / 2)
+    waiting = tracemalloc.get_traced_memory()[0] - base
+    in_flight, done = state["in_flight"], state["done"]
+    result = await listing
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    if done or in_flight != concurrency or not result.ok:
+        raise SystemExit(f"in-flight round: {in_flight} in flight, {done} done, ok={result.ok}")
+    return {
+        "in_flight_kib": waiting / in_flight / 1024,
+        "result_kib": held / len(drivers) / 1024,
+    }
+
+
 def run_txcloud(args: argparse.Namespace, ports: list[int], folder: str) -> dict[str, Any]:
     from twisted.internet.defer import Deferred
     from twisted.internet.task import react
@@ -212,7 +257,8 @@ def run_txcloud(args: argparse.Namespace, ports: list[int], folder: str) -> dict
         gc.callbacks.remove(collector)
         figures["gc_seconds"] = collector.seconds
         figures["gc_collections"] = collector.collections
-        figures["in_flight_kib"] = (peak_rss_mib() - idle) * 1024 / args.concurrency
+        figures["rss_over_idle_kib"] = (peak_rss_mib() - idle) * 1024 / args.concurrency
+        figures.update(await measure_in_flight(reactor, drivers, args.concurrency, args.delay))
         figures["calls"] = len(drivers)
         for driver in drivers:
             await driver.close()
@@ -310,6 +356,8 @@ def conduct(args: argparse.Namespace) -> None:
                 str(args.concurrency),
                 "--rounds",
                 str(args.rounds),
+                "--delay",
+                str(args.delay),
                 *common,
             ]
             if args.gc_freeze:
@@ -351,8 +399,12 @@ def _report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> Non
     our_cpu = statistics.median(ours["cpu_per_call"]) * 1000
     their_cpu = statistics.median(theirs["cpu_per_call"]) * 1000
     print(
-        f"\nmemory: {ours['idle_driver_kib']:.1f} KiB per idle driver, "
-        f"{ours['in_flight_kib']:.1f} KiB per in-flight call"
+        f"\nmemory at {ours['calls']} targets: {ours['idle_driver_kib']:.2f} KiB per idle "
+        f"driver (RSS growth while building them); {ours['in_flight_kib']:.2f} KiB of Python "
+        f"heap per in-flight call (tracemalloc, {args.concurrency} calls waiting on pooled "
+        f"connections), {ours['result_kib']:.2f} KiB per call's result ({NODES_PER_ANSWER} "
+        f"nodes); peak RSS over the idle drivers' {ours['rss_over_idle_kib']:.0f} KiB per "
+        "slot of concurrency (connections, TLS buffers, results, allocator slack)"
     )
     gc_seconds, passes = ours["gc_seconds"], ours["gc_collections"]
     print(
