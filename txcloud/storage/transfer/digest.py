@@ -34,6 +34,7 @@ __all__ = [
     "crc32_base64",
     "crc32_of_file_range",
     "crc32c_available",
+    "crc32c_combine",
     "digests_of",
     "digests_of_file_range",
     "hash_file_range",
@@ -273,6 +274,38 @@ class CRC32CHash:
     def digest(self) -> bytes:
         """The CRC32C so far."""
         return int(self._value).to_bytes(4, "big")
+
+
+# CRC32C's polynomial, bit-reversed (the order its registers hold bits in).
+_CRC32C_POLYNOMIAL = 0x82F63B78
+# The polynomial "1" in that order.
+_ONE = 1 << 31
+
+
+def _multiply_modulo(a: int, b: int) -> int:
+    """The product of polynomials *a* and *b* modulo CRC32C's (bit-reversed)."""
+    product = 0
+    for bit in range(32):
+        if a & (_ONE >> bit):
+            product ^= b
+        b = (b >> 1) ^ _CRC32C_POLYNOMIAL if b & 1 else b >> 1
+    return product
+
+
+def crc32c_combine(first: int, second: int, second_length: int) -> int:
+    """
+    The CRC32C of two byte strings joined, from the CRC32C of each and the
+    length of the second, without their data: the first one's CRC shifted
+    past the second's bytes (multiplied by x^(8 * length)), plus the second's.
+    """
+    shift, power = _ONE, _ONE >> 8  # x^0, then x^8 (one byte)
+    remaining = second_length
+    while remaining:
+        if remaining & 1:
+            shift = _multiply_modulo(shift, power)
+        power = _multiply_modulo(power, power)
+        remaining >>= 1
+    return _multiply_modulo(shift, first) ^ second
 
 
 def new_hash(algorithm: str) -> Any:
