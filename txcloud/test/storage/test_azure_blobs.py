@@ -542,6 +542,22 @@ class UploadTests(AzureTestCase):
             for block in blocks:
                 self.assertEqual(block.header("Content-MD5"), _b64md5(block.body))
 
+    def test_a_block_refused_for_its_md5_commits_nothing(self) -> None:
+        self.make(
+            _error(400, "Md5Mismatch"),
+            ex_part_size=MiB,
+            ex_max_concurrency=1,
+            ex_transactional_md5=True,
+        )
+        error = self.failure(
+            self.driver.upload_object_via_stream(
+                iter([os.urandom(3 * MiB)]), self.container(), "big.bin"
+            ),
+            ObjectHashMismatchError,
+        )
+        self.assertEqual(error.object_name, "big.bin")
+        self.assertEqual({query_of(r).get("comp") for r in self.received}, {"block"})
+
     def test_a_call_can_turn_transactional_md5_off(self) -> None:
         self.make(_blob_answer, ex_part_size=MiB, ex_transactional_md5=True)
         self.result(
