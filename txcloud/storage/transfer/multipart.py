@@ -14,8 +14,9 @@ single upload, part objects, compose).
   is sent); a larger one in parts of ``part_size`` bytes,
   ``max_concurrency`` at once, each part streamed from the file by a fresh
   :class:`~txcloud.http.FileProducer` per attempt (so the transport can
-  retry it) with its CRC32 (and MD5, where needed) computed beforehand in
-  the thread pool.
+  retry it) with the checksums its provider asks for (see
+  :func:`part_checksums`) computed beforehand in the thread pool, in one
+  pass over the part.
 * A stream of unknown size is read into part buffers as it comes; one that
   ends within the first part goes in one request.  At most
   ``max_concurrency`` parts are held in memory, counting the one filling.
@@ -42,6 +43,8 @@ from txcloud.errors import InvalidArgumentError
 from txcloud.http import FileProducer
 from txcloud.storage.transfer.config import TransferConfig
 from txcloud.storage.transfer.digest import (
+    CRC32,
+    MD5,
     PartDigests,
     crc32_of_file_range,
     digests_of,
@@ -61,6 +64,7 @@ __all__ = [
     "MultipartTarget",
     "PartBody",
     "UploadedPart",
+    "part_checksums",
     "part_size_for",
     "upload_file",
     "upload_stream",
@@ -110,6 +114,12 @@ class MultipartTarget(Protocol):
     options.  Each method sends one request (or a few) and raises typed
     errors; the digests given are what the method may send along
     (``Content-MD5``, CRC32 checksums) and check the provider's answer with.
+
+    A target may also have a ``part_checksums`` attribute: the algorithms
+    (:data:`~txcloud.storage.transfer.digest.MD5`,
+    :data:`~txcloud.storage.transfer.digest.CRC32`,
+    :data:`~txcloud.storage.transfer.digest.CRC32C`) computed for each part,
+    possibly none; see :func:`part_checksums`.
     """
 
     #: The smallest part the provider accepts, except for the last one.
@@ -147,6 +157,27 @@ class MultipartTarget(Protocol):
 
     def abort(self, upload_id: str) -> Awaitable[None]:
         """Discard the upload and every part stored for it."""
+
+
+def part_checksums(target: MultipartTarget) -> frozenset[str]:
+    """
+    The checksums computed for each part of an upload to *target*: its
+    ``part_checksums`` when it says, else CRC32 and, when it
+    :attr:`~MultipartTarget.needs_md5`, MD5.
+    """
+    checksums: frozenset[str] | None = getattr(target, "part_checksums", None)
+    if checksums is not None:
+        return checksums
+    return frozenset({CRC32, MD5}) if target.needs_md5 else frozenset({CRC32})
+
+
+async def _part_digests(
+    reactor: Any, checksums: frozenset[str], compute: Callable[..., PartDigests], *args: Any
+) -> PartDigests:
+    """*compute* (``*args``, *checksums*) in the thread pool; nothing at all for no checksums."""
+    if not checksums:
+        return PartDigests(None, None)
+    return await run_blocking(reactor, compute, *args, checksums)
 
 
 def part_size_for(size: int, config: TransferConfig, target: MultipartTarget) -> int:
@@ -207,6 +238,7 @@ async def upload_file(
             obj = await target.put_whole(_file_body(path, 0, size), size, None, crc32)
         elif size <= PREHASH_LIMIT:
             digests = await run_blocking(reactor, digests_of_file_range, path, 0, size)
+            assert digests.crc32 is not None
             obj = await target.put_whole(
                 _file_body(path, 0, size), size, digests.md5, digests.crc32
             )
@@ -219,9 +251,12 @@ async def upload_file(
         sent.add(size)
         return obj
     part_size = part_size_for(size, config, target)
+    checksums = part_checksums(target)
 
     async def one(number: int, offset: int, length: int) -> UploadedPart:
-        digests = await run_blocking(reactor, digests_of_file_range, path, offset, length, md5)
+        digests = await _part_digests(
+            reactor, checksums, digests_of_file_range, path, offset, length
+        )
         body = _file_body(path, offset, length)
         token = await target.upload_part(upload_id, number, body, length, digests)
         sent.add(length)
@@ -265,13 +300,17 @@ async def upload_stream(
         reader = _PartReader(stream, part_size)
         first, ended = await reader.next_part()
         if ended:
-            digests = await run_blocking(reactor, digests_of, first, target.needs_md5)
+            whole = {CRC32, MD5} if target.needs_md5 else {CRC32}
+            digests = await run_blocking(reactor, digests_of, first, whole)
+            assert digests.crc32 is not None
             obj = await target.put_whole(first, len(first), digests.md5, digests.crc32)
             sent.add(len(first))
             return obj
 
+        checksums = part_checksums(target)
+
         async def one(number: int, data: bytes) -> UploadedPart:
-            digests = await run_blocking(reactor, digests_of, data, target.needs_md5)
+            digests = await _part_digests(reactor, checksums, digests_of, data)
             token = await target.upload_part(upload_id, number, data, len(data), digests)
             sent.add(len(data))
             return UploadedPart(number, token, digests, len(data))
