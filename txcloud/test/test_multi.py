@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -210,6 +211,23 @@ class ConcurrencyTests(FanOutTestCase):
         d = fan_out(call, range(5000), concurrency=1)
         first.callback(0)
         self.assertEqual(len(self.result_of(d).results), 5000)
+
+    def test_waiting_targets_hold_no_deferred(self) -> None:
+        # Thousands of targets waiting for a slot must not each hold a
+        # Deferred (the collector would walk them all through the fan-out).
+        calls = ControlledCalls()
+        gc.collect()
+        before = _deferreds()
+        d = fan_out(calls, range(5000), concurrency=2)
+        gc.collect()
+        self.assertLess(_deferreds() - before, 20)
+        while calls.pending:
+            calls.answer(min(calls.pending))
+        self.assertEqual(len(self.result_of(d).results), 5000)
+
+
+def _deferreds() -> int:
+    return sum(isinstance(thing, Deferred) for thing in gc.get_objects())
 
 
 class TimeoutTests(FanOutTestCase):

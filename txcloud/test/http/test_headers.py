@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.http_headers import Headers
 
@@ -76,3 +78,13 @@ class HeaderMapTests(SynchronousTestCase):
         text = repr(HeaderMap({"Authorization": "Bearer s3cr3t", "Accept": "x"}))
         self.assertNotIn("s3cr3t", text)
         self.assertIn("'Accept': 'x'", text)
+
+    def test_values_are_kept_in_objects_the_collector_stops_tracking(self) -> None:
+        # Requests in flight by the thousand hold headers: only the map
+        # itself should be left for the garbage collector to walk.
+        headers = HeaderMap([("A", "1"), ("B", "2"), ("a", "3")])
+        gc.collect()
+        self.assertEqual(
+            [gc.is_tracked(values) for values in headers._index.values()], [False, False]
+        )
+        self.assertEqual(headers.get_all("a"), ["1", "3"])

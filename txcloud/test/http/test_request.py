@@ -110,6 +110,21 @@ class RequestReprTests(SynchronousTestCase):
         self.assertIn("application/json", text)
         self.assertIn("POST https://h/token", text)
 
+    def test_copy_with_headers_checks_the_new_headers(self) -> None:
+        request = Request("GET", "http://h/")
+        self.assertRaises(InvalidArgumentError, request.with_headers, {"X": "a\r\nB: c"})
+        self.assertRaises(InvalidArgumentError, request.with_headers, {"bad name": "1"})
+
+    def test_copy_with_headers_equals_a_rebuilt_request(self) -> None:
+        request = Request("put", "http://h/x", {"A": "1"}, body=b"abc", idempotent=False, timeout=3)
+        copy = request.with_headers({"B": "2"})
+        rebuilt = request.replace(headers=copy.headers)
+        fields = ("method", "url", "params", "idempotent", "timeout")
+        self.assertEqual(
+            [getattr(copy, name) for name in fields], [getattr(rebuilt, name) for name in fields]
+        )
+        self.assertEqual(copy.headers, rebuilt.headers)
+
     def test_with_headers_keeps_the_rest(self) -> None:
         request = Request("GET", "http://h/", headers={"A": "1", "B": "2"})
         changed = request.with_headers({"b": "3"})

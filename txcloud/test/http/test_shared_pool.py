@@ -9,11 +9,13 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 from txcloud.http import HTTPTransport
+from txcloud.http.proxy import proxy_settings
 from txcloud.http.shared_pool import (
     DEFAULT_SHARED_MAX_PER_HOST,
     close_default_pool,
     lease_default_pool,
 )
+from txcloud.http.tls import TLSOptions
 
 
 def _count_closes(test: SynchronousTestCase, pool: Any) -> list[None]:
@@ -112,3 +114,38 @@ class TransportPoolTests(SynchronousTestCase):
         transport = HTTPTransport(reactor=reactor, pool=pool)
         self.successResultOf(transport.close())
         self.assertEqual(closes, [])
+
+
+class SharedAgentTests(SynchronousTestCase):
+    """Transports of equal settings on the default pool share one agent."""
+
+    def test_transports_of_equal_settings_share_one_agent_and_client(self) -> None:
+        reactor = MemoryReactorClock()
+        first, second = HTTPTransport(reactor=reactor), HTTPTransport(reactor=reactor)
+        self.assertIs(first._agent, second._agent)
+        self.assertIs(first._client, second._client)
+
+    def test_other_tls_settings_timeouts_or_proxies_get_their_own_agent(self) -> None:
+        reactor = MemoryReactorClock()
+        plain = HTTPTransport(reactor=reactor)
+        others = [
+            HTTPTransport(reactor=reactor, tls=TLSOptions(verify=False)),
+            HTTPTransport(reactor=reactor, timeout=5),
+            HTTPTransport(reactor=reactor, proxy=proxy_settings("http://127.0.0.1:3128", {})),
+        ]
+        agents = {id(plain._agent), *(id(transport._agent) for transport in others)}
+        self.assertEqual(len(agents), 4)
+
+    def test_a_pool_passed_in_gets_an_agent_per_transport(self) -> None:
+        reactor = MemoryReactorClock()
+        pool = lease_default_pool(reactor).pool
+        first = HTTPTransport(reactor=reactor, pool=pool)
+        second = HTTPTransport(reactor=reactor, pool=pool)
+        self.assertIsNot(first._agent, second._agent)
+
+    def test_a_new_default_pool_gets_new_agents(self) -> None:
+        reactor = MemoryReactorClock()
+        first = HTTPTransport(reactor=reactor)
+        self.successResultOf(first.close())
+        second = HTTPTransport(reactor=reactor)
+        self.assertIsNot(first._agent, second._agent)
