@@ -41,7 +41,6 @@ from txcloud.auth.aws.sts import AssumeRole, STSSettings
 from txcloud.common.aws import AWSDriver
 from txcloud.common.checks import check_text
 from txcloud.errors import InvalidArgumentError
-from txcloud.http.pool import ConnectionPool, close_pool, new_pool
 
 __all__ = ["AWSCredentialSettings", "AccountDrivers", "drivers_for_accounts", "role_arns"]
 
@@ -73,10 +72,9 @@ class AccountDrivers(Generic[D]):
         profile name or role ARN it came from.
     """
 
-    def __init__(self, drivers: dict[tuple[str, str], D], pool: ConnectionPool | None) -> None:
+    def __init__(self, drivers: dict[tuple[str, str], D]) -> None:
         self.drivers = drivers
         self._targets = {id(driver): target for target, driver in drivers.items()}
-        self._pool = pool
 
     def target_of(self, driver: object) -> tuple[str, str]:
         """
@@ -88,9 +86,9 @@ class AccountDrivers(Generic[D]):
         return self._targets[id(driver)]
 
     def close(self) -> Deferred[None]:
-        """Close every driver, then the connection pool they share (if made here)."""
+        """Close every driver (the last driver of a default pool closes it)."""
         closing = DeferredList([driver.close() for driver in self.drivers.values()])
-        return closing.addCallback(lambda _: close_pool(self._pool))
+        return closing.addCallback(lambda _: None)
 
 
 def drivers_for_accounts(
@@ -125,8 +123,9 @@ def drivers_for_accounts(
     :param sts: where ``AssumeRole`` goes; from *environ* when ``None``.
     :param environ: the environment; :data:`os.environ` when ``None``.
     :param reactor: the drivers' reactor.
-    :param kwargs: more arguments for every driver (``timeout``...); with no
-        ``ex_pool`` or ``ex_agent``, the drivers share a new pool.
+    :param kwargs: more arguments for every driver (``timeout``,
+        ``ex_pool``...); without ``ex_pool`` the drivers share the reactor's
+        default pool, as every driver does.
     :raises InvalidArgumentError: for no regions, no accounts, or a repeated one.
     :raises InvalidCredsError: for a profile that is missing or inconsistent.
     """
@@ -165,9 +164,6 @@ def drivers_for_accounts(
                 reactor=reactor,
             )
             providers.append((arn, shared(role), {}))
-    pool = None
-    if kwargs.get("ex_pool") is None and agent is None:
-        pool = kwargs["ex_pool"] = new_pool(reactor)
     drivers = {
         (account, region): driver_class(
             region=region,
@@ -180,7 +176,7 @@ def drivers_for_accounts(
         for account, provider, extra in providers
         for region in wanted
     }
-    return AccountDrivers(drivers, pool)
+    return AccountDrivers(drivers)
 
 
 @attrs.frozen(eq=False, repr=False)

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 
 import attrs
 from treq.testing import RequestTraversalAgent
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
@@ -50,6 +50,8 @@ from txcloud.errors import (
     RequestTimeoutError,
 )
 from txcloud.http import RetryPolicy
+from txcloud.http.pool import new_pool
+from txcloud.http.shared_pool import lease_default_pool
 
 #: The namespace AWS writes (with a trailing slash; moto leaves it out).
 AWS_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
@@ -1065,24 +1067,37 @@ class SecurityGroupTests(EC2TestCase):
 
 
 class FanOutTests(EC2TestCase):
-    def test_drivers_for_regions_makes_one_driver_per_region_over_one_pool(self) -> None:
+    def test_drivers_for_regions_share_the_reactors_default_pool(self) -> None:
         reactor = MemoryReactorClock()
         drivers = drivers_for_regions("AKIDEXAMPLE", "secret", reactor=reactor)
         self.assertEqual([driver.region for driver in drivers], list(AWS_REGIONS))
         self.assertTrue(all(isinstance(driver, EC2NodeDriver) for driver in drivers))
-        pools = {id(driver._pool) for driver in drivers}
-        self.assertEqual(len(pools), 1)
-        self.assertIsNotNone(drivers[0]._pool)
-        for driver in drivers:
+        agents = {id(driver.http._agent) for driver in drivers}
+        self.assertEqual(len(agents), 1)
+        default = lease_default_pool(reactor)
+        lease = drivers[0].http._lease
+        self.assertIs(lease and lease.pool, default.pool)
+        self.successResultOf(default.release())
+        closes: list[int] = []
+
+        def close() -> Deferred[None]:
+            closes.append(1)
+            return succeed(None)
+
+        self.patch(default.pool, "closeCachedConnections", close)
+        for driver in drivers[:-1]:
             self.successResultOf(driver.close())
+        self.assertEqual(closes, [])
+        self.successResultOf(drivers[-1].close())
+        self.assertEqual(closes, [1])
 
     def test_drivers_for_regions_uses_the_callers_pool(self) -> None:
-        pool = object()
+        pool = new_pool(MemoryReactorClock())
         drivers = drivers_for_regions(
             "AKIDEXAMPLE", "secret", regions=["us-east-1", "eu-west-1"], ex_pool=pool
         )
         self.assertEqual([driver._pool for driver in drivers], [pool, pool])
-        self.assertEqual([driver._shared_pool for driver in drivers], [None, None])
+        self.assertEqual([driver.http._lease for driver in drivers], [None, None])
 
     def test_drivers_for_regions_refuses_no_regions(self) -> None:
         self.assertRaises(InvalidArgumentError, drivers_for_regions, "AKID", "s", regions=[])

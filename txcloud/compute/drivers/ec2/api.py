@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from lxml import etree
-from twisted.internet.defer import Deferred
 
 from txcloud.common.aws import AWSDriver
 from txcloud.compute.base import NodeDriver
@@ -28,7 +27,6 @@ from txcloud.errors import (
     VolumeNotFoundError,
 )
 from txcloud.http import findtext_local
-from txcloud.http.pool import ConnectionPool
 
 __all__ = ["API_VERSION", "ERROR_CODES", "EC2QueryDriver"]
 
@@ -62,11 +60,6 @@ class EC2QueryDriver(AWSDriver, NodeDriver):
     website = "https://aws.amazon.com/ec2/"
     service_name = "ec2"
     error_codes = ERROR_CODES
-
-    #: A pool shared by the drivers of
-    #: :func:`~txcloud.compute.drivers.ec2.drivers_for_regions`, whose idle
-    #: connections this driver closes in :meth:`close`.
-    _shared_pool: ConnectionPool | None = None
 
     async def _call(self, action: str, params: Params, *, idempotent: bool) -> etree._Element:
         """
@@ -120,11 +113,3 @@ class EC2QueryDriver(AWSDriver, NodeDriver):
         async for page in self._pages(action, params):
             for item in page.items(list_name):
                 yield parse(item, self)
-
-    def close(self) -> Deferred[None]:
-        """Close this driver's connections (and the idle ones of a shared pool it owns)."""
-        closed = super().close()
-        pool = self._shared_pool
-        if pool is None:
-            return closed
-        return closed.addCallback(lambda _: pool.closeCachedConnections())

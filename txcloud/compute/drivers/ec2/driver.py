@@ -41,7 +41,6 @@ from txcloud.compute.drivers.ec2.security_groups import EC2SecurityGroupsMixin
 from txcloud.compute.drivers.ec2.volumes import EC2VolumesMixin
 from txcloud.errors import InvalidArgumentError, KeyPairDoesNotExistError, MalformedResponseError
 from txcloud.http import findall_local, findtext_local
-from txcloud.http.pool import ConnectionPool, new_pool
 
 __all__ = ["MAX_USERDATA", "EC2NodeDriver", "drivers_for_regions"]
 
@@ -496,10 +495,10 @@ def drivers_for_regions(
         result = await multi.list_nodes(drivers, concurrency=len(drivers))
 
     Credentials are resolved once, into one provider every driver shares
-    (so a role is assumed once for all regions).  The drivers share one
-    connection pool:
-    *ex_pool* if given (the caller closes it), else a new one whose idle
-    connections each driver's ``close()`` closes, so close every driver.
+    (so a role is assumed once for all regions).  The drivers share
+    connections as every driver does: through *ex_pool* if given (the
+    caller closes it), else through the reactor's default pool, which the
+    last driver to close closes.
 
     :param regions: region names, :data:`~txcloud.common.aws.AWS_REGIONS` by default.
     :param kwargs: more :class:`EC2NodeDriver` arguments, for every driver.
@@ -517,12 +516,4 @@ def drivers_for_regions(
         reactor=kwargs.get("reactor"),
         agent=kwargs.get("ex_agent"),
     )
-    shared: ConnectionPool | None = None
-    if kwargs.get("ex_pool") is None and kwargs.get("ex_agent") is None:
-        shared = kwargs["ex_pool"] = new_pool(kwargs.get("reactor"))
-    drivers = []
-    for region in wanted:
-        driver = EC2NodeDriver(region=region, ex_credentials=credentials, **kwargs)
-        driver._shared_pool = shared
-        drivers.append(driver)
-    return drivers
+    return [EC2NodeDriver(region=region, ex_credentials=credentials, **kwargs) for region in wanted]
