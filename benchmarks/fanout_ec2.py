@@ -14,7 +14,10 @@ mix:
 * Libcloud's ``EC2NodeDriver.list_nodes`` from a ``ThreadPoolExecutor`` of
   32 and of N threads, one Libcloud driver per call;
 * Libcloud in sequence: ``--sequence-calls`` calls, timed and scaled to N
-  (say ``--sequence-calls N`` to run them all).
+  (say ``--sequence-calls N`` to run them all);
+* a bare Twisted ``Agent`` (the floor under txcloud): the same POSTs with
+  no signing and no parsing (the body is read and its nodes counted), one
+  persistent pool, concurrency N: what any Twisted client pays per call.
 
 Round 1 of each tool starts from cold (new connections, new threads); later
 rounds reuse them.  Libcloud's ``list_nodes`` also sends DescribeAddresses
@@ -205,6 +208,99 @@ def run_txcloud(port: int, drivers: int, rounds: int) -> dict[str, Any]:
     return {"times": times, "cpu_per_call": _per_call(cpu, drivers)}
 
 
+FORM = b"application/x-www-form-urlencoded; charset=utf-8"
+DESCRIBE_INSTANCES_FORM = b"Action=DescribeInstances&Version=2016-11-15"
+
+
+def bare_agent_rounds(
+    reactor: Any,
+    urls: list[bytes],
+    rounds: int,
+    concurrency: int,
+    max_per_host: int,
+    tls_policy: Any = None,
+) -> Any:
+    """
+    The floor under any Twisted client: DescribeInstances POSTed to each of
+    *urls* with a plain ``twisted.web.client.Agent`` over one persistent
+    pool, *concurrency* at a time, each body read whole and its instances
+    counted; no signing, no parsing.
+
+    :returns: a Deferred firing with ``{"times": [...], "cpu_per_call": [...]}``.
+    """
+    from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults, succeed
+    from twisted.web.client import Agent, HTTPConnectionPool, readBody
+    from twisted.web.http_headers import Headers
+    from twisted.web.iweb import IBodyProducer
+    from zope.interface import implementer
+
+    @implementer(IBodyProducer)
+    class Form:
+        length = len(DESCRIBE_INSTANCES_FORM)
+
+        def startProducing(self, consumer: Any) -> Deferred[None]:
+            consumer.write(DESCRIBE_INSTANCES_FORM)
+            return succeed(None)
+
+        def pauseProducing(self) -> None:
+            pass
+
+        def resumeProducing(self) -> None:
+            pass
+
+        def stopProducing(self) -> None:
+            pass
+
+    pool = HTTPConnectionPool(reactor, persistent=True)
+    pool.maxPersistentPerHost = max_per_host
+    agent = (
+        Agent(reactor, pool=pool)
+        if tls_policy is None
+        else Agent(reactor, contextFactory=tls_policy, pool=pool)
+    )
+    headers = Headers({b"Content-Type": [FORM]})
+    figures: dict[str, list[float]] = {"times": [], "cpu_per_call": []}
+
+    async def one(url: bytes) -> None:
+        response = await agent.request(b"POST", url, headers, Form())
+        body = await readBody(response)
+        if response.code != 200 or body.count(b"<instanceId>") != NODES_PER_ANSWER:
+            raise SystemExit(f"bare agent: status {response.code}")
+
+    async def measure() -> dict[str, list[float]]:
+        for _ in range(rounds):
+            semaphore = DeferredSemaphore(concurrency)
+            started, cpu_started = time.perf_counter(), time.process_time()
+            await gatherResults(
+                [semaphore.run(lambda url=url: Deferred.fromCoroutine(one(url))) for url in urls]
+            )
+            figures["times"].append(time.perf_counter() - started)
+            figures["cpu_per_call"].append((time.process_time() - cpu_started) / len(urls))
+        await pool.closeCachedConnections()
+        return figures
+
+    return Deferred.fromCoroutine(measure())
+
+
+def run_bare_agent(port: int, drivers: int, rounds: int) -> dict[str, Any]:
+    from twisted.internet.task import react
+
+    figures: dict[str, Any] = {}
+
+    def main(reactor: Any) -> Any:
+        urls = [f"http://127.0.0.1:{port}/".encode()] * drivers
+        return bare_agent_rounds(reactor, urls, rounds, drivers, drivers).addCallback(
+            figures.update
+        )
+
+    try:
+        react(main)
+    except SystemExit as done:
+        if done.code not in (0, None):
+            raise
+    return figures
+
+
 def _per_call(cpu: list[float], calls: int) -> list[float]:
     # CPU seconds of every thread of the process, per call, each round.
     return [seconds / calls for seconds in cpu]
@@ -298,6 +394,7 @@ TOOLS: dict[str, str] = {
     "libcloud-32": "Libcloud, 32 threads",
     "libcloud-n": "Libcloud, N threads",
     "libcloud-sequence": "Libcloud in sequence",
+    "twisted-agent": "bare Twisted Agent (floor)",
 }
 
 
@@ -364,6 +461,11 @@ def conduct(args: argparse.Namespace) -> None:
             f"  {label:<26} cold {theirs[0] / ours[0]:6.2f}x   best {min(theirs) / min(ours):6.2f}x"
             f"   CPU per call {their_cpu / our_cpu:5.2f}x"
         )
+    floor = results["twisted-agent"]
+    print(
+        f"  txcloud over the bare Agent: best {min(ours) / min(floor['times']):.2f}x the time, "
+        f"{our_cpu / statistics.median(floor['cpu_per_call']):.2f}x the CPU per call"
+    )
     best_pool = min(min(results["libcloud-32"]["times"]), min(results["libcloud-n"]["times"]))
     pool_ratio = best_pool / min(ours)
     sequence_ratio = min(results["libcloud-sequence"]["times"]) / min(ours)
@@ -402,6 +504,7 @@ def main() -> None:
             "libcloud-sequence": lambda: run_libcloud_sequence(
                 args.port, args.drivers, args.rounds, min(args.sequence_calls, args.drivers)
             ),
+            "twisted-agent": lambda: run_bare_agent(args.port, args.drivers, args.rounds),
         }
         print_child_figures(runners[args.run]())
         return

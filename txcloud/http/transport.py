@@ -306,6 +306,8 @@ class HTTPTransport:
                 url,
                 headers=headers,
                 data=sent.body.producer(),
+                # The jar that keeps nothing, rather than a new one per request.
+                cookies=_NO_COOKIES,
                 allow_redirects=False,
                 unbuffered=True,
             )

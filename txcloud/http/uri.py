@@ -18,15 +18,27 @@ __all__ = ["prepared_url"]
 
 
 class _PreparedURL(EncodedURL):
-    """A URL already in URI form: converting it again changes nothing."""
+    """
+    A URL already in URI form: converting it again changes nothing, and its
+    text is kept (treq asks for it on every request).
+    """
+
+    _text: str
 
     def to_uri(self) -> _PreparedURL:
         return self
 
+    def to_text(self, with_password: bool = False) -> str:
+        if with_password:
+            return super().to_text(with_password)
+        return self._text
+
 
 def _prepare(url: str) -> _PreparedURL:
     uri = EncodedURL.from_text(url).to_uri().to_text()
-    return cast(_PreparedURL, _PreparedURL.from_text(uri))
+    prepared = cast(_PreparedURL, _PreparedURL.from_text(uri))
+    prepared._text = super(_PreparedURL, prepared).to_text()
+    return prepared
 
 
 # Only URLs without a query are kept: they repeat (an API endpoint, an

@@ -36,3 +36,10 @@ class PreparedURLTests(SynchronousTestCase):
     def test_url_with_query_is_not_kept(self) -> None:
         url = "https://h.example/o?X-Amz-Signature=abc"
         self.assertIsNot(prepared_url(url), prepared_url(url))
+
+
+class PreparedTextTests(SynchronousTestCase):
+    def test_text_is_the_uri_form_and_kept(self) -> None:
+        url = prepared_url("https://bücher.example/a b")
+        self.assertEqual(url.to_text(), "https://xn--bcher-kva.example/a%20b")
+        self.assertIs(url.to_text(), url.to_text())
