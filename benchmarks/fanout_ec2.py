@@ -212,74 +212,89 @@ FORM = b"application/x-www-form-urlencoded; charset=utf-8"
 DESCRIBE_INSTANCES_FORM = b"Action=DescribeInstances&Version=2016-11-15"
 
 
-def bare_agent_rounds(
+class BareAgent:
+    """
+    The floor under any Twisted client: DescribeInstances POSTed with a
+    plain ``twisted.web.client.Agent`` over one persistent pool, each body
+    read whole and its instances counted; no signing, no parsing.
+
+    :param max_per_host: idle connections the pool keeps per host.
+    :param tls_policy: the agent's ``IPolicyForHTTPS`` for https URLs.
+    """
+
+    def __init__(self, reactor: Any, max_per_host: int, tls_policy: Any = None) -> None:
+        from twisted.web.client import Agent, HTTPConnectionPool
+        from twisted.web.http_headers import Headers
+
+        self._pool = HTTPConnectionPool(reactor, persistent=True)
+        self._pool.maxPersistentPerHost = max_per_host
+        self._agent = (
+            Agent(reactor, pool=self._pool)
+            if tls_policy is None
+            else Agent(reactor, contextFactory=tls_policy, pool=self._pool)
+        )
+        self._headers = Headers({b"Content-Type": [FORM]})
+
+    async def _one(self, url: bytes) -> None:
+        from twisted.internet.defer import succeed
+        from twisted.web.client import readBody
+        from twisted.web.iweb import IBodyProducer
+        from zope.interface import implementer
+
+        @implementer(IBodyProducer)
+        class Form:
+            length = len(DESCRIBE_INSTANCES_FORM)
+
+            def startProducing(self, consumer: Any) -> Any:
+                consumer.write(DESCRIBE_INSTANCES_FORM)
+                return succeed(None)
+
+            def pauseProducing(self) -> None:
+                pass
+
+            def resumeProducing(self) -> None:
+                pass
+
+            def stopProducing(self) -> None:
+                pass
+
+        response = await self._agent.request(b"POST", url, self._headers, Form())
+        body = await readBody(response)
+        if response.code != 200 or body.count(b"<instanceId>") != NODES_PER_ANSWER:
+            raise SystemExit(f"bare agent: status {response.code}")
+
+    def round(self, urls: list[bytes], concurrency: int) -> Any:
+        """Send to every URL, *concurrency* at a time; a Deferred of the end."""
+        from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults
+
+        semaphore = DeferredSemaphore(concurrency)
+        return gatherResults(
+            [semaphore.run(lambda url=url: Deferred.fromCoroutine(self._one(url))) for url in urls]
+        )
+
+    def close(self) -> Any:
+        """Close the pool's connections; a Deferred of the end."""
+        return self._pool.closeCachedConnections()
+
+
+async def bare_agent_rounds(
     reactor: Any,
     urls: list[bytes],
     rounds: int,
     concurrency: int,
     max_per_host: int,
     tls_policy: Any = None,
-) -> Any:
-    """
-    The floor under any Twisted client: DescribeInstances POSTed to each of
-    *urls* with a plain ``twisted.web.client.Agent`` over one persistent
-    pool, *concurrency* at a time, each body read whole and its instances
-    counted; no signing, no parsing.
-
-    :returns: a Deferred firing with ``{"times": [...], "cpu_per_call": [...]}``.
-    """
-    from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults, succeed
-    from twisted.web.client import Agent, HTTPConnectionPool, readBody
-    from twisted.web.http_headers import Headers
-    from twisted.web.iweb import IBodyProducer
-    from zope.interface import implementer
-
-    @implementer(IBodyProducer)
-    class Form:
-        length = len(DESCRIBE_INSTANCES_FORM)
-
-        def startProducing(self, consumer: Any) -> Deferred[None]:
-            consumer.write(DESCRIBE_INSTANCES_FORM)
-            return succeed(None)
-
-        def pauseProducing(self) -> None:
-            pass
-
-        def resumeProducing(self) -> None:
-            pass
-
-        def stopProducing(self) -> None:
-            pass
-
-    pool = HTTPConnectionPool(reactor, persistent=True)
-    pool.maxPersistentPerHost = max_per_host
-    agent = (
-        Agent(reactor, pool=pool)
-        if tls_policy is None
-        else Agent(reactor, contextFactory=tls_policy, pool=pool)
-    )
-    headers = Headers({b"Content-Type": [FORM]})
+) -> dict[str, list[float]]:
+    """*rounds* of :meth:`BareAgent.round`, timed: ``{"times", "cpu_per_call"}``."""
+    agent = BareAgent(reactor, max_per_host, tls_policy)
     figures: dict[str, list[float]] = {"times": [], "cpu_per_call": []}
-
-    async def one(url: bytes) -> None:
-        response = await agent.request(b"POST", url, headers, Form())
-        body = await readBody(response)
-        if response.code != 200 or body.count(b"<instanceId>") != NODES_PER_ANSWER:
-            raise SystemExit(f"bare agent: status {response.code}")
-
-    async def measure() -> dict[str, list[float]]:
-        for _ in range(rounds):
-            semaphore = DeferredSemaphore(concurrency)
-            started, cpu_started = time.perf_counter(), time.process_time()
-            await gatherResults(
-                [semaphore.run(lambda url=url: Deferred.fromCoroutine(one(url))) for url in urls]
-            )
-            figures["times"].append(time.perf_counter() - started)
-            figures["cpu_per_call"].append((time.process_time() - cpu_started) / len(urls))
-        await pool.closeCachedConnections()
-        return figures
-
-    return Deferred.fromCoroutine(measure())
+    for _ in range(rounds):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        await agent.round(urls, concurrency)
+        figures["times"].append(time.perf_counter() - started)
+        figures["cpu_per_call"].append((time.process_time() - cpu_started) / len(urls))
+    await agent.close()
+    return figures
 
 
 def run_bare_agent(port: int, drivers: int, rounds: int) -> dict[str, Any]:
@@ -288,10 +303,11 @@ def run_bare_agent(port: int, drivers: int, rounds: int) -> dict[str, Any]:
     figures: dict[str, Any] = {}
 
     def main(reactor: Any) -> Any:
+        from twisted.internet.defer import Deferred
+
         urls = [f"http://127.0.0.1:{port}/".encode()] * drivers
-        return bare_agent_rounds(reactor, urls, rounds, drivers, drivers).addCallback(
-            figures.update
-        )
+        rounds_run = bare_agent_rounds(reactor, urls, rounds, drivers, drivers)
+        return Deferred.fromCoroutine(rounds_run).addCallback(figures.update)
 
     try:
         react(main)

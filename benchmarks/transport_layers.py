@@ -1,0 +1,203 @@
+"""
+Where a call's CPU goes: the same EC2 DescribeInstances answered by the
+stand-in of ``fanout_ec2.py`` (after ``--delay``), sent ``--calls`` at a
+time through each layer of txcloud in turn, from a bare Twisted ``Agent``
+up to ``multi.list_nodes``.
+
+    python benchmarks/transport_layers.py [--calls 256] [--rounds 8]
+
+Each layer adds one thing to the one above it:
+
+1. bare Twisted ``Agent``: a POST, the body read whole (the floor);
+2. ``HTTPTransport.send`` straight to its agent (``decode_content=False``):
+   txcloud's ``Request``/``Response``, timeout and retry bookkeeping;
+3. the same through treq's ``HTTPClient`` (every request by default: gzip
+   decoding, treq's per-request agents);
+4. ``Response.xml()``: the hardened lxml parse;
+5. the EC2 driver's ``_call``: the form body and SigV4 signature;
+6. ``list_nodes``: pages and ``Node`` parsing (two instances per answer),
+   from a ``DeferredSemaphore``;
+7. ``multi.list_nodes``: the fan-out.
+
+Printed per layer: median client CPU per call over the rounds (the first
+round, which opens the connections, is left out), the garbage collector's
+share of it (``gc.callbacks``), and what the layer adds to the one above.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from _common import free_port
+from fanout_ec2 import (
+    DESCRIBE_INSTANCES_FORM,
+    FORM,
+    KEY,
+    NODES_PER_ANSWER,
+    SECRET,
+    BareAgent,
+    _wait_for,
+)
+from fanout_scale import CollectorTime
+
+LAYERS = (
+    "bare Twisted Agent",
+    "HTTPTransport, agent only",
+    "HTTPTransport through treq",
+    "+ Response.xml()",
+    "+ EC2 _call (form, SigV4)",
+    "+ list_nodes (Node parsing)",
+    "+ multi.list_nodes (fan-out)",
+)
+
+
+async def measure(reactor: Any, port: int, calls: int, rounds: int) -> dict[str, Any]:
+    from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults
+    from twisted.web.client import HTTPConnectionPool
+
+    from txcloud import multi
+    from txcloud.common.aws import AWS_REGIONS
+    from txcloud.compute.drivers.ec2 import drivers_for_regions
+    from txcloud.http import HTTPTransport, Request
+
+    url = f"http://127.0.0.1:{port}/"
+    pool = HTTPConnectionPool(reactor, persistent=True)
+    pool.maxPersistentPerHost = calls
+    drivers = drivers_for_regions(
+        KEY,
+        SECRET,
+        regions=[AWS_REGIONS[n % len(AWS_REGIONS)] for n in range(calls)],
+        host="127.0.0.1",
+        port=port,
+        secure=False,
+        ex_pool=pool,
+        reactor=reactor,
+    )
+    transport = HTTPTransport(reactor=reactor, pool=pool)
+    bare = BareAgent(reactor, calls)
+
+    def request(decode: bool) -> Request:
+        return Request(
+            "POST",
+            url,
+            headers={"Content-Type": FORM.decode()},
+            body=DESCRIBE_INSTANCES_FORM,
+            idempotent=True,
+            decode_content=decode,
+        )
+
+    direct, through_treq = request(False), request(True)
+
+    async def content(sent: Request) -> None:
+        body = await (await transport.send(sent)).content()
+        if body.count(b"<instanceId>") != NODES_PER_ANSWER:
+            raise SystemExit("wrong answer")
+
+    async def xml(_: Any) -> None:
+        await (await transport.send(through_treq)).xml()
+
+    async def call(driver: Any) -> None:
+        await driver._call("DescribeInstances", {}, idempotent=True)
+
+    async def nodes(driver: Any) -> None:
+        if len(await driver.list_nodes()) != NODES_PER_ANSWER:
+            raise SystemExit("wrong node count")
+
+    def each(step: Callable[[Any], Awaitable[None]]) -> Callable[[], Deferred[Any]]:
+        def run() -> Deferred[Any]:
+            semaphore = DeferredSemaphore(calls)
+            return gatherResults(
+                [
+                    semaphore.run(lambda d=driver: Deferred.fromCoroutine(step(d)))
+                    for driver in drivers
+                ]
+            )
+
+        return run
+
+    async def fan_out() -> None:
+        result = await multi.list_nodes(drivers, concurrency=calls)
+        if not result.ok:
+            raise SystemExit(f"fan-out failures: {list(result.failures.values())[:1]}")
+
+    steps: list[Callable[[], Any]] = [
+        lambda: bare.round([url.encode()] * calls, calls),
+        each(lambda _: content(direct)),
+        each(lambda _: content(through_treq)),
+        each(xml),
+        each(call),
+        each(nodes),
+        lambda: Deferred.fromCoroutine(fan_out()),
+    ]
+    figures: dict[str, Any] = {}
+    collector = CollectorTime()
+    gc.callbacks.append(collector)
+    for layer, step in zip(LAYERS, steps, strict=True):
+        cpu, collected = [], []
+        for round_number in range(rounds + 1):
+            gc_before = sum(collector.seconds)
+            started = time.process_time()
+            await step()
+            if round_number:  # the first round opens connections
+                cpu.append((time.process_time() - started) / calls)
+                collected.append((sum(collector.seconds) - gc_before) / calls)
+        figures[layer] = (statistics.median(cpu), statistics.median(collected))
+    gc.callbacks.remove(collector)
+    for driver in drivers:
+        await driver.close()
+    await transport.close()
+    await pool.closeCachedConnections()
+    await bare.close()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=256, help="calls in flight at once")
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--delay", type=float, default=0.2, help="seconds before each answer")
+    args = parser.parse_args()
+
+    import fanout_ec2
+    from twisted.internet.defer import Deferred
+    from twisted.internet.task import react
+
+    port = free_port()
+    serve = ["--serve", "--port", str(port), "--delay", str(args.delay)]
+    server = subprocess.Popen([sys.executable, fanout_ec2.__file__, *serve])
+    figures: dict[str, Any] = {}
+    try:
+        _wait_for(port, server)
+        react(
+            lambda reactor: Deferred.fromCoroutine(
+                measure(reactor, port, args.calls, args.rounds)
+            ).addCallback(figures.update)
+        )
+    except SystemExit as done:
+        if done.code not in (0, None):
+            raise
+    finally:
+        server.terminate()
+        server.wait(10)
+    print(
+        f"\n{args.calls} calls in flight, answers after {args.delay * 1000:.0f} ms, "
+        f"median of {args.rounds} warm rounds; CPU ms per call"
+    )
+    print(f"{'layer':<32} {'CPU':>7} {'of it GC':>9} {'added':>7}")
+    previous = None
+    for layer in LAYERS:
+        cpu, collected = figures[layer]
+        added = "" if previous is None else f"{(cpu - previous) * 1000:+7.3f}"
+        print(f"{layer:<32} {cpu * 1000:>7.3f} {collected * 1000:>9.3f} {added:>7}")
+        previous = cpu
+
+
+if __name__ == "__main__":
+    main()
