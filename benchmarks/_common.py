@@ -90,8 +90,12 @@ def peak_rss_mib() -> float:
 
 
 def print_child_figures(figures: dict[str, Any]) -> None:
-    """Print a child's *figures*, with its peak RSS, as the JSON line its parent reads."""
-    print(json.dumps({**figures, "peak_rss_mib": peak_rss_mib()}))
+    """
+    Print a child's *figures*, with its peak RSS (unless the child took it
+    itself, before work that is not measured), as the JSON line its parent
+    reads.
+    """
+    print(json.dumps({"peak_rss_mib": peak_rss_mib(), **figures}))
 
 
 # Upload-and-download benchmarks (transfer_s3.py, transfer_azure.py): each
