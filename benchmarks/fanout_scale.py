@@ -17,7 +17,10 @@ process:
   drivers share the reactor's default pool and TLS contexts), listed with
   ``txcloud.multi.list_nodes`` at ``--concurrency``; every node checked;
 * Libcloud: ``accounts`` ``EC2NodeDriver`` (one per account, spread over
-  the endpoints) listed from 256 threads.
+  the endpoints) listed from 256 threads;
+* a bare Twisted ``Agent``, the floor under any Twisted client: the same
+  ``accounts x endpoints`` POSTs over one pool verified with the CA, no
+  signing, no parsing (``fanout_ec2.BareAgent``).
 
 Printed per tool: wall time (cold round and best warm round), client CPU
 per call (all threads), peak RSS (``VmHWM``); for txcloud also the memory
@@ -47,7 +50,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from _common import free_port, peak_rss_mib, print_child_figures, run_child
-from fanout_ec2 import NODES_PER_ANSWER, stand_in_site
+from fanout_ec2 import NODES_PER_ANSWER, bare_agent_rounds, stand_in_site
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 REGIONS = (
@@ -308,6 +311,34 @@ def run_libcloud(args: argparse.Namespace, ports: list[int], folder: str) -> dic
     return figures
 
 
+def run_agent(args: argparse.Namespace, ports: list[int], folder: str) -> dict[str, Any]:
+    """The floor: the same calls from a bare Twisted ``Agent`` (see ``fanout_ec2.BareAgent``)."""
+    from twisted.internet import ssl
+    from twisted.internet.defer import Deferred
+    from twisted.internet.task import react
+    from twisted.web.client import BrowserLikePolicyForHTTPS
+
+    with open(os.path.join(folder, "ca.pem"), "rb") as file:
+        policy = BrowserLikePolicyForHTTPS(trustRoot=ssl.Certificate.loadPEM(file.read()))
+    urls = [
+        f"https://127.0.0.1:{ports[endpoint]}/".encode()
+        for _ in range(args.accounts)
+        for endpoint in range(len(ports))
+    ]
+    figures: dict[str, Any] = {"calls": len(urls)}
+
+    def main(reactor: Any) -> Deferred[None]:
+        rounds = bare_agent_rounds(reactor, urls, args.rounds, args.concurrency, 64, policy)
+        return Deferred.fromCoroutine(rounds).addCallback(figures.update)
+
+    try:
+        react(main)
+    except SystemExit as done:
+        if done.code not in (0, None):
+            raise
+    return figures
+
+
 # The conductor
 
 
@@ -346,7 +377,7 @@ def conduct(args: argparse.Namespace) -> None:
     results: dict[str, dict[str, Any]] = {}
     try:
         _wait_for(ports, server)
-        for tool in ("txcloud", "libcloud"):
+        for tool in ("txcloud", "libcloud", "agent"):
             command = [
                 sys.executable,
                 __file__,
@@ -389,7 +420,12 @@ def _report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> Non
         f"{'CPU ms':>8} {'RSS MiB':>8} {'server CPU ms':>13}"
         "   (CPU ms per call, all threads; CPU ms: median round)"
     )
-    rows = (("txcloud multi.list_nodes", ours), ("Libcloud, 256 threads", theirs))
+    floor = results["agent"]
+    rows = (
+        ("txcloud multi.list_nodes", ours),
+        ("Libcloud, 256 threads", theirs),
+        ("bare Twisted Agent (floor)", floor),
+    )
     for label, figures in rows:
         print(
             f"{label:<30} {figures['calls']:>6} {figures['times'][0]:>8.3f} "
@@ -414,7 +450,11 @@ def _report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> Non
         f"({sum(gc_seconds) / (ours['calls'] * args.rounds) * 1000:.3f} ms per call); "
         f"passes by generation {passes}, CPU s {[round(t, 2) for t in gc_seconds]}"
     )
-    print(f"CPU per call: Libcloud / txcloud = {their_cpu / our_cpu:.2f}x")
+    floor_cpu = statistics.median(floor["cpu_per_call"]) * 1000
+    print(
+        f"CPU per call: Libcloud / txcloud = {their_cpu / our_cpu:.2f}x; txcloud / bare "
+        f"Agent = {our_cpu / floor_cpu:.2f}x (the Agent signs, parses and collects nothing)"
+    )
     best, rss = min(ours["times"]), ours["peak_rss_mib"]
 
     def verdict(met: bool) -> str:
@@ -425,6 +465,9 @@ def _report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> Non
         f"wall {best:.2f} s (cold {ours['times'][0]:.2f} s) {verdict(best <= 4.0)} <= 4 s; "
         f"peak RSS {rss:.0f} MiB {verdict(rss <= 200)} <= 200 MB; every node returned"
     )
+
+
+RUNNERS = {"txcloud": run_txcloud, "libcloud": run_libcloud, "agent": run_agent}
 
 
 def main() -> None:
@@ -442,7 +485,7 @@ def main() -> None:
         help="the collector's first threshold in txcloud's child",
     )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--run", choices=("txcloud", "libcloud"), help=argparse.SUPPRESS)
+    parser.add_argument("--run", choices=sorted(RUNNERS), help=argparse.SUPPRESS)
     parser.add_argument("--ports", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -451,8 +494,7 @@ def main() -> None:
         return
     if args.run:
         ports = [int(p) for p in args.ports.split(",")]
-        runner = run_txcloud if args.run == "txcloud" else run_libcloud
-        print_child_figures(runner(args, ports, args.folder))
+        print_child_figures(RUNNERS[args.run](args, ports, args.folder))
         return
     conduct(args)
 
