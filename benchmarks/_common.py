@@ -74,6 +74,21 @@ def run_child(label: str, command: Sequence[str]) -> bytes:
     return completed.stdout
 
 
+def react_until_done(main: Callable[[Any], Any]) -> None:
+    """
+    Run ``twisted.internet.task.react(main)`` and return once *main*'s
+    Deferred has fired (``react`` ends the process otherwise); a failure
+    still ends it with a non-zero status.
+    """
+    from twisted.internet.task import react
+
+    try:
+        react(main)
+    except SystemExit as done:
+        if done.code not in (0, None):
+            raise
+
+
 def peak_rss_mib() -> float:
     """
     This process's peak resident memory in MiB.

@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from _common import free_port, print_child_figures, run_child
+from _common import free_port, print_child_figures, react_until_done, run_child
 
 KEY = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -157,33 +157,45 @@ def _check(nodes_per_target: list[int]) -> None:
         raise SystemExit(f"{len(bad)} targets listed the wrong number of nodes: {bad[:5]}")
 
 
+def stand_in_drivers(reactor: Any, port: int, count: int) -> tuple[Any, list[Any]]:
+    """
+    *count* ``EC2NodeDriver`` (regions in turn) of the stand-in on *port*,
+    over a pool of their own that keeps a connection for each of them
+    between rounds (they all talk to one host here).
+
+    :returns: the pool (the caller closes it) and the drivers.
+    """
+    from twisted.web.client import HTTPConnectionPool
+
+    from txcloud.common.aws import AWS_REGIONS
+    from txcloud.compute.drivers.ec2 import drivers_for_regions
+
+    pool = HTTPConnectionPool(reactor, persistent=True)
+    pool.maxPersistentPerHost = count
+    drivers = drivers_for_regions(
+        KEY,
+        SECRET,
+        regions=[AWS_REGIONS[n % len(AWS_REGIONS)] for n in range(count)],
+        host="127.0.0.1",
+        port=port,
+        secure=False,
+        ex_pool=pool,
+        reactor=reactor,
+    )
+    return pool, drivers
+
+
 def run_txcloud(port: int, drivers: int, rounds: int) -> dict[str, Any]:
     from twisted.internet import reactor as _reactor
     from twisted.internet.defer import Deferred
-    from twisted.internet.task import react
-    from twisted.web.client import HTTPConnectionPool
 
     from txcloud import multi
-    from txcloud.common.aws import AWS_REGIONS
-    from txcloud.compute.drivers.ec2 import drivers_for_regions
 
     times: list[float] = []
     cpu: list[float] = []
 
     async def measure() -> None:
-        # Every driver talks to the same host here, so let the pool keep a
-        # connection for each of them between rounds.
-        pool = HTTPConnectionPool(_reactor, persistent=True)
-        pool.maxPersistentPerHost = drivers
-        targets = drivers_for_regions(
-            KEY,
-            SECRET,
-            regions=[AWS_REGIONS[n % len(AWS_REGIONS)] for n in range(drivers)],
-            host="127.0.0.1",
-            port=port,
-            secure=False,
-            ex_pool=pool,
-        )
+        pool, targets = stand_in_drivers(_reactor, port, drivers)
         for _ in range(rounds):
             started, cpu_started = time.perf_counter(), time.process_time()
             result = await multi.list_nodes(targets, concurrency=drivers)
@@ -200,11 +212,7 @@ def run_txcloud(port: int, drivers: int, rounds: int) -> dict[str, Any]:
     def main(_: Any) -> Deferred[None]:
         return Deferred.fromCoroutine(measure())
 
-    try:
-        react(main)
-    except SystemExit as done:
-        if done.code not in (0, None):
-            raise
+    react_until_done(main)
     return {"times": times, "cpu_per_call": _per_call(cpu, drivers)}
 
 
@@ -298,7 +306,6 @@ async def bare_agent_rounds(
 
 
 def run_bare_agent(port: int, drivers: int, rounds: int) -> dict[str, Any]:
-    from twisted.internet.task import react
 
     figures: dict[str, Any] = {}
 
@@ -309,11 +316,7 @@ def run_bare_agent(port: int, drivers: int, rounds: int) -> dict[str, Any]:
         rounds_run = bare_agent_rounds(reactor, urls, rounds, drivers, drivers)
         return Deferred.fromCoroutine(rounds_run).addCallback(figures.update)
 
-    try:
-        react(main)
-    except SystemExit as done:
-        if done.code not in (0, None):
-            raise
+    react_until_done(main)
     return figures
 
 

@@ -34,7 +34,14 @@ import time
 import urllib.request
 from typing import Any
 
-from _common import free_port, print_child_figures, run_child, start_server, stop_process_group
+from _common import (
+    free_port,
+    print_child_figures,
+    react_until_done,
+    run_child,
+    start_server,
+    stop_process_group,
+)
 
 SOURCE_POLICY = {
     "Version": "2012-10-17",
@@ -176,7 +183,6 @@ def run_tool(
 ) -> dict[str, Any]:
     from twisted.internet import reactor
     from twisted.internet.defer import Deferred
-    from twisted.internet.task import react
     from twisted.web.client import Agent
 
     from txcloud import multi
@@ -236,11 +242,7 @@ def run_tool(
     def main(_: Any) -> Deferred[None]:
         return Deferred.fromCoroutine(measure())
 
-    try:
-        react(main)
-    except SystemExit as done:
-        if done.code not in (0, None):
-            raise
+    react_until_done(main)
     calls = accounts * len(REGIONS)
     return {
         "times": times,

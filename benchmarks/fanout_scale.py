@@ -49,7 +49,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from _common import free_port, peak_rss_mib, print_child_figures, run_child
+from _common import free_port, peak_rss_mib, print_child_figures, react_until_done, run_child
 from fanout_ec2 import NODES_PER_ANSWER, bare_agent_rounds, stand_in_site
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -206,7 +206,6 @@ async def measure_in_flight(
 
 def run_txcloud(args: argparse.Namespace, ports: list[int], folder: str) -> dict[str, Any]:
     from twisted.internet.defer import Deferred
-    from twisted.internet.task import react
 
     from txcloud import multi
     from txcloud.compute.drivers.ec2 import EC2NodeDriver
@@ -272,11 +271,7 @@ def run_txcloud(args: argparse.Namespace, ports: list[int], folder: str) -> dict
     def main(reactor: Any) -> Deferred[None]:
         return Deferred.fromCoroutine(measure(reactor))
 
-    try:
-        react(main)
-    except SystemExit as done:
-        if done.code not in (0, None):
-            raise
+    react_until_done(main)
     shutil.rmtree(home, ignore_errors=True)
     return figures
 
@@ -315,7 +310,6 @@ def run_agent(args: argparse.Namespace, ports: list[int], folder: str) -> dict[s
     """The floor: the same calls from a bare Twisted ``Agent`` (see ``fanout_ec2.BareAgent``)."""
     from twisted.internet import ssl
     from twisted.internet.defer import Deferred
-    from twisted.internet.task import react
     from twisted.web.client import BrowserLikePolicyForHTTPS
 
     with open(os.path.join(folder, "ca.pem"), "rb") as file:
@@ -331,11 +325,7 @@ def run_agent(args: argparse.Namespace, ports: list[int], folder: str) -> dict[s
         rounds = bare_agent_rounds(reactor, urls, args.rounds, args.concurrency, 64, policy)
         return Deferred.fromCoroutine(rounds).addCallback(figures.update)
 
-    try:
-        react(main)
-    except SystemExit as done:
-        if done.code not in (0, None):
-            raise
+    react_until_done(main)
     return figures
 
 

@@ -35,15 +35,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from _common import free_port
+from _common import free_port, react_until_done
 from fanout_ec2 import (
     DESCRIBE_INSTANCES_FORM,
     FORM,
-    KEY,
     NODES_PER_ANSWER,
-    SECRET,
     BareAgent,
     _wait_for,
+    stand_in_drivers,
 )
 from fanout_scale import CollectorTime
 
@@ -60,26 +59,12 @@ LAYERS = (
 
 async def measure(reactor: Any, port: int, calls: int, rounds: int) -> dict[str, Any]:
     from twisted.internet.defer import Deferred, DeferredSemaphore, gatherResults
-    from twisted.web.client import HTTPConnectionPool
 
     from txcloud import multi
-    from txcloud.common.aws import AWS_REGIONS
-    from txcloud.compute.drivers.ec2 import drivers_for_regions
     from txcloud.http import HTTPTransport, Request
 
     url = f"http://127.0.0.1:{port}/"
-    pool = HTTPConnectionPool(reactor, persistent=True)
-    pool.maxPersistentPerHost = calls
-    drivers = drivers_for_regions(
-        KEY,
-        SECRET,
-        regions=[AWS_REGIONS[n % len(AWS_REGIONS)] for n in range(calls)],
-        host="127.0.0.1",
-        port=port,
-        secure=False,
-        ex_pool=pool,
-        reactor=reactor,
-    )
+    pool, drivers = stand_in_drivers(reactor, port, calls)
     transport = HTTPTransport(reactor=reactor, pool=pool)
     bare = BareAgent(reactor, calls)
 
@@ -167,7 +152,6 @@ def main() -> None:
 
     import fanout_ec2
     from twisted.internet.defer import Deferred
-    from twisted.internet.task import react
 
     port = free_port()
     serve = ["--serve", "--port", str(port), "--delay", str(args.delay)]
@@ -175,14 +159,11 @@ def main() -> None:
     figures: dict[str, Any] = {}
     try:
         _wait_for(port, server)
-        react(
+        react_until_done(
             lambda reactor: Deferred.fromCoroutine(
                 measure(reactor, port, args.calls, args.rounds)
             ).addCallback(figures.update)
         )
-    except SystemExit as done:
-        if done.code not in (0, None):
-            raise
     finally:
         server.terminate()
         server.wait(10)
