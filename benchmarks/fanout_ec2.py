@@ -220,6 +220,32 @@ FORM = b"application/x-www-form-urlencoded; charset=utf-8"
 DESCRIBE_INSTANCES_FORM = b"Action=DescribeInstances&Version=2016-11-15"
 
 
+def _form_producer_class() -> Any:
+    """The ``IBodyProducer`` class of the DescribeInstances form (made once)."""
+    from twisted.internet.defer import succeed
+    from twisted.web.iweb import IBodyProducer
+    from zope.interface import implementer
+
+    @implementer(IBodyProducer)
+    class Form:
+        length = len(DESCRIBE_INSTANCES_FORM)
+
+        def startProducing(self, consumer: Any) -> Any:
+            consumer.write(DESCRIBE_INSTANCES_FORM)
+            return succeed(None)
+
+        def pauseProducing(self) -> None:
+            pass
+
+        def resumeProducing(self) -> None:
+            pass
+
+        def stopProducing(self) -> None:
+            pass
+
+    return Form
+
+
 class BareAgent:
     """
     The floor under any Twisted client: DescribeInstances POSTed with a
@@ -242,31 +268,12 @@ class BareAgent:
             else Agent(reactor, contextFactory=tls_policy, pool=self._pool)
         )
         self._headers = Headers({b"Content-Type": [FORM]})
+        self._form = _form_producer_class()
 
     async def _one(self, url: bytes) -> None:
-        from twisted.internet.defer import succeed
         from twisted.web.client import readBody
-        from twisted.web.iweb import IBodyProducer
-        from zope.interface import implementer
 
-        @implementer(IBodyProducer)
-        class Form:
-            length = len(DESCRIBE_INSTANCES_FORM)
-
-            def startProducing(self, consumer: Any) -> Any:
-                consumer.write(DESCRIBE_INSTANCES_FORM)
-                return succeed(None)
-
-            def pauseProducing(self) -> None:
-                pass
-
-            def resumeProducing(self) -> None:
-                pass
-
-            def stopProducing(self) -> None:
-                pass
-
-        response = await self._agent.request(b"POST", url, self._headers, Form())
+        response = await self._agent.request(b"POST", url, self._headers, self._form())
         body = await readBody(response)
         if response.code != 200 or body.count(b"<instanceId>") != NODES_PER_ANSWER:
             raise SystemExit(f"bare agent: status {response.code}")
