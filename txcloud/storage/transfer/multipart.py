@@ -9,12 +9,13 @@ AbortMultipartUpload; Azure: Put Blob, Put Block, Put Block List; GCS:
 single upload, part objects, compose).
 
 * A file below ``TransferConfig.multipart_threshold`` goes in one request
-  with its CRC32 (and, for a provider that needs it, up to
+  with its CRC (CRC32, or CRC32C for a target whose ``checksum_algorithm``
+  asks for it) (and, for a provider that needs it, up to
   :data:`PREHASH_LIMIT`, its MD5; beyond, the MD5 is computed while the file
   is sent); a larger one in parts of ``part_size`` bytes,
   ``max_concurrency`` at once, each part streamed from the file by a fresh
   :class:`~txcloud.http.FileProducer` per attempt (so the transport can
-  retry it) with its CRC32 (and MD5, where needed) computed beforehand in
+  retry it) with its CRC (and MD5, where needed) computed beforehand in
   the thread pool.
 * A stream of unknown size is read into part buffers as it comes; one that
   ends within the first part goes in one request.  At most
@@ -41,7 +42,10 @@ from zope.interface import implementer
 from txcloud.errors import InvalidArgumentError
 from txcloud.http import FileProducer
 from txcloud.storage.transfer.config import TransferConfig
+from txcloud.storage.transfer.crc32c import crc32c_of, crc32c_of_file_range
 from txcloud.storage.transfer.digest import (
+    CRC32,
+    CRC32C,
     PartDigests,
     crc32_of_file_range,
     digests_of,
@@ -119,9 +123,14 @@ class MultipartTarget(Protocol):
     #: The most parts one upload may have.
     max_parts: int
     #: Whether the provider needs the MD5 of what is sent (to send it, or to
-    #: check its answer); without, only the CRC32 is computed (S3 checks the
-    #: CRC32 it is sent).
+    #: check its answer); without, only the CRC is computed (S3 checks the
+    #: CRC it is sent).
     needs_md5: bool
+    #: Optional: :data:`~txcloud.storage.transfer.digest.CRC32C` makes the
+    #: engine compute CRC32Cs instead of CRC32s (in ``PartDigests.crc32`` and
+    #: :meth:`put_whole`'s *crc32*); a target without it gets CRC32s.  A
+    #: CRC32C target does not need MD5s.
+    checksum_algorithm: str
 
     def put_whole(
         self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int
@@ -131,7 +140,8 @@ class MultipartTarget(Protocol):
 
         *md5* is the digest, or, for a body hashed while it is sent, a
         callable to await it with once the request is done, or ``None``
-        when :attr:`needs_md5` is false; *crc32* is known beforehand.
+        when :attr:`needs_md5` is false; *crc32* (the CRC of
+        :attr:`checksum_algorithm`) is known beforehand.
         """
 
     def start(self) -> Awaitable[str]:
@@ -201,9 +211,10 @@ async def upload_file(
         raise InvalidArgumentError(f"cannot read {path!r}: {e.strerror}") from None
     sent = _Sent(progress)
     md5 = target.needs_md5
+    crc_of_file_range = _crc_of_file_range(target)
     if size < config.multipart_threshold:
         if not md5:
-            crc32 = await run_blocking(reactor, crc32_of_file_range, path, 0, size)
+            crc32 = await run_blocking(reactor, crc_of_file_range, path, 0, size)
             obj = await target.put_whole(_file_body(path, 0, size), size, None, crc32)
         elif size <= PREHASH_LIMIT:
             digests = await run_blocking(reactor, digests_of_file_range, path, 0, size)
@@ -221,7 +232,11 @@ async def upload_file(
     part_size = part_size_for(size, config, target)
 
     async def one(number: int, offset: int, length: int) -> UploadedPart:
-        digests = await run_blocking(reactor, digests_of_file_range, path, offset, length, md5)
+        if md5:
+            digests = await run_blocking(reactor, digests_of_file_range, path, offset, length)
+        else:
+            crc = await run_blocking(reactor, crc_of_file_range, path, offset, length)
+            digests = PartDigests(None, crc)
         body = _file_body(path, offset, length)
         token = await target.upload_part(upload_id, number, body, length, digests)
         sent.add(length)
@@ -261,17 +276,18 @@ async def upload_stream(
     if part_size > target.max_part_size:
         raise InvalidArgumentError(f"part_size must be at most {target.max_part_size} bytes")
     sent = _Sent(progress)
+    digests_of_bytes = _digests_of_bytes(target)
     async with closing_iterator(chunks) as stream:
         reader = _PartReader(stream, part_size)
         first, ended = await reader.next_part()
         if ended:
-            digests = await run_blocking(reactor, digests_of, first, target.needs_md5)
+            digests = await run_blocking(reactor, digests_of_bytes, first)
             obj = await target.put_whole(first, len(first), digests.md5, digests.crc32)
             sent.add(len(first))
             return obj
 
         async def one(number: int, data: bytes) -> UploadedPart:
-            digests = await run_blocking(reactor, digests_of, data, target.needs_md5)
+            digests = await run_blocking(reactor, digests_of_bytes, data)
             token = await target.upload_part(upload_id, number, data, len(data), digests)
             sent.add(len(data))
             return UploadedPart(number, token, digests, len(data))
@@ -301,6 +317,30 @@ async def upload_stream(
             await fanout.cancel()
             await _abort(target, upload_id)
             raise
+
+
+def _uses_crc32c(target: MultipartTarget) -> bool:
+    """
+    Whether *target* asks for CRC32Cs.
+
+    :raises ValueError: if it needs MD5s too (nothing computes both in one pass).
+    """
+    crc32c = getattr(target, "checksum_algorithm", CRC32) == CRC32C
+    if crc32c and target.needs_md5:
+        raise ValueError("a target checksumming with CRC32C cannot need MD5s too")
+    return crc32c
+
+
+def _crc_of_file_range(target: MultipartTarget) -> Callable[[str, int, int], int]:
+    """How the CRC *target* asks for is computed from a range of a file (blocking)."""
+    return crc32c_of_file_range if _uses_crc32c(target) else crc32_of_file_range
+
+
+def _digests_of_bytes(target: MultipartTarget) -> Callable[[bytes], PartDigests]:
+    """How the digests *target* asks for are computed from bytes (blocking)."""
+    if _uses_crc32c(target):
+        return lambda data: PartDigests(None, crc32c_of(data))
+    return lambda data: digests_of(data, target.needs_md5)
 
 
 class _PartReader:
