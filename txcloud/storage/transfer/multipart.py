@@ -126,11 +126,10 @@ class MultipartTarget(Protocol):
     #: check its answer); without, only the CRC is computed (S3 checks the
     #: CRC it is sent).
     needs_md5: bool
-    #: Optional: :data:`~txcloud.storage.transfer.digest.CRC32C` makes the
-    #: engine compute CRC32Cs instead of CRC32s (in ``PartDigests.crc32`` and
-    #: :meth:`put_whole`'s *crc32*); a target without it gets CRC32s.  A
-    #: CRC32C target does not need MD5s.
-    checksum_algorithm: str
+    # A target may also have a ``checksum_algorithm`` attribute:
+    # digest.CRC32C makes the engine compute CRC32Cs instead of CRC32s (in
+    # PartDigests.crc32 and put_whole's crc32); without it, CRC32s.  A CRC32C
+    # target does not need MD5s.  (Optional, so targets without it conform.)
 
     def put_whole(
         self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int
@@ -140,8 +139,8 @@ class MultipartTarget(Protocol):
 
         *md5* is the digest, or, for a body hashed while it is sent, a
         callable to await it with once the request is done, or ``None``
-        when :attr:`needs_md5` is false; *crc32* (the CRC of
-        :attr:`checksum_algorithm`) is known beforehand.
+        when :attr:`needs_md5` is false; *crc32* (the CRC the target's
+        ``checksum_algorithm`` names, CRC32 by default) is known beforehand.
         """
 
     def start(self) -> Awaitable[str]:
@@ -503,7 +502,9 @@ def _file_body(path: str, offset: int, length: int) -> PartBody:
 
 
 # Bytes a FileProducer reads per step: fewer, larger writes to the socket.
-_FILE_CHUNK = 256 * 1024
+# Above the connection's pause mark (txcloud.http's SOCKET_READ_SIZE), so
+# each chunk is sent as it was read, without being joined to the next.
+_FILE_CHUNK = 1024 * 1024
 
 
 async def _abort(target: MultipartTarget, upload_id: str) -> None:

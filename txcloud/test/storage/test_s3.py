@@ -568,7 +568,9 @@ class UploadTests(S3TestCase):
             "<ChecksumType>FULL_OBJECT</ChecksumType></CompleteMultipartUploadResult>"
         )
         start = self.multipart_answers(complete)[0]
-        self.make(start, _put_answer(), _put_answer(), _put_answer(), complete, ex_part_size=5 * MiB)
+        self.make(
+            start, _put_answer(), _put_answer(), _put_answer(), complete, ex_part_size=5 * MiB
+        )
         obj = self.result(self.driver.upload_object(path, self.container(), "big.bin"))
         self.assertEqual(obj.size, 11 * MiB)
         parts = sorted(self.received[1:4], key=lambda r: int(query_of(r)["partNumber"]))
