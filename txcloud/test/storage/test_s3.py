@@ -31,6 +31,7 @@ from txcloud.errors import (
     ObjectDoesNotExistError,
     ObjectHashMismatchError,
     ServiceUnavailableError,
+    TxCloudError,
 )
 from txcloud.http import RetryPolicy
 from txcloud.storage.base import Object
@@ -645,6 +646,21 @@ class UploadTests(S3TestCase):
         )
         self.assertEqual(self.received[-1].method, "DELETE")
         self.assertNotIn("POST", [r.method for r in self.received[1:]])
+
+    def test_a_part_s3_refuses_for_its_checksum_aborts_the_upload(self) -> None:
+        start, _, _, _, abort = self.multipart_answers(xml_answer("<unused/>"))
+        bad_digest = _error(400, "BadDigest", "The CRC32C you specified did not match")
+        self.make(start, bad_digest, bad_digest, abort, ex_part_size=5 * MiB)
+        error = self.failure(
+            self.driver.upload_object_via_stream(
+                iter([os.urandom(6 * MiB)]), self.container(), "big.bin"
+            ),
+            TxCloudError,
+        )
+        self.assertEqual((error.code, error.status), ("BadDigest", 400))
+        abort_request = self.received[-1]
+        self.assertEqual(abort_request.method, "DELETE")
+        self.assertEqual(query_of(abort_request), {"uploadId": "upload-7"})
 
 
 class DownloadTests(S3TestCase):
