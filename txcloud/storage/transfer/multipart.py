@@ -504,7 +504,7 @@ def _file_body(path: str, offset: int, length: int) -> PartBody:
 # Bytes a FileProducer reads per step: fewer, larger writes to the socket.
 # Above the connection's pause mark (txcloud.http's SOCKET_READ_SIZE), so
 # each chunk is sent as it was read, without being joined to the next.
-_FILE_CHUNK = 1024 * 1024
+_FILE_CHUNK = 256 * 1024
 
 
 async def _abort(target: MultipartTarget, upload_id: str) -> None:
