@@ -16,8 +16,8 @@ MB/s (10**6 bytes per second) both ways and its own peak RSS (``VmHWM``:
 * txcloud: ``S3StorageDriver.upload_object`` / ``download_object`` with
   the driver's defaults: a multipart upload (8 MiB parts, 10 at once) and,
   the driver being given a ``host``, one streaming GET; both checked (each
-  part's CRC32 checked by S3, the download's CRC32 against the one S3
-  keeps).  A ``LoopingCall`` every 5 ms on its reactor measures how late
+  part's CRC32C sent for S3 to check, the whole object's CRC32C joined
+  from them, the download's CRC32C against the one S3 keeps).  A ``LoopingCall`` every 5 ms on its reactor measures how late
   the reactor runs during each transfer;  ``--txcloud-args`` passes constructor
   ``ex_*`` settings as JSON, e.g. ``'{"ex_download_threshold": 67108864}'``;
 * txcloud-single: the same driver told to use one request each way
@@ -32,7 +32,9 @@ MB/s (10**6 bytes per second) both ways and its own peak RSS (``VmHWM``:
   memory, then one PUT and one GET of presigned URLs with the standard
   library, no checksum, no fsync.  What moto itself can take and give.
 
-The summary gives each tool's median over the rounds, each txcloud row's
+Each row gives the client's CPU seconds per GB moved (all its threads) and,
+in brackets, the part spent in the kernel (``getrusage``).  The summary
+gives each tool's median over the rounds, each txcloud row's
 speed ratios to the faster peer (Libcloud, boto3) in each direction (the
 same for the bare standard-library rows: how far any client could get), its
 CPU per GB against the leanest peer's (target: at most half), the reactor's

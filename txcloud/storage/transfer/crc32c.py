@@ -1,25 +1,24 @@
 """
-CRC32C (Castagnoli) for S3's flexible checksums, and the arithmetic that
-joins the CRCs of consecutive pieces into the CRC of the whole (for CRC32
-and CRC32C alike), so an upload in parts learns its whole object's checksum
-without reading the data again.
+CRC32C (Castagnoli) of files and bytes for S3's flexible checksums, and the
+arithmetic that joins the CRCs of consecutive pieces into the CRC of the
+whole (for CRC32 and CRC32C alike), so an upload in parts learns its whole
+object's checksum without reading the data again.
 
-CRC32C comes from ``google-crc32c``'s C extension (hardware CRC32C where the
-CPU has it: about 0.04 CPU s/GB, against 0.26 to 0.36 for zlib's CRC32);
+CRC32C comes from ``google-crc32c``'s C extension through
+:class:`~txcloud.storage.transfer.digest.CRC32CHash` (hardware CRC32C where
+the CPU has it: about 0.04 CPU s/GB, against 0.26 to 0.36 for zlib's CRC32);
 :func:`~txcloud.storage.transfer.digest.crc32c_available` says whether it is
-there.
+there, and :func:`~txcloud.storage.transfer.digest.crc32_base64` writes a
+CRC32C as S3's headers carry it too.
 """
 
 from __future__ import annotations
 
-import base64
-from typing import Any
+from txcloud.storage.transfer.digest import CRC32CHash
 
 __all__ = [
     "CRC32C_POLYNOMIAL",
     "CRC32_POLYNOMIAL",
-    "CRC32CDigest",
-    "checksum_base64",
     "combine_crc",
     "crc32c_of",
     "crc32c_of_file_range",
@@ -36,34 +35,11 @@ CRC32C_POLYNOMIAL = 0x82F63B78
 _READ_SIZE = 256 * 1024
 
 
-class CRC32CDigest:
-    """CRC32C with hashlib's ``update``/``digest``; the digest is 4 bytes, big-endian."""
-
-    def __init__(self) -> None:
-        import google_crc32c
-
-        self._extend: Any = google_crc32c.extend
-        self.value = 0
-
-    def update(self, data: bytes) -> None:
-        """Hash the next bytes."""
-        self.value = int(self._extend(self.value, data))
-
-    def digest(self) -> bytes:
-        """The CRC32C so far."""
-        return self.value.to_bytes(4, "big")
-
-
-def checksum_base64(value: int) -> str:
-    """A 32-bit CRC as S3's ``x-amz-checksum-crc32``/``-crc32c`` headers carry it."""
-    return base64.b64encode(value.to_bytes(4, "big")).decode("ascii")
-
-
 def crc32c_of(data: bytes) -> int:
     """The CRC32C of *data* (blocking for large data: the GIL is released from 1 MiB on)."""
-    digest = CRC32CDigest()
+    digest = CRC32CHash()
     digest.update(data)
-    return digest.value
+    return int.from_bytes(digest.digest(), "big")
 
 
 def crc32c_of_file_range(path: str, offset: int, length: int) -> int:
@@ -72,7 +48,7 @@ def crc32c_of_file_range(path: str, offset: int, length: int) -> int:
 
     :raises OSError: if the file cannot be read or ends early.
     """
-    digest = CRC32CDigest()
+    digest = CRC32CHash()
     with open(path, "rb", buffering=0) as file:
         file.seek(offset)
         remaining = length
@@ -82,7 +58,7 @@ def crc32c_of_file_range(path: str, offset: int, length: int) -> int:
                 raise OSError(f"{path!r} ended {remaining} bytes before the expected end")
             digest.update(block)
             remaining -= len(block)
-    return digest.value
+    return int.from_bytes(digest.digest(), "big")
 
 
 def combine_crc(first: int, second: int, second_length: int, polynomial: int) -> int:

@@ -33,7 +33,7 @@ from txcloud.http import Request
 from txcloud.storage.base import Container, Object
 from txcloud.storage.drivers.s3 import S3StorageDriver
 from txcloud.storage.transfer import multipart
-from txcloud.storage.transfer.crc32c import checksum_base64
+from txcloud.storage.transfer.digest import crc32_base64
 from txcloud.test.emulators import checking_moto, moto, reset_moto
 from txcloud.test.storage._integration import (
     MiB,
@@ -260,7 +260,7 @@ class S3MotoTests(StorageEmulatorTestCase):
         source = write_random(self.path("source"), 12 * MiB)
         await self.driver.upload_object(source, self.container, "whole.bin", ex_part_size=5 * MiB)
         with open(source, "rb") as file:
-            expected = checksum_base64(google_crc32c.value(file.read()))
+            expected = crc32_base64(google_crc32c.value(file.read()))
         # moto computes it from the bytes it assembled: they are the file's.
         self.assertEqual(await self.stored_checksum("whole.bin"), (expected, "FULL_OBJECT"))
 
@@ -272,13 +272,13 @@ class S3MotoTests(StorageEmulatorTestCase):
         obj = await self.driver.upload_object(
             source, self.container, "wrong.bin", ex_multipart_threshold=16 * MiB
         )
-        self.assertEqual(await self.stored_checksum("wrong.bin"), (checksum_base64(1), None))
+        self.assertEqual(await self.stored_checksum("wrong.bin"), (crc32_base64(1), None))
         # ...and the download, checked against what S3 keeps, fails and leaves nothing.
         folder = self.path("downloads")
         os.mkdir(folder)
         with self.assertRaises(ObjectHashMismatchError) as caught:
             await self.driver.download_object(obj, os.path.join(folder, "wrong.bin"))
-        self.assertIn(checksum_base64(1), str(caught.exception))
+        self.assertIn(crc32_base64(1), str(caught.exception))
         self.assertEqual(os.listdir(folder), [])
 
     async def test_a_stream_of_unknown_size_goes_multipart(self) -> None:

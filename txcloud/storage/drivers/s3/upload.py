@@ -31,17 +31,13 @@ from txcloud.storage.drivers.s3.parse import (
     object_from_headers,
 )
 from txcloud.storage.transfer.config import MiB
-from txcloud.storage.transfer.crc32c import (
-    CRC32_POLYNOMIAL,
-    CRC32C_POLYNOMIAL,
-    checksum_base64,
-    combine_crc,
-)
+from txcloud.storage.transfer.crc32c import CRC32_POLYNOMIAL, CRC32C_POLYNOMIAL, combine_crc
 from txcloud.storage.transfer.digest import (
     CRC32,
     CRC32C,
     PartDigests,
     base64_md5,
+    crc32_base64,
     crc32c_available,
     multipart_etag,
 )
@@ -102,7 +98,7 @@ class S3ObjectUpload:
         self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int
     ) -> Object:
         # S3 checks the CRC and keeps it, so downloads can check it cheaply.
-        checksum = checksum_base64(crc32)
+        checksum = crc32_base64(crc32)
         headers = {
             **self._headers,
             "x-amz-sdk-checksum-algorithm": self.checksum_algorithm.upper(),
@@ -137,7 +133,7 @@ class S3ObjectUpload:
     async def upload_part(
         self, upload_id: str, number: int, body: PartBody, size: int, digests: PartDigests
     ) -> str:
-        headers = {self._checksum_header: checksum_base64(digests.crc32)}
+        headers = {self._checksum_header: crc32_base64(digests.crc32)}
         if digests.md5 is not None:
             headers["Content-MD5"] = base64_md5(digests.md5)
         response = await self._send(
@@ -154,7 +150,7 @@ class S3ObjectUpload:
         await self._check(
             response.headers,
             digests.md5,
-            checksum_base64(digests.crc32),
+            crc32_base64(digests.crc32),
             None,
             f"part {number} of ",
         )
@@ -162,10 +158,10 @@ class S3ObjectUpload:
 
     async def complete(self, upload_id: str, parts: Sequence[UploadedPart]) -> Object:
         body = complete_multipart_xml(
-            ((part.number, part.token, checksum_base64(part.digests.crc32)) for part in parts),
+            ((part.number, part.token, crc32_base64(part.digests.crc32)) for part in parts),
             self._checksum_element,
         )
-        checksum = checksum_base64(self._whole_crc(parts))
+        checksum = crc32_base64(self._whole_crc(parts))
         # S3 checks the whole object's CRC, joined from the parts' ones.
         headers = {"x-amz-checksum-type": "FULL_OBJECT", self._checksum_header: checksum}
         # Completing twice is harmless, so a failed attempt may be retried.
