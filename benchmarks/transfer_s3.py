@@ -17,8 +17,9 @@ MB/s (10**6 bytes per second) both ways and its own peak RSS (``VmHWM``:
   the driver's defaults: a multipart upload (8 MiB parts, 10 at once) and,
   the driver being given a ``host``, one streaming GET; both checked (each
   part's CRC32C sent for S3 to check, the whole object's CRC32C joined
-  from them, the download's CRC32C against the one S3 keeps).  A ``LoopingCall`` every 5 ms on its reactor measures how late
-  the reactor runs during each transfer;  ``--txcloud-args`` passes constructor
+  from them, the download's CRC32C against the one S3 keeps).  A
+  ``LoopingCall`` every 5 ms on its reactor measures how late the reactor
+  runs during each transfer;  ``--txcloud-args`` passes constructor
   ``ex_*`` settings as JSON, e.g. ``'{"ex_download_threshold": 67108864}'``;
 * txcloud-single: the same driver told to use one request each way
   (``ex_multipart_threshold`` and ``ex_download_threshold`` above the
