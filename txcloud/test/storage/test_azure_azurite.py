@@ -26,11 +26,14 @@ from txcloud.errors import (
     ObjectDoesNotExistError,
     ObjectHashMismatchError,
     PermissionDeniedError,
+    ProviderError,
     ResourceConflictError,
 )
 from txcloud.http import Request, findall_local
 from txcloud.storage.base import Container, Object
 from txcloud.storage.drivers.azure_blobs import AzureBlobsStorageDriver
+from txcloud.storage.transfer import multipart
+from txcloud.storage.transfer.digest import PartDigests
 from txcloud.test.azure_services import ACCOUNT, ACCOUNT_KEY, azurite
 from txcloud.test.storage._integration import (
     MiB,
@@ -51,6 +54,10 @@ async def _chunks_then_fail(data: bytes, chunk_size: int) -> AsyncIterator[bytes
     for offset in range(0, len(data), chunk_size):
         yield data[offset : offset + chunk_size]
     raise ValueError("the source broke")
+
+
+def _no_part_hashing(*args: Any) -> PartDigests:
+    raise AssertionError("blocks are not hashed by default")
 
 
 class _ListingCounter(AzureBlobsStorageDriver):
@@ -227,6 +234,37 @@ class AzuriteTests(StorageEmulatorTestCase):
         self.assertEqual((fetched.hash, fetched.extra["md5_hash"]), (obj.hash, expected))
         await self.driver.download_object(fetched, self.path("copy"), ex_range_size=4 * MiB)
         self.assertEqual(md5_of_file(self.path("copy")), expected)
+
+    async def test_a_block_not_matching_its_md5_commits_nothing(self) -> None:
+        source = write_random(self.path("source"), 3 * MiB)
+        # What a block corrupted on its way looks like to Azure: an MD5
+        # that is not its data's.
+        wrong = PartDigests(hashlib.md5(b"other data").digest(), None)
+        self.patch(multipart, "digests_of_file_range", lambda *args: wrong)
+        with self.assertRaises(ProviderError) as caught:
+            await self.driver.upload_object(
+                source,
+                self.container,
+                "corrupted.bin",
+                ex_multipart_threshold=MiB,
+                ex_part_size=MiB,
+                ex_transactional_md5=True,
+            )
+        self.assertEqual(caught.exception.status, 400)
+        self.assertEqual(await self.driver.list_container_objects(self.container), [])
+        self.assertEqual(os.listdir(self.folder), ["source"])
+
+    async def test_blocks_without_md5s_still_commit_the_blobs_md5(self) -> None:
+        source = write_random(self.path("source"), 3 * MiB)
+        self.patch(multipart, "digests_of_file_range", _no_part_hashing)
+        obj = await self.driver.upload_object(
+            source, self.container, "plain.bin", ex_multipart_threshold=MiB, ex_part_size=MiB
+        )
+        fetched = await self.driver.get_object(self.container.name, "plain.bin")
+        self.assertEqual(fetched.extra["md5_hash"], md5_of_file(source))
+        self.assertEqual(obj.extra["md5_hash"], md5_of_file(source))
+        await self.driver.download_object(fetched, self.path("copy"))
+        self.assertEqual(md5_of_file(self.path("copy")), md5_of_file(source))
 
     async def test_a_small_file_goes_in_one_put_blob(self) -> None:
         source = write_random(self.path("small"), 3 * MiB)

@@ -484,7 +484,7 @@ class UploadTests(AzureTestCase):
             )
         self.assertEqual(self.received, [])
 
-    def test_a_long_stream_goes_in_blocks_committed_with_its_md5(self) -> None:
+    def test_a_long_stream_goes_in_blocks_without_md5s_committed_with_its_md5(self) -> None:
         self.make(_blob_answer, ex_part_size=MiB)
         data = os.urandom(2 * MiB + 10)
         chunks = [data[offset : offset + 300_000] for offset in range(0, len(data), 300_000)]
@@ -500,7 +500,7 @@ class UploadTests(AzureTestCase):
         self.assertEqual({len(block_id) for block_id in ids}, {len(ids[0])})
         self.assertEqual(b"".join(block.body for block in blocks), data)
         for block in blocks:
-            self.assertEqual(block.header("Content-MD5"), _b64md5(block.body))
+            self.assertIsNone(block.header("Content-MD5"))
             self.assertIsNone(block.header("x-ms-meta-k"))
         self.assertEqual((commit.method, query_of(commit)), ("PUT", {"comp": "blocklist"}))
         self.assertEqual(
@@ -515,6 +515,99 @@ class UploadTests(AzureTestCase):
         self.assertEqual(commit.header("Content-MD5"), _b64md5(commit.body))
         self.assertEqual(commit.header("x-ms-meta-k"), "v")
         self.assertEqual((obj.size, obj.extra["md5_hash"]), (len(data), _md5(data)))
+
+    def test_transactional_md5_sends_each_blocks_md5(self) -> None:
+        data = os.urandom(2 * MiB + 10)
+        path = self.mktemp()
+        with open(path, "wb") as file:
+            file.write(data)
+        for driver_option, call_option in ((True, None), (False, True)):
+            self.make(_blob_answer, ex_part_size=MiB, ex_transactional_md5=driver_option)
+            self.result(
+                self.driver.upload_object_via_stream(
+                    iter([data]), self.container(), "s.bin", ex_transactional_md5=call_option
+                )
+            )
+            self.result(
+                self.driver.upload_object(
+                    path,
+                    self.container(),
+                    "f.bin",
+                    ex_multipart_threshold=MiB,
+                    ex_transactional_md5=call_option,
+                )
+            )
+            blocks = [r for r in self.received if query_of(r).get("comp") == "block"]
+            self.assertEqual(len(blocks), 6)
+            for block in blocks:
+                self.assertEqual(block.header("Content-MD5"), _b64md5(block.body))
+
+    def test_a_block_refused_for_its_md5_commits_nothing(self) -> None:
+        self.make(
+            _error(400, "Md5Mismatch"),
+            ex_part_size=MiB,
+            ex_max_concurrency=1,
+            ex_transactional_md5=True,
+        )
+        error = self.failure(
+            self.driver.upload_object_via_stream(
+                iter([os.urandom(3 * MiB)]), self.container(), "big.bin"
+            ),
+            ObjectHashMismatchError,
+        )
+        self.assertEqual(error.object_name, "big.bin")
+        self.assertEqual({query_of(r).get("comp") for r in self.received}, {"block"})
+
+    def test_a_call_can_turn_transactional_md5_off(self) -> None:
+        self.make(_blob_answer, ex_part_size=MiB, ex_transactional_md5=True)
+        self.result(
+            self.driver.upload_object_via_stream(
+                iter([os.urandom(2 * MiB)]),
+                self.container(),
+                "s.bin",
+                ex_transactional_md5=False,
+            )
+        )
+        blocks = [r for r in self.received if query_of(r).get("comp") == "block"]
+        self.assertEqual([block.header("Content-MD5") for block in blocks], [None, None])
+
+    def test_without_verify_hash_no_md5_is_computed_or_committed(self) -> None:
+        from txcloud.storage.drivers.azure_blobs import driver
+
+        def refuse(*args: Any) -> None:
+            raise AssertionError("the blob's MD5 was computed")
+
+        self.patch(driver, "FileMD5", refuse)
+        self.patch(driver, "StreamMD5", refuse)
+        self.make(_blob_answer, ex_part_size=MiB, ex_multipart_threshold=MiB)
+        path = self.mktemp()
+        data = os.urandom(2 * MiB + 1)
+        with open(path, "wb") as file:
+            file.write(data)
+        by_file = self.result(
+            self.driver.upload_object(path, self.container(), "f.bin", verify_hash=False)
+        )
+        by_stream = self.result(
+            self.driver.upload_object_via_stream(
+                iter([data]), self.container(), "s.bin", verify_hash=False
+            )
+        )
+        commits = [r for r in self.received if query_of(r).get("comp") == "blocklist"]
+        self.assertEqual([c.header("x-ms-blob-content-md5") for c in commits], [None, None])
+        blocks = [r for r in self.received if query_of(r).get("comp") == "block"]
+        self.assertEqual({block.header("Content-MD5") for block in blocks}, {None})
+        self.assertEqual((by_file.extra["md5_hash"], by_stream.extra["md5_hash"]), (None, None))
+
+    def test_a_put_blob_without_verify_hash_keeps_the_md5_azure_computed(self) -> None:
+        self.make(_blob_answer)
+        obj = self.result(
+            self.driver.upload_object_via_stream(
+                iter([b"small"]), self.container(), "s.txt", verify_hash=False
+            )
+        )
+        [put] = self.received
+        self.assertIsNone(put.header("Content-MD5"))
+        self.assertEqual(obj.extra["md5_hash"], _md5(b"small"))
 
     def test_a_failing_stream_commits_nothing_and_fails_with_its_error(self) -> None:
         self.make(_blob_answer, ex_part_size=MiB)

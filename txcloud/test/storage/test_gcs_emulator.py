@@ -23,11 +23,14 @@ from txcloud.errors import (
     ContainerIsNotEmptyError,
     InvalidContainerNameError,
     ObjectDoesNotExistError,
+    ObjectHashMismatchError,
 )
 from txcloud.storage.base import Container, Object
 from txcloud.storage.drivers.google_storage import GoogleStorageDriver
 from txcloud.storage.drivers.google_storage.upload import TEMPORARY_PREFIX
 from txcloud.storage.providers import get_driver
+from txcloud.storage.transfer import multipart
+from txcloud.storage.transfer.digest import CRC32C, PartDigests, base64_digest, digests_of
 from txcloud.storage.types import Provider
 from txcloud.test.gcs_services import PROJECT, fake_gcs
 from txcloud.test.storage._integration import (
@@ -37,6 +40,16 @@ from txcloud.test.storage._integration import (
     md5_of_file,
     write_random,
 )
+
+
+def _crc32c(data: bytes) -> bytes:
+    digest = digests_of(data, {CRC32C}).crc32c
+    assert digest is not None
+    return digest
+
+
+async def _constant(value: bytes) -> bytes:
+    return value
 
 
 class SourceFailed(Exception):
@@ -258,6 +271,78 @@ class FakeGCSTests(StorageEmulatorTestCase):
         content = b"".join(await collect(self.driver.download_object_as_stream(obj)))
         self.assertEqual(content, data)
         self.assertEqual(await self.names(), ["tree"])
+
+    # Checksums
+
+    async def test_every_upload_method_stores_the_crc32c_it_sent(self) -> None:
+        data = os.urandom(3 * MiB + 5)
+        expected = base64_digest(_crc32c(data))
+        source = self.path("source.bin")
+        with open(source, "wb") as file:
+            file.write(data)
+        sizes = {"one-request": 8 * MiB, "resumable": MiB, "composite": MiB}
+        for name, threshold in sizes.items():
+            method = "composite" if name == "composite" else "resumable"
+            for kind in ("file", "stream"):
+                if kind == "file":
+                    uploading = self.driver.upload_object(
+                        source,
+                        self.container,
+                        f"{name}-{kind}",
+                        ex_upload_method=method,
+                        ex_multipart_threshold=threshold,
+                        ex_part_size=MiB,
+                    )
+                else:
+                    uploading = self.driver.upload_object_via_stream(
+                        iter([data]),
+                        self.container,
+                        f"{name}-{kind}",
+                        ex_upload_method=method,
+                        ex_part_size=threshold,
+                    )
+                obj = await uploading
+                self.assertEqual(obj.extra["crc32c"], expected, obj.name)
+                fetched = await self.driver.get_object(self.container.name, obj.name)
+                self.assertEqual(fetched.extra["crc32c"], expected, obj.name)
+
+    async def test_an_upload_whose_checksum_is_not_the_stored_one_leaves_nothing(self) -> None:
+        # fake-gcs-server stores what it receives without checking the
+        # checksum sent: the driver's own comparison must catch it.
+        source = write_random(self.path("source.bin"), 3 * MiB)
+
+        def wrong_file_digest(path: str, algorithm: str) -> Any:
+            return lambda: Deferred.fromCoroutine(_constant(b"\x00\x00\x00\x01"))
+
+        def wrong_part_digests(*args: Any) -> PartDigests:
+            return PartDigests(None, None, b"\x00\x00\x00\x01")
+
+        self.patch(self.driver, "_file_digest", wrong_file_digest)
+        self.patch(multipart, "digests_of_file_range", wrong_part_digests)
+        for method, threshold in (("resumable", 8 * MiB), ("resumable", MiB), ("composite", MiB)):
+            with self.assertRaises(ObjectHashMismatchError):
+                await self.driver.upload_object(
+                    source,
+                    self.container,
+                    f"{method}-{threshold}",
+                    ex_upload_method=method,
+                    ex_multipart_threshold=threshold,
+                    ex_part_size=MiB,
+                )
+        self.assertEqual(await self.names(), [])
+
+    async def test_a_download_not_matching_the_stored_crc32c_leaves_no_file(self) -> None:
+        source = write_random(self.path("source.bin"), 5 * MiB)
+        obj = await self.driver.upload_object(source, self.container, "checked")
+        obj.extra["crc32c"] = base64_digest(b"\x00\x00\x00\x01")
+        for threshold in (None, MiB):
+            target = self.path(f"copy-{threshold}.bin")
+            with self.assertRaises(ObjectHashMismatchError):
+                await self.driver.download_object(
+                    obj, target, ex_download_threshold=threshold, ex_range_size=MiB
+                )
+            self.assertFalse(os.path.exists(target))
+            self.assertEqual(os.listdir(os.path.dirname(target)), ["source.bin"])
 
     # Streams
 

@@ -40,7 +40,7 @@ from txcloud.storage.drivers.google_storage import GoogleStorageDriver
 from txcloud.storage.drivers.google_storage.upload import TEMPORARY_PREFIX, reframe
 from txcloud.storage.drivers.google_storage.xml_api import GoogleStorageXMLDriver
 from txcloud.storage.providers import get_driver
-from txcloud.storage.transfer.digest import CRC32C, MD5, CRC32CHash, crc32c_available
+from txcloud.storage.transfer.digest import CRC32CHash
 from txcloud.storage.types import Provider
 from txcloud.test.auth.test_google import EMAIL, key_document, token_answer
 from txcloud.test.http._support import Answer, Received, RecordingConsumer
@@ -406,7 +406,7 @@ class SmallUploadTests(GCSTestCase):
                 "contentType": "text/csv",
                 "cacheControl": "no-cache",
                 "metadata": {"owner": "ops"},
-                "md5Hash": _b64(hashlib.md5(data).digest()),
+                "crc32c": _crc32c(data),
             },
         )
         self.assertEqual((obj.hash, obj.size), (hashlib.md5(data).hexdigest(), len(data)))
@@ -419,10 +419,33 @@ class SmallUploadTests(GCSTestCase):
         self.make(_json(resource("f.bin", data)))
         self.result(self.driver.upload_object(path, self.container(), "f.bin"))
         metadata, media = _multipart(self.received[0])
-        self.assertEqual((media, metadata["md5Hash"]), (data, _b64(hashlib.md5(data).digest())))
+        self.assertEqual((media, metadata["crc32c"]), (data, _crc32c(data)))
+        self.assertNotIn("md5Hash", metadata)
+
+    def test_md5_takes_the_place_of_crc32c_without_its_fast_implementation(self) -> None:
+        data = b"some data"
+        self.make(_json(resource("k", data)))
+        self.patch(self.driver, "_crc32c_fast", False)
+        self.result(self.driver.upload_object_via_stream(iter([data]), self.container(), "k"))
+        metadata, _ = _multipart(self.received[0])
+        self.assertEqual(metadata["md5Hash"], _b64(hashlib.md5(data).digest()))
+        self.assertNotIn("crc32c", metadata)
+
+    def test_a_stored_crc32c_that_does_not_match_deletes_the_object(self) -> None:
+        self.make(_json(resource("k", b"data", crc32c=_crc32c(b"atad"))), (204, {}, b""))
+        error = self.failure(
+            self.driver.upload_object_via_stream(iter([b"data"]), self.container(), "k"),
+            ObjectHashMismatchError,
+        )
+        self.assertIn("crc32c", str(error))
+        self.assertEqual(
+            (self.received[-1].method, path_of(self.received[-1])),
+            ("DELETE", "/storage/v1/b/photos/o/k"),
+        )
 
     def test_a_stored_md5_that_does_not_match_deletes_the_object(self) -> None:
         self.make(_json(resource("k", b"other data", size="4")), (204, {}, b""))
+        self.patch(self.driver, "_crc32c_fast", False)
         error = self.failure(
             self.driver.upload_object_via_stream(iter([b"data"]), self.container(), "k"),
             ObjectHashMismatchError,
@@ -592,6 +615,59 @@ class ResumableUploadTests(GCSTestCase):
         cancel = self.received[-1]
         self.assertEqual((cancel.method, query_of(cancel)["upload_id"]), ("DELETE", "SESSION-1"))
 
+    def test_a_file_sends_its_crc32c_when_the_session_opens(self) -> None:
+        path = self.mktemp()
+        data = os.urandom(300 * KiB)
+        with open(path, "wb") as file:
+            file.write(data)
+        self.make(_opened(), _persisted(256 * KiB - 1), _json(resource("big.bin", data)))
+        self.result(
+            self.driver.upload_object(
+                path,
+                self.container(),
+                "big.bin",
+                ex_part_size=256 * KiB,
+                ex_multipart_threshold=256 * KiB,
+            )
+        )
+        opened = json.loads(self.received[0].body)
+        self.assertEqual(opened["crc32c"], _crc32c(data))
+        self.assertNotIn("md5Hash", opened)
+
+    def test_a_file_stored_with_another_crc32c_is_deleted(self) -> None:
+        path = self.mktemp()
+        data = os.urandom(300 * KiB)
+        with open(path, "wb") as file:
+            file.write(data)
+        wrong = resource("big.bin", data, crc32c=_crc32c(b"x"))
+        self.make(
+            _opened(), _persisted(256 * KiB - 1), _json(wrong), (204, {}, b""), (499, {}, b"")
+        )
+        upload = self.driver.upload_object(
+            path, self.container(), "big.bin", ex_part_size=256 * KiB, ex_multipart_threshold=1
+        )
+        self.failure(upload, ObjectHashMismatchError)
+        self.assertIn(
+            ("DELETE", "/storage/v1/b/photos/o/big.bin"),
+            [(r.method, path_of(r)) for r in self.received],
+        )
+
+    def test_parts_are_not_hashed_by_the_engine(self) -> None:
+        from txcloud.storage.transfer import multipart
+
+        def refuse(*args: Any) -> None:
+            raise AssertionError("a part was hashed")
+
+        self.patch(multipart, "digests_of", refuse)
+        data = os.urandom(600 * KiB)
+        self.make(
+            _opened(),
+            _persisted(256 * KiB - 1),
+            _persisted(512 * KiB - 1),
+            _json(resource("big.bin", data)),
+        )
+        self.assertEqual(self.result(self.stream(data)).size, len(data))
+
     def test_a_result_with_another_checksum_is_deleted(self) -> None:
         data = os.urandom(300 * KiB)
         wrong = resource(
@@ -643,6 +719,10 @@ class CompositeUploadTests(GCSTestCase):
         obj = self.result(self.upload(data))
         parts, compose, deletes = self.received[:3], self.received[3], self.received[4:]
         names = [_multipart(p)[0]["name"] for p in parts]
+        self.assertEqual(
+            [_multipart(p)[0]["crc32c"] for p in parts],
+            [_crc32c(data[i : i + 256 * KiB]) for i in range(0, len(data), 256 * KiB)],
+        )
         self.assertTrue(all(name.startswith(TEMPORARY_PREFIX) for name in names))
         self.assertEqual(b"".join(_multipart(p)[1] for p in parts), data)
         self.assertEqual([query_of(p) for p in parts], [{"uploadType": "multipart"}] * 3)
@@ -676,9 +756,9 @@ class CompositeUploadTests(GCSTestCase):
         def composed(request: ServerRequest) -> bytes:
             name = path_of(self.received[-1]).split("/o/")[1].rsplit("/compose", 1)[0]
             name = name.replace("%2F", "/")
-            size = len(data) if name == "big.bin" else 0
+            content = data if name == "big.bin" else b""
             request.setHeader("Content-Type", "application/json")
-            return json.dumps(resource(name, b"", size=str(size), generation="900")).encode()
+            return json.dumps(resource(name, content, generation="900")).encode()
 
         self.make(*[part] * 34, composed, composed, composed, (204, {}, b""))
         self.result(self.upload(data))
@@ -706,7 +786,18 @@ class CompositeUploadTests(GCSTestCase):
         self.assertEqual(len(deleted), 3)
         self.assertTrue(all(TEMPORARY_PREFIX.replace("/", "%2F") in r.uri for r in deleted))
 
-    def test_a_part_stored_with_another_md5_fails_the_upload(self) -> None:
+    def test_a_composed_object_with_another_crc32c_is_deleted(self) -> None:
+        data = os.urandom(600 * KiB)
+        part = self.part_answer()
+        composed = resource("big.bin", data[1:] + b"!", md5Hash=None, componentCount=3)
+        self.make(part, part, part, _json(composed), (204, {}, b""))
+        error = self.failure(self.upload(data), ObjectHashMismatchError)
+        self.assertIn("crc32c", str(error))
+        deleted = sorted(path_of(r) for r in self.received if r.method == "DELETE")
+        self.assertEqual(len(deleted), 4)
+        self.assertIn("/storage/v1/b/photos/o/big.bin", deleted)
+
+    def test_a_part_stored_with_another_checksum_fails_the_upload(self) -> None:
         def corrupted(request: ServerRequest) -> bytes:
             metadata, media = _multipart(self.received[-1])
             stored = resource(metadata["name"], b"other", size=str(len(media)))
@@ -760,8 +851,17 @@ class DownloadTests(GCSTestCase):
             self.driver.download_object(self.stored("a.txt", b"hello world"), target),
             ObjectHashMismatchError,
         )
-        algorithm = CRC32C if crc32c_available() else MD5
-        self.assertIn(algorithm, str(error))
+        self.assertIn("crc32c", str(error))
+        self.assertFalse(os.path.exists(target))
+
+    def test_downloads_are_checked_with_the_crc32c_not_the_md5(self) -> None:
+        data = b"hello world"
+        self.make((200, {}, data), (200, {}, data))
+        good_crc32c = self.stored("a.txt", data, md5Hash=_b64(hashlib.md5(b"x").digest()))
+        self.result(self.driver.download_object(good_crc32c, self.mktemp()))
+        bad_crc32c = self.stored("a.txt", data, crc32c=_crc32c(b"x"))
+        target = self.mktemp()
+        self.failure(self.driver.download_object(bad_crc32c, target), ObjectHashMismatchError)
         self.assertFalse(os.path.exists(target))
 
     def test_no_check_without_verification(self) -> None:

@@ -540,6 +540,25 @@ class UploadTests(S3TestCase):
         self.assertIn(b"<PartNumber>2</PartNumber>", done.body)
         self.assertEqual((obj.hash, obj.size), (etag, 6 * MiB))
 
+    def test_without_the_crc32c_extension_parts_carry_crc32s_and_stay_composite(self) -> None:
+        self.patch(s3_upload, "crc32c_available", lambda: False)
+        data = os.urandom(6 * MiB)
+        complete = xml_answer(
+            f'<CompleteMultipartUploadResult xmlns="{NAMESPACE}"><ETag>"x-2"</ETag>'
+            "</CompleteMultipartUploadResult>"
+        )
+        self.make(*self.multipart_answers(complete), ex_part_size=5 * MiB)
+        self.result(self.driver.upload_object_via_stream(iter([data]), self.container(), "b"))
+        start, first, second, done = self.received
+        self.assertEqual(start.header("x-amz-checksum-algorithm"), "CRC32")
+        self.assertIsNone(start.header("x-amz-checksum-type"))
+        parts = sorted([first, second], key=lambda r: query_of(r)["partNumber"])
+        self.assertEqual(parts[1].header("x-amz-checksum-crc32"), _crc32(data[5 * MiB :]))
+        self.assertIn(
+            f"<ChecksumCRC32>{_crc32(data[5 * MiB :])}</ChecksumCRC32>".encode(), done.body
+        )
+        self.assertIsNone(done.header("x-amz-checksum-type"))
+
     def test_a_completion_reporting_another_checksum_deletes_the_object(self) -> None:
         data = os.urandom(6 * MiB)
         complete = xml_answer(

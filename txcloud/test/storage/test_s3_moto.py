@@ -32,8 +32,8 @@ from txcloud.errors import (
 from txcloud.http import Request
 from txcloud.storage.base import Container, Object
 from txcloud.storage.drivers.s3 import S3StorageDriver
-from txcloud.storage.transfer import multipart
-from txcloud.storage.transfer.digest import crc32_base64
+from txcloud.storage.drivers.s3 import upload as s3_upload
+from txcloud.storage.transfer.digest import PartDigests, crc32_base64
 from txcloud.test.emulators import checking_moto, moto, reset_moto
 from txcloud.test.storage._integration import (
     MiB,
@@ -267,7 +267,8 @@ class S3MotoTests(StorageEmulatorTestCase):
     async def test_moto_keeps_a_wrong_checksum_and_the_download_refuses_the_object(self) -> None:
         # S3 refuses a PutObject whose x-amz-checksum-crc32c is wrong (BadDigest);
         # moto stores it unchecked and echoes it, so the upload succeeds...
-        self.patch(multipart, "crc32c_of_file_range", lambda path, offset, length: 1)
+        wrong = PartDigests(None, None, (1).to_bytes(4, "big"))
+        self.patch(s3_upload, "digests_of_file_range", lambda *args: wrong)
         source = write_random(self.path("source"), 9 * MiB)
         obj = await self.driver.upload_object(
             source, self.container, "wrong.bin", ex_multipart_threshold=16 * MiB

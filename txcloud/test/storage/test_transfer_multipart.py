@@ -32,11 +32,14 @@ from txcloud.storage.transfer import multipart as transfer_multipart
 from txcloud.storage.transfer.config import TransferConfig
 from txcloud.storage.transfer.digest import (
     CRC32,
+    CRC32C,
     MD5,
+    CRC32CHash,
     ExpectedDigest,
     PartDigests,
     PartHasher,
     crc32_of_file_range,
+    crc32c_combine,
     digests_of,
     digests_of_file_range,
     multipart_etag,
@@ -47,6 +50,7 @@ from txcloud.storage.transfer.files import AtomicFileWriter
 from txcloud.storage.transfer.multipart import (
     HashedFileBody,
     UploadedPart,
+    part_checksums,
     part_size_for,
     upload_file,
     upload_stream,
@@ -105,7 +109,7 @@ class MemoryTarget:
         self.most_in_flight = 0
         self.cancelled = 0
 
-    async def put_whole(self, body: Any, size: int, md5: Any, crc32: int) -> Any:
+    async def put_whole(self, body: Any, size: int, md5: Any, crc32: int | None) -> Any:
         self.calls.append("put_whole")
         self.whole = await _read_body(body)
         assert len(self.whole) == size and crc32 == zlib.crc32(self.whole)
@@ -157,6 +161,81 @@ class MemoryTarget:
     def assembled(self) -> bytes:
         assert self.completed is not None
         return b"".join(self.parts[part.number] for part in self.completed)
+
+
+class ChosenChecksumsTarget:
+    """A provider that says which checksums its parts need, and records the ones it gets."""
+
+    min_part_size = 4
+    max_part_size = 1024
+    max_parts = 100
+    needs_md5 = False
+
+    def __init__(self, part_checksums: frozenset[str]) -> None:
+        self.part_checksums = part_checksums
+        self.parts: list[tuple[bytes, PartDigests]] = []
+        self.whole: list[tuple[bytes, int | None]] = []
+
+    async def put_whole(self, body: Any, size: int, md5: Any, crc32: int | None) -> Any:
+        self.whole.append((await _read_body(body), crc32))
+        return "object"
+
+    async def start(self) -> str:
+        return "upload-1"
+
+    async def upload_part(
+        self, upload_id: str, number: int, body: Any, size: int, digests: PartDigests
+    ) -> str:
+        self.parts.append((await _read_body(body), digests))
+        return str(number)
+
+    async def complete(self, upload_id: str, parts: Sequence[UploadedPart]) -> Any:
+        return "object"
+
+    async def abort(self, upload_id: str) -> None:
+        raise AssertionError("nothing fails here")
+
+
+class ChosenChecksumsTests(TestCase):
+    async def test_parts_get_only_the_checksums_their_target_asks_for(self) -> None:
+        path = self.mktemp()
+        data = _data(40)
+        with open(path, "wb") as file:
+            file.write(data)
+        config = TransferConfig(multipart_threshold=16, part_size=16, max_concurrency=1)
+        for checksums in (frozenset(), frozenset({CRC32C}), frozenset({MD5, CRC32})):
+            for source in ("file", "stream"):
+                target = ChosenChecksumsTarget(checksums)
+                if source == "file":
+                    await upload_file(reactor, target, path, config)
+                else:
+                    await upload_stream(reactor, target, _chunks([data]), config)
+                self.assertEqual(
+                    [(part, digests) for part, digests in target.parts],
+                    [(part, digests_of(part, checksums)) for part, _ in target.parts],
+                )
+                self.assertEqual(b"".join(part for part, _ in target.parts), data)
+        self.assertEqual(digests_of(b"x", frozenset()), PartDigests(None, None, None))
+
+    async def test_a_single_upload_gets_the_crc32_only_if_parts_would(self) -> None:
+        path = self.mktemp()
+        with open(path, "wb") as file:
+            file.write(b"small")
+        config = TransferConfig(multipart_threshold=16, part_size=16)
+        for checksums, expected in ((frozenset({CRC32C}), None), ({CRC32}, zlib.crc32(b"small"))):
+            for source in ("file", "stream"):
+                target = ChosenChecksumsTarget(frozenset(checksums))
+                if source == "file":
+                    await upload_file(reactor, target, path, config)
+                else:
+                    await upload_stream(reactor, target, _chunks([b"small"]), config)
+                self.assertEqual(target.whole, [(b"small", expected)])
+
+    def test_targets_that_do_not_say_get_crc32_and_md5_where_needed(self) -> None:
+        self.assertEqual(part_checksums(MemoryTarget()), {CRC32, MD5})
+        without_md5 = MemoryTarget()
+        without_md5.needs_md5 = False
+        self.assertEqual(part_checksums(without_md5), {CRC32})
 
 
 class PartSizeTests(SynchronousTestCase):
@@ -466,6 +545,25 @@ class DigestTests(SynchronousTestCase):
     def test_crc32_is_given_as_s3_expects_it(self) -> None:
         # The CRC32 of "123456789" is the classic check value 0xCBF43926.
         self.assertEqual(digests_of(b"123456789").crc32_base64, "y/Q5Jg==")
+
+    def test_crc32c_has_the_castagnoli_check_value(self) -> None:
+        digests = digests_of(b"123456789", {CRC32C})
+        self.assertEqual(
+            (digests.crc32c, digests.md5, digests.crc32), (bytes.fromhex("e3069283"), None, None)
+        )
+
+    def test_crc32cs_of_pieces_combine_into_the_crc32c_of_the_whole(self) -> None:
+        def crc32c(data: bytes) -> int:
+            digest = CRC32CHash()
+            digest.update(data)
+            return int.from_bytes(digest.digest(), "big")
+
+        data = os.urandom(5000)
+        for cut in (0, 1, 7, 4096, 5000):
+            first, second = data[:cut], data[cut:]
+            self.assertEqual(
+                crc32c_combine(crc32c(first), crc32c(second), len(second)), crc32c(data)
+            )
 
     def test_file_range_digests_read_only_the_range(self) -> None:
         path = self.mktemp()

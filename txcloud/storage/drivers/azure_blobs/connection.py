@@ -141,6 +141,7 @@ class AzureBlobsBase(TransferUploads, TransferDownloads, HTTPDriver, StorageDriv
         ex_range_size: int | None = None,
         ex_download_concurrency: int | None = None,
         ex_transfer_config: TransferConfig | None = None,
+        ex_transactional_md5: bool = False,
         **kwargs: Any,
     ) -> None:
         environ = os.environ if ex_environ is None else ex_environ
@@ -188,6 +189,8 @@ class AzureBlobsBase(TransferUploads, TransferDownloads, HTTPDriver, StorageDriv
             range_size=ex_range_size,
             download_concurrency=ex_download_concurrency,
         )
+        #: Whether uploads send each block's MD5 for Azure to check (see the driver).
+        self.transactional_md5 = ex_transactional_md5
 
     # URLs, signing and errors
 

@@ -1,14 +1,19 @@
 """
 Azure's side of the transfer engine (:mod:`txcloud.storage.transfer.multipart`):
-Put Blob for small uploads; Put Block (each block with its ``Content-MD5``,
-which Azure checks) and Put Block List for large ones.
+Put Blob for small uploads (with its ``Content-MD5``, which Azure checks and
+keeps); Put Block and Put Block List for large ones.
 
-Azure checks each block but keeps no MD5 for a blob committed from blocks
-unless the commit gives one (``x-ms-blob-content-md5``, not checked), so
-the MD5 of the whole content is computed on the side, in order, in the
-thread pool: for a file, by reading it once more while its blocks go out
-(:class:`FileMD5`); for a stream, by hashing its chunks as the engine reads
-them (:class:`StreamMD5`).  Downloads then check against it.
+A block carries its MD5 (``Content-MD5``, a transactional check of that
+request) only when asked to: TLS protects HTTPS bodies in transit, and MD5
+costs about 1.4 CPU seconds per GB.  Azure keeps no MD5 for a blob
+committed from blocks unless the commit gives one
+(``x-ms-blob-content-md5``, not checked), so the MD5 of the whole content
+is computed on the side, in order, in large blocks in the thread pool: for
+a file, by reading it once more while its blocks go out (:class:`FileMD5`);
+for a stream, by hashing its chunks as the engine reads them
+(:class:`StreamMD5`).  Downloads then check against it.  Azure's CRC64
+(``x-ms-content-crc64``) is not used: it has its own polynomial, with no
+fast implementation to compute it here, and Azurite does not check it.
 
 Azure has no request that drops uncommitted blocks: an upload that fails
 commits nothing (no blob appears, and an existing one is left untouched),
@@ -34,7 +39,7 @@ from txcloud.storage.drivers.azure_blobs.parse import (
     object_from_headers,
 )
 from txcloud.storage.transfer.config import MiB
-from txcloud.storage.transfer.digest import PartDigests, base64_md5, needed_md5, new_md5
+from txcloud.storage.transfer.digest import MD5, PartDigests, base64_md5, needed_md5, new_md5
 from txcloud.storage.transfer.fanout import SerialLane
 from txcloud.storage.transfer.files import closing_iterator, run_blocking, stat_and_md5
 from txcloud.storage.transfer.multipart import MD5Later, PartBody, UploadedPart
@@ -141,12 +146,14 @@ class AzureBlockBlobUpload:
     :param container: the container.
     :param name: the blob's name.
     :param headers: the blob's property and metadata headers.
-    :param verify_hash: compare the MD5 Azure computed for a single Put Blob
-        sent without one with the data's; a mismatching blob is deleted and
-        ``ObjectHashMismatchError`` raised.  (Blocks and blobs sent with
-        ``Content-MD5`` are checked by Azure itself.)
+    :param verify_hash: send a single Put Blob with its MD5 (or, sent
+        without one, compare the MD5 Azure computed with the data's; a
+        mismatching blob is deleted and ``ObjectHashMismatchError`` raised).
+        (Blobs and blocks sent with ``Content-MD5`` are checked by Azure
+        itself.)
     :param whole_md5: computes the MD5 of the whole content for a blob
-        committed from blocks.
+        committed from blocks; ``None``: the blob gets no MD5.
+    :param transactional_md5: send each block with its ``Content-MD5``.
     """
 
     # Azure has no minimum block size; a block may hold up to 4000 MiB, a
@@ -154,8 +161,6 @@ class AzureBlockBlobUpload:
     min_part_size = 1
     max_part_size = 4000 * MiB
     max_parts = 50_000
-    # Azure checks the transactional Content-MD5 of each block it is sent.
-    needs_md5 = True
 
     def __init__(
         self,
@@ -165,6 +170,7 @@ class AzureBlockBlobUpload:
         headers: dict[str, str],
         verify_hash: bool,
         whole_md5: WholeMD5 | None,
+        transactional_md5: bool = False,
     ) -> None:
         self._driver = driver
         self._container = container
@@ -173,9 +179,15 @@ class AzureBlockBlobUpload:
         self._verify_hash = verify_hash
         self._whole_md5 = whole_md5
         self._url = driver._blob_url(container.name, name)
+        # A single Put Blob: the MD5 Azure checks and keeps.
+        self.needs_md5 = verify_hash or transactional_md5
+        # Blocks: their MD5 only for Azure's transactional check.
+        self.part_checksums = frozenset({MD5}) if transactional_md5 else frozenset()
 
     def hashed(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """The chunks of a streamed upload, hashed on the way into its :class:`StreamMD5`."""
+        if self._whole_md5 is None:
+            return chunks
         assert isinstance(self._whole_md5, StreamMD5)
         return self._whole_md5.wrap(chunks)
 
@@ -183,7 +195,7 @@ class AzureBlockBlobUpload:
         return await self._driver._send(method, self._url, **kwargs)
 
     async def put_whole(
-        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int
+        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int | None
     ) -> Object:
         headers = {**self._headers, "x-ms-blob-type": "BlockBlob", "Content-Length": str(size)}
         if isinstance(md5, bytes):
@@ -191,9 +203,14 @@ class AzureBlockBlobUpload:
             headers["Content-MD5"] = base64_md5(md5)
         response = await self._send("PUT", headers=headers, body=body)
         await response.content()
+        stored = md5_hex(response.headers.get("Content-MD5"))
+        if not self.needs_md5:
+            # Azure computed the blob's MD5 itself; nothing of ours to compare.
+            return self._object(
+                response.headers, size, None if stored is None else bytes.fromhex(stored)
+            )
         sent = needed_md5(md5 if md5 is None or isinstance(md5, bytes) else await md5())
         obj = self._object(response.headers, size, sent)
-        stored = md5_hex(response.headers.get("Content-MD5"))
         if self._verify_hash and stored is not None and stored != sent.hex():
             # Like Libcloud: a stored blob that does not match is removed.
             await self._driver.delete_object(obj)
@@ -214,14 +231,12 @@ class AzureBlockBlobUpload:
         self, upload_id: str, number: int, body: PartBody, size: int, digests: PartDigests
     ) -> str:
         block = block_id(upload_id, number)
+        headers = {"Content-Length": str(size)}
+        if digests.md5 is not None:
+            # Azure refuses the block if the data does not match.
+            headers["Content-MD5"] = base64_md5(digests.md5)
         response = await self._send(
-            "PUT",
-            params=[("comp", "block"), ("blockid", block)],
-            headers={
-                "Content-Length": str(size),
-                "Content-MD5": base64_md5(needed_md5(digests.md5)),
-            },
-            body=body,
+            "PUT", params=[("comp", "block"), ("blockid", block)], headers=headers, body=body
         )
         await response.content()
         return block

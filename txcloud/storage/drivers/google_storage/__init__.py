@@ -28,9 +28,13 @@ short-lived temporaries are billed for it.  See
 Downloads of large objects come in parallel ranged GETs (from 64 MiB; with a
 custom ``host``, one streaming GET unless ``ex_download_threshold`` says
 otherwise), pinned to the object's generation, and are checked against the
-object's CRC32C when ``google-crc32c`` is installed with its C extension
-(every object has one), otherwise against its MD5 (composite objects then go
-unchecked).
+object's CRC32C (every object has one).  Uploads send the CRC32C of their
+data in the object resource, for Cloud Storage to validate, and compare the
+one it reports; composite parts each carry their own.  CRC32C comes from
+``google-crc32c`` (a dependency); on a platform where it has no C extension,
+MD5 takes its place both ways (composite objects then go unchecked).
+``Object.hash`` stays what Cloud Storage reports as the MD5 (``md5Hash``,
+hex), ``None`` for composite objects; ``extra["crc32c"]`` is the CRC32C.
 
 The package's modules:
 

@@ -348,30 +348,28 @@ class GoogleStorageDriver(GoogleStorageBase):
         method = self.upload_method if method is None else check_upload_method(method)
         resource = object_resource(upload.object_name, upload.extra, file_path)
         acl = predefined_acl(upload.extra)
+        # CRC32C when the fast implementation is installed (many times
+        # cheaper than MD5, and kept for every object), else MD5.
+        algorithm = CRC32C if self._crc32c_fast else MD5
+        file_digest = None if file_path is None else self._file_digest(file_path, algorithm)
+        arguments = (self, container, resource, acl, upload.verify_hash)
         target: ObjectUploader
         if method == "composite":
             target = CompositeUpload(
-                self,
-                container,
-                resource,
-                acl,
-                upload.verify_hash,
+                *arguments,
+                algorithm=algorithm,
+                file_digest=file_digest,
                 concurrency=config.max_concurrency,
             )
         else:
             # One part after another, each a multiple of 256 KiB.
             granules = -(-config.part_size // CHUNK_GRANULARITY)
             config = attrs.evolve(config, part_size=granules * CHUNK_GRANULARITY, max_concurrency=1)
-            algorithm = CRC32C if self._crc32c_fast else MD5
             target = ResumableUpload(
-                self,
-                container,
-                resource,
-                acl,
-                upload.verify_hash,
-                retry=self._retry or RetryPolicy(),
+                *arguments,
                 algorithm=algorithm,
-                whole_digest=None if file_path is None else self._file_digest(file_path, algorithm),
+                file_digest=file_digest,
+                retry=self._retry or RetryPolicy(),
             )
         return target, config
 

@@ -13,15 +13,19 @@ a chunk fails (network failure, throttling, a server error) the session's
 status is asked (``Content-Range: bytes */*``) and the upload goes on from
 the offset Cloud Storage persisted, after a backoff.  The session URI
 authorises uploads by itself, so it is never logged.
+
+A file's checksum is computed before the session is opened and sent in its
+object resource, so Cloud Storage validates the object before it stores it;
+a stream's parts are hashed in order as they go, and the checksum Cloud
+Storage reports at the end is compared with theirs.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
 from txcloud.errors import MalformedResponseError, RateLimitReached, TxCloudError
@@ -55,12 +59,6 @@ class ResumableUpload(ObjectUploader):
     One resumable upload session.
 
     :param retry: how often and how patiently a failed chunk is resumed.
-    :param algorithm: the checksum that checks the stored object:
-        :data:`~txcloud.storage.transfer.digest.CRC32C` (when it is fast) or
-        :data:`~txcloud.storage.transfer.digest.MD5`.
-    :param whole_digest: starts computing that checksum of the whole data,
-        for data the caller can hash on the side (a file, read again in a
-        thread); otherwise the parts are hashed here, in order.
 
     Other parameters are :class:`~txcloud.storage.drivers.google_storage.upload.ObjectUploader`'s.
     """
@@ -69,29 +67,26 @@ class ResumableUpload(ObjectUploader):
     max_part_size = MAX_OBJECT_SIZE
     # Parts go one after another in one session: their count is not limited.
     max_parts = 2**62
+    # The whole data is hashed here (a file once, a stream part by part).
+    part_checksums: frozenset[str] = frozenset()
 
-    def __init__(
-        self,
-        *args: Any,
-        retry: RetryPolicy,
-        algorithm: str,
-        whole_digest: Callable[[], Deferred[bytes]] | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *args: Any, retry: RetryPolicy, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._retry = retry
-        self._algorithm = algorithm
-        self._start_hashing = whole_digest
-        self._hashing: Deferred[bytes] | None = None
-        self._digest = new_hash(algorithm) if whole_digest is None else None
+        self._digest = new_hash(self.algorithm) if self.file_digest is None else None
+        self._sent: bytes | None = None
         self._offset = 0
         self._stored: dict[str, Any] | None = None
 
     async def start(self) -> str:
+        resource = self.resource
+        if self.file_digest is not None:
+            self._sent = await self.file_digest()
+            resource = self.with_digest(resource, self._sent)
         response = await self.driver._send_json(
             "POST",
             self.driver._upload_url(self.container.name),
-            self.resource,
+            resource,
             params=self.params("resumable"),
             headers={"X-Upload-Content-Type": self.resource["contentType"]},
             # Opening a session stores nothing: a retry is harmless.
@@ -101,8 +96,6 @@ class ResumableUpload(ObjectUploader):
         session = response.headers.get("Location")
         if not session or not session.startswith(("http://", "https://")):
             raise MalformedResponseError("a resumable upload was opened without a session URI")
-        if self._start_hashing is not None:
-            self._hashing = self._start_hashing()
         return session
 
     async def upload_part(
@@ -196,17 +189,12 @@ class ResumableUpload(ObjectUploader):
         assert self._stored is not None
         check_stored(self._stored, self.name, self._offset)
         obj = object_from_resource(self._stored, self.container)
-        if self._digest is not None:
-            await self.check_digest(obj, self._algorithm, self._digest.digest())
-        elif self._hashing is not None:
-            hashing, self._hashing = self._hashing, None
-            await self.check_digest(obj, self._algorithm, await hashing)
+        sent = self._sent if self._digest is None else self._digest.digest()
+        assert sent is not None
+        await self.check_digest(obj, sent)
         return obj
 
     async def abort(self, upload_id: str) -> None:
-        if self._hashing is not None:
-            # Its outcome no longer matters.
-            self._hashing.addErrback(lambda _: None)
         # Cloud Storage answers a cancelled session with 499.
         response = await self.driver._send("DELETE", upload_id, ok_statuses={499})
         await response.content()

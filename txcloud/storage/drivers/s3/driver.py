@@ -418,7 +418,7 @@ class S3StorageDriver(TransferUploads, TransferDownloads, AWSDriver, StorageDriv
         self._check_names(upload.container.name, upload.object_name)
         headers = upload_headers(upload.extra, upload.object_name, file_path)
         target = self._upload_steps(
-            self, upload.container, upload.object_name, headers, upload.verify_hash
+            self, upload.container, upload.object_name, headers, upload.verify_hash, file_path
         )
         return target, config
 

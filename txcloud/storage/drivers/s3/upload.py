@@ -3,15 +3,17 @@ S3's side of the transfer engine (:mod:`txcloud.storage.transfer.multipart`):
 PutObject for small uploads, and CreateMultipartUpload, UploadPart,
 CompleteMultipartUpload and AbortMultipartUpload for large ones.
 
-Every request carries the CRC32C of its bytes (``x-amz-checksum-crc32c``;
-the CRC32 where ``google-crc32c``'s C extension is missing), which S3 checks
-before it stores anything (``BadDigest`` otherwise) and keeps, so downloads
-are checked against it; the checksum S3 reports back is compared too.  A
-multipart upload asks for a ``FULL_OBJECT`` checksum: S3 keeps the CRC of the
-whole object (not of the parts' CRCs), which the client joins from the parts'
-CRCs and sends with the completion for S3 to check, and which a download then
-checks in one pass without knowing the part size.  No MD5 is computed: it
-would cost the client several times the CRC for a check S3 already makes.
+Every request carries the CRC32C of its bytes (``x-amz-checksum-crc32c``),
+which S3 checks before it stores anything (``BadDigest`` otherwise) and
+keeps, so downloads are checked against it; the checksum S3 reports back is
+compared too.  A multipart upload asks for a ``FULL_OBJECT`` checksum: S3
+keeps the CRC32C of the whole object (not of the parts' checksums), which the
+client joins from the parts' CRC32Cs and sends with the completion for S3 to
+check, and which a download then checks in one pass without knowing the part
+size.  Where ``google-crc32c``'s C extension is missing, CRC32s go instead,
+and a multipart object keeps S3's default composite checksum.  No MD5 is
+computed: it would cost the client several times the CRC for a check S3
+already makes.
 """
 
 from __future__ import annotations
@@ -31,16 +33,20 @@ from txcloud.storage.drivers.s3.parse import (
     object_from_headers,
 )
 from txcloud.storage.transfer.config import MiB
-from txcloud.storage.transfer.crc32c import CRC32_POLYNOMIAL, CRC32C_POLYNOMIAL, combine_crc
 from txcloud.storage.transfer.digest import (
     CRC32,
     CRC32C,
     PartDigests,
+    base64_digest,
     base64_md5,
     crc32_base64,
     crc32c_available,
+    crc32c_combine,
+    digests_of,
+    digests_of_file_range,
     multipart_etag,
 )
+from txcloud.storage.transfer.files import run_blocking
 from txcloud.storage.transfer.multipart import MD5Later, PartBody, UploadedPart
 
 if TYPE_CHECKING:
@@ -60,6 +66,7 @@ class S3ObjectUpload:
     :param headers: headers of the new object (content type, metadata, ACL...).
     :param verify_hash: compare the checksums S3 reports with the ones sent;
         a mismatching object is deleted and ``ObjectHashMismatchError`` raised.
+    :param file_path: the file uploaded, or ``None`` for a stream.
     """
 
     min_part_size = 5 * MiB
@@ -68,6 +75,9 @@ class S3ObjectUpload:
     needs_md5 = False
     #: CRC32C, or CRC32 where it would be slow or MD5s are needed; set per instance.
     checksum_algorithm: str
+    #: What the engine computes for each part: the CRC32C; ``None``: its
+    #: default (CRC32, and MD5 when needed).
+    part_checksums: frozenset[str] | None = None
 
     def __init__(
         self,
@@ -76,8 +86,10 @@ class S3ObjectUpload:
         key: str,
         headers: dict[str, str],
         verify_hash: bool,
+        file_path: str | None = None,
     ) -> None:
         self._driver = driver
+        self._file_path = file_path
         self._container = container
         self._key = key
         self._headers = headers
@@ -87,6 +99,8 @@ class S3ObjectUpload:
         # that need them).
         fast = crc32c_available() and not self.needs_md5
         self.checksum_algorithm = CRC32C if fast else CRC32
+        if fast:
+            self.part_checksums = frozenset({CRC32C})
         # The header S3 reads the checksum from, and the name it gives it in XML.
         self._checksum_header = f"x-amz-checksum-{self.checksum_algorithm}"
         self._checksum_element = f"Checksum{self.checksum_algorithm.upper()}"
@@ -95,10 +109,10 @@ class S3ObjectUpload:
         return await self._driver._send(method, self._url, **kwargs)
 
     async def put_whole(
-        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int
+        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int | None
     ) -> Object:
         # S3 checks the CRC and keeps it, so downloads can check it cheaply.
-        checksum = crc32_base64(crc32)
+        checksum = await self._whole_checksum(body, size, crc32)
         headers = {
             **self._headers,
             "x-amz-sdk-checksum-algorithm": self.checksum_algorithm.upper(),
@@ -116,13 +130,42 @@ class S3ObjectUpload:
         await self._check(response.headers, sent, checksum, obj)
         return obj
 
+    async def _whole_checksum(self, body: PartBody, size: int, crc32: int | None) -> str:
+        """The checksum of a single upload's data, *body*: the engine's CRC32, or its CRC32C."""
+        if self.checksum_algorithm == CRC32:
+            if crc32 is None:
+                raise ValueError("the engine did not compute the CRC32 of the data")
+            return crc32_base64(crc32)
+        reactor = self._driver.reactor
+        if isinstance(body, bytes):
+            digests = await run_blocking(reactor, digests_of, body, {CRC32C})
+        elif self._file_path is not None:
+            path = self._file_path
+            digests = await run_blocking(reactor, digests_of_file_range, path, 0, size, {CRC32C})
+        else:
+            raise TypeError("a stream is uploaded from bytes only")
+        return self._part_checksum(digests)
+
+    def _part_checksum(self, digests: PartDigests) -> str:
+        """The checksum of *digests* S3 is sent, in base64."""
+        if self.checksum_algorithm == CRC32:
+            return digests.crc32_base64
+        if digests.crc32c is None:
+            raise ValueError("the engine did not compute the CRC32C of the data")
+        return base64_digest(digests.crc32c)
+
+    @property
+    def _full_object(self) -> bool:
+        # S3 keeps the CRC of the whole object when asked; its CRC32 cannot
+        # be joined from the parts' ones here (only CRC32C's can), so a
+        # multipart upload checksummed with CRC32 keeps S3's default.
+        return self.checksum_algorithm == CRC32C
+
     async def start(self) -> str:
-        # Parts then carry CRCs that S3 checks, and it keeps the whole object's.
-        headers = {
-            **self._headers,
-            "x-amz-checksum-algorithm": self.checksum_algorithm.upper(),
-            "x-amz-checksum-type": "FULL_OBJECT",
-        }
+        # Parts then carry CRCs that S3 checks; it keeps the whole object's.
+        headers = {**self._headers, "x-amz-checksum-algorithm": self.checksum_algorithm.upper()}
+        if self._full_object:
+            headers["x-amz-checksum-type"] = "FULL_OBJECT"
         response = await self._send("POST", params={"uploads": ""}, headers=headers)
         root = await response.xml()
         upload_id = findtext_local(root, "UploadId")
@@ -133,7 +176,7 @@ class S3ObjectUpload:
     async def upload_part(
         self, upload_id: str, number: int, body: PartBody, size: int, digests: PartDigests
     ) -> str:
-        headers = {self._checksum_header: crc32_base64(digests.crc32)}
+        headers = {self._checksum_header: self._part_checksum(digests)}
         if digests.md5 is not None:
             headers["Content-MD5"] = base64_md5(digests.md5)
         response = await self._send(
@@ -150,7 +193,7 @@ class S3ObjectUpload:
         await self._check(
             response.headers,
             digests.md5,
-            crc32_base64(digests.crc32),
+            headers[self._checksum_header],
             None,
             f"part {number} of ",
         )
@@ -158,12 +201,15 @@ class S3ObjectUpload:
 
     async def complete(self, upload_id: str, parts: Sequence[UploadedPart]) -> Object:
         body = complete_multipart_xml(
-            ((part.number, part.token, crc32_base64(part.digests.crc32)) for part in parts),
+            ((part.number, part.token, self._part_checksum(part.digests)) for part in parts),
             self._checksum_element,
         )
-        checksum = crc32_base64(self._whole_crc(parts))
-        # S3 checks the whole object's CRC, joined from the parts' ones.
-        headers = {"x-amz-checksum-type": "FULL_OBJECT", self._checksum_header: checksum}
+        checksum = None
+        headers = {}
+        if self._full_object:
+            # S3 checks the whole object's CRC32C, joined from the parts' ones.
+            checksum = base64_digest(self._whole_crc32c(parts).to_bytes(4, "big"))
+            headers = {"x-amz-checksum-type": "FULL_OBJECT", self._checksum_header: checksum}
         # Completing twice is harmless, so a failed attempt may be retried.
         response = await self._send(
             "POST", params={"uploadId": upload_id}, headers=headers, body=body, idempotent=True
@@ -181,7 +227,7 @@ class S3ObjectUpload:
         # lists them: S3 refuses parts that differ.  The checksum S3 reports
         # for the object (emulators may report none) must be the one sent.
         reported = findtext_local(root, self._checksum_element)
-        if self._verify_hash and reported and reported != checksum:
+        if self._verify_hash and checksum and reported and reported != checksum:
             await self._mismatch(
                 obj, f"S3 stored {self._key!r} with checksum {reported} but sent {checksum}"
             )
@@ -192,12 +238,14 @@ class S3ObjectUpload:
             await self._check_etag(response.headers, expected, obj)
         return obj
 
-    def _whole_crc(self, parts: Sequence[UploadedPart]) -> int:
-        """The CRC of the whole object, joined from the parts' CRCs."""
-        polynomial = CRC32C_POLYNOMIAL if self.checksum_algorithm == CRC32C else CRC32_POLYNOMIAL
+    def _whole_crc32c(self, parts: Sequence[UploadedPart]) -> int:
+        """The CRC32C of the whole object, joined from the parts' ones."""
         whole = 0
         for part in parts:
-            whole = combine_crc(whole, part.digests.crc32, part.size, polynomial)
+            crc32c = part.digests.crc32c
+            if crc32c is None:
+                raise ValueError(f"the engine did not compute the CRC32C of part {part.number}")
+            whole = crc32c_combine(whole, int.from_bytes(crc32c, "big"), part.size)
         return whole
 
     async def abort(self, upload_id: str) -> None:
