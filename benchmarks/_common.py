@@ -10,6 +10,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -120,8 +121,9 @@ def print_child_figures(figures: dict[str, Any]) -> None:
 
 class Phases:
     """
-    The wall-clock seconds and CPU seconds (of every thread of this process)
-    of named phases: ``with phases("upload"): ...``.
+    The wall-clock seconds and CPU seconds (of every thread of this process,
+    in all, in user mode and in the kernel) of named phases:
+    ``with phases("upload"): ...``.
     """
 
     def __init__(self) -> None:
@@ -130,9 +132,13 @@ class Phases:
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
         wall, cpu = time.perf_counter(), time.process_time()
+        before = resource.getrusage(resource.RUSAGE_SELF)
         yield
+        after = resource.getrusage(resource.RUSAGE_SELF)
         self.figures[name] = time.perf_counter() - wall
         self.figures[f"{name}_cpu"] = time.process_time() - cpu
+        self.figures[f"{name}_user"] = after.ru_utime - before.ru_utime
+        self.figures[f"{name}_sys"] = after.ru_stime - before.ru_stime
 
 
 Results = dict[str, list[dict[str, Any]]]
@@ -189,9 +195,12 @@ def _round_trip(
     return {
         "up": size / timings["upload"] / 1e6,
         "down": size / timings["download"] / 1e6,
-        # CPU seconds the client spent per GB moved, all its threads counted.
+        # CPU seconds the client spent per GB moved, all its threads counted
+        # (and the part of it spent in the kernel).
         "up_cpu": timings["upload_cpu"] / size * 1e9,
         "down_cpu": timings["download_cpu"] / size * 1e9,
+        "up_sys": timings["upload_sys"] / size * 1e9,
+        "down_sys": timings["download_sys"] / size * 1e9,
         "rss": timings["peak_rss_mib"],
         "intact": intact,
         # Only txcloud runs a reactor to probe.
@@ -216,7 +225,7 @@ def measure_rounds(
     return results
 
 
-_MEASURES = ("up", "down", "up_cpu", "down_cpu", "rss")
+_MEASURES = ("up", "down", "up_cpu", "down_cpu", "up_sys", "down_sys", "rss")
 
 
 def _figures(result: dict[str, Any]) -> str:
@@ -224,8 +233,10 @@ def _figures(result: dict[str, Any]) -> str:
     if result.get("up_late") is not None:
         late = f"  reactor late <= {result['up_late']:4.0f} / {result['down_late']:4.0f} ms"
     return (
-        f"up {result['up']:6.1f} MB/s ({result['up_cpu']:4.2f} CPU s/GB)  "
-        f"down {result['down']:6.1f} MB/s ({result['down_cpu']:4.2f} CPU s/GB)  "
+        f"up {result['up']:6.1f} MB/s ({result['up_cpu']:4.2f} CPU s/GB, "
+        f"{result['up_sys']:4.2f} sys)  "
+        f"down {result['down']:6.1f} MB/s ({result['down_cpu']:4.2f} CPU s/GB, "
+        f"{result['down_sys']:4.2f} sys)  "
         f"peak RSS {result['rss']:5.1f} MB{late}"
     )
 

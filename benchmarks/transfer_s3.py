@@ -16,9 +16,10 @@ MB/s (10**6 bytes per second) both ways and its own peak RSS (``VmHWM``:
 * txcloud: ``S3StorageDriver.upload_object`` / ``download_object`` with
   the driver's defaults: a multipart upload (8 MiB parts, 10 at once) and,
   the driver being given a ``host``, one streaming GET; both checked (each
-  part's CRC32 checked by S3, the download's CRC32 against the one S3
-  keeps).  A ``LoopingCall`` every 5 ms on its reactor measures how late
-  the reactor runs during each transfer;  ``--txcloud-args`` passes constructor
+  part's CRC32C sent for S3 to check, the whole object's CRC32C joined
+  from them, the download's CRC32C against the one S3 keeps).  A
+  ``LoopingCall`` every 5 ms on its reactor measures how late the reactor
+  runs during each transfer;  ``--txcloud-args`` passes constructor
   ``ex_*`` settings as JSON, e.g. ``'{"ex_download_threshold": 67108864}'``;
 * txcloud-single: the same driver told to use one request each way
   (``ex_multipart_threshold`` and ``ex_download_threshold`` above the
@@ -32,7 +33,9 @@ MB/s (10**6 bytes per second) both ways and its own peak RSS (``VmHWM``:
   memory, then one PUT and one GET of presigned URLs with the standard
   library, no checksum, no fsync.  What moto itself can take and give.
 
-The summary gives each tool's median over the rounds, each txcloud row's
+Each row gives the client's CPU seconds per GB moved (all its threads) and,
+in brackets, the part spent in the kernel (``getrusage``).  The summary
+gives each tool's median over the rounds, each txcloud row's
 speed ratios to the faster peer (Libcloud, boto3) in each direction (the
 same for the bare standard-library rows: how far any client could get), its
 CPU per GB against the leanest peer's (target: at most half), the reactor's
@@ -56,6 +59,7 @@ from _common import (
     free_port,
     print_child_figures,
     print_medians,
+    print_targets,
     start_server,
     time_txcloud_round_trip,
     transfer_arguments,
@@ -262,34 +266,7 @@ def main() -> None:
 
 
 def _summarise(results: Results) -> None:
-    medians = print_medians(results)
-    peers = [tool for tool in medians if tool in PEERS]
-    if not peers:
-        return
-    for tool in (tool for tool in medians if tool.startswith("txcloud") or tool in BARE):
-        print(f"\n{tool}{'' if tool.startswith('txcloud') else ' (bare: no checks, in memory)'}")
-        for direction in ("up", "down"):
-            best = max(peers, key=lambda peer: medians[peer][direction])
-            ratio = medians[tool][direction] / medians[best][direction]
-            print(f"  {direction:4s} speed / {best} = {ratio:.2f}x")
-        if not tool.startswith("txcloud"):
-            continue
-        for direction in ("up_cpu", "down_cpu"):
-            leanest = min(peers, key=lambda peer: medians[peer][direction])
-            ratio = medians[tool][direction] / medians[leanest][direction]
-            verdict = "meets" if ratio <= 0.5 else "MISSES"
-            print(
-                f"  {direction} / {leanest} = {ratio:.2f}x "
-                f"({verdict} the <= 0.5x target: {medians[tool][direction]:.2f} vs "
-                f"{medians[leanest][direction]:.2f} CPU s/GB)"
-            )
-        late = max(medians[tool]["up_late"] or 0, medians[tool]["down_late"] or 0)
-        print(
-            f"  reactor at worst {late:.0f} ms late over every round "
-            f"({'meets' if late <= 50 else 'MISSES'} the <= 50 ms target)"
-        )
-        rss = medians[tool]["rss"]
-        print(f"  peak RSS {rss:.1f} MB ({'meets' if rss <= 100 else 'MISSES'} the 100 MB target)")
+    print_targets(print_medians(results), PEERS, BARE)
 
 
 if __name__ == "__main__":

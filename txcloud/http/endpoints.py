@@ -9,6 +9,11 @@ or a few hosts, so keeping the endpoints saves that work on each call.
 With proxy settings, an HTTPS URL that goes through a proxy gets a
 :class:`~txcloud.http.tunnel.TunnelEndpoint` wrapped in TLS: the session is
 verified against the URL's host, not the proxy's.
+
+Every TCP connection made reads up to :data:`SOCKET_READ_SIZE` bytes per
+system call, instead of Twisted's 64 KiB: a large download then costs a
+third of the calls, and of the Python work each chunk of data goes through
+on its way.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.web.error import SchemeNotSupported
 from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
@@ -24,10 +31,47 @@ from zope.interface import implementer
 from txcloud.http.proxy import ProxySettings, ProxyURL
 from txcloud.http.tunnel import TunnelEndpoint
 
-__all__ = ["CachingEndpointFactory"]
+__all__ = ["SOCKET_READ_SIZE", "CachingEndpointFactory", "LargeReadEndpoint"]
 
 #: Endpoints kept per factory; S3 virtual-host buckets make one host each.
 DEFAULT_MAX_ENDPOINTS = 64
+
+#: Bytes a connection reads per ``recv`` at most; also what it buffers for
+#: sending before it pauses a body producer.  Below the 256 KiB chunks file
+#: uploads write, so each chunk pauses its producer and is sent as written,
+#: never joined to the next (a copy); larger (512 KiB) reads cost uploads of
+#: 1 MiB chunks more in fresh memory than they saved downloads.
+SOCKET_READ_SIZE = 192 * 1024
+
+
+@implementer(IStreamClientEndpoint)
+class LargeReadEndpoint:
+    """
+    Connects with *endpoint*, then has the TCP transport read up to
+    :data:`SOCKET_READ_SIZE` bytes per system call.  A transport that has no
+    such setting (not a Twisted TCP connection) is left as it is.
+
+    :param endpoint: an ``IStreamClientEndpoint`` making TCP connections.
+    """
+
+    def __init__(self, endpoint: Any) -> None:
+        #: The endpoint connecting.
+        self.endpoint = endpoint
+
+    def connect(self, protocol_factory: Any) -> Deferred[Any]:
+        """Connect; fires with the protocol, as *endpoint* does."""
+        connecting: Deferred[Any] = self.endpoint.connect(protocol_factory)
+        return connecting.addCallback(_enlarge_reads)
+
+
+def _enlarge_reads(protocol: Any) -> Any:
+    transport = getattr(protocol, "transport", None)
+    # Twisted's FileDescriptor reads it per instance: the recv() size and the
+    # write buffer's pause mark.  The send() size (SEND_LIMIT) stays 128 KiB:
+    # a larger one would copy what is left of a partly sent buffer more often.
+    if transport is not None and hasattr(transport, "bufferSize"):
+        transport.bufferSize = SOCKET_READ_SIZE
+    return protocol
 
 
 @implementer(IAgentEndpointFactory)
@@ -60,7 +104,7 @@ class CachingEndpointFactory:
         self._max_endpoints = max_endpoints
         self._proxies = proxies
         self._endpoints: OrderedDict[tuple[bytes, bytes, int], Any] = OrderedDict()
-        self._proxy_endpoints: dict[ProxyURL, HostnameEndpoint] = {}
+        self._proxy_endpoints: dict[ProxyURL, LargeReadEndpoint] = {}
 
     def endpointForURI(self, uri: Any) -> Any:
         """
@@ -87,13 +131,12 @@ class CachingEndpointFactory:
             host = uri.host.decode("ascii")
         except UnicodeDecodeError:
             raise ValueError(f"the host {uri.host!r} of a URI must be ASCII") from None
-        timeout = self._connect_timeout
         if uri.scheme == b"http":
-            return HostnameEndpoint(self._reactor, host, uri.port, timeout=timeout)
+            return self._tcp(host, uri.port)
         proxy = None if self._proxies is None else self._proxies.proxy_for("https", host, uri.port)
         endpoint: Any
         if proxy is None:
-            endpoint = HostnameEndpoint(self._reactor, host, uri.port, timeout=timeout)
+            endpoint = self._tcp(host, uri.port)
         else:
             endpoint = TunnelEndpoint(
                 self._reactor,
@@ -102,11 +145,11 @@ class CachingEndpointFactory:
                 uri.port,
                 proxy_address=proxy.address,
                 authorization=proxy.authorization,
-                timeout=timeout,
+                timeout=self._connect_timeout,
             )
         return wrapClientTLS(self._policy.creatorForNetloc(uri.host, uri.port), endpoint)
 
-    def endpoint_for_proxy(self, proxy: ProxyURL) -> HostnameEndpoint:
+    def endpoint_for_proxy(self, proxy: ProxyURL) -> LargeReadEndpoint:
         """
         The endpoint connecting to *proxy* (one per proxy, kept).
 
@@ -114,7 +157,10 @@ class CachingEndpointFactory:
         """
         endpoint = self._proxy_endpoints.get(proxy)
         if endpoint is None:
-            endpoint = self._proxy_endpoints[proxy] = HostnameEndpoint(
-                self._reactor, proxy.host, proxy.port, timeout=self._connect_timeout
-            )
+            endpoint = self._proxy_endpoints[proxy] = self._tcp(proxy.host, proxy.port)
         return endpoint
+
+    def _tcp(self, host: str, port: int) -> LargeReadEndpoint:
+        return LargeReadEndpoint(
+            HostnameEndpoint(self._reactor, host, port, timeout=self._connect_timeout)
+        )

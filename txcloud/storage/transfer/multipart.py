@@ -134,14 +134,16 @@ class MultipartTarget(Protocol):
     needs_md5: bool
 
     def put_whole(
-        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int
+        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int | None
     ) -> Awaitable[Object]:
         """
         Store the whole object with one request.
 
         *md5* is the digest, or, for a body hashed while it is sent, a
         callable to await it with once the request is done, or ``None``
-        when :attr:`needs_md5` is false; *crc32* is known beforehand.
+        when :attr:`needs_md5` is false; *crc32* is known beforehand, or
+        ``None`` for a target that does not need MD5s and whose part
+        checksums (:func:`part_checksums`) leave CRC32 out.
         """
 
     def start(self) -> Awaitable[str]:
@@ -232,9 +234,12 @@ async def upload_file(
         raise InvalidArgumentError(f"cannot read {path!r}: {e.strerror}") from None
     sent = _Sent(progress)
     md5 = target.needs_md5
+    checksums = part_checksums(target)
     if size < config.multipart_threshold:
         if not md5:
-            crc32 = await run_blocking(reactor, crc32_of_file_range, path, 0, size)
+            crc32 = None
+            if CRC32 in checksums:
+                crc32 = await run_blocking(reactor, crc32_of_file_range, path, 0, size)
             obj = await target.put_whole(_file_body(path, 0, size), size, None, crc32)
         elif size <= PREHASH_LIMIT:
             digests = await run_blocking(reactor, digests_of_file_range, path, 0, size)
@@ -251,7 +256,6 @@ async def upload_file(
         sent.add(size)
         return obj
     part_size = part_size_for(size, config, target)
-    checksums = part_checksums(target)
 
     async def one(number: int, offset: int, length: int) -> UploadedPart:
         digests = await _part_digests(
@@ -296,18 +300,16 @@ async def upload_stream(
     if part_size > target.max_part_size:
         raise InvalidArgumentError(f"part_size must be at most {target.max_part_size} bytes")
     sent = _Sent(progress)
+    checksums = part_checksums(target)
     async with closing_iterator(chunks) as stream:
         reader = _PartReader(stream, part_size)
         first, ended = await reader.next_part()
         if ended:
-            whole = {CRC32, MD5} if target.needs_md5 else {CRC32}
-            digests = await run_blocking(reactor, digests_of, first, whole)
-            assert digests.crc32 is not None
+            whole = frozenset({CRC32, MD5} if target.needs_md5 else checksums & {CRC32})
+            digests = await _part_digests(reactor, whole, digests_of, first)
             obj = await target.put_whole(first, len(first), digests.md5, digests.crc32)
             sent.add(len(first))
             return obj
-
-        checksums = part_checksums(target)
 
         async def one(number: int, data: bytes) -> UploadedPart:
             digests = await _part_digests(reactor, checksums, digests_of, data)
@@ -502,6 +504,8 @@ def _file_body(path: str, offset: int, length: int) -> PartBody:
 
 
 # Bytes a FileProducer reads per step: fewer, larger writes to the socket.
+# Above the connection's pause mark (txcloud.http's SOCKET_READ_SIZE), so
+# each chunk is sent as it was read, without being joined to the next.
 _FILE_CHUNK = 256 * 1024
 
 

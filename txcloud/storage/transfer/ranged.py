@@ -180,8 +180,9 @@ class _ChunkSink:
     """
     Takes the chunks of one stream as they arrive and gathers them into
     batches of about ``_BATCH_SIZE`` bytes (without copying them), each
-    written at its offset of the file and, given hashes to compute, hashed,
-    in two lanes of the thread pool so writing and hashing overlap.
+    written at its offset of the file and, given hashes to compute, hashed
+    while the bytes are hot in the cache, by one thread-pool call per
+    batch, in order.
     """
 
     def __init__(
@@ -193,11 +194,10 @@ class _ChunkSink:
         self._batch: list[bytes] = []
         self._batched = 0
         self._unsynced = 0
-        self._writes = SerialLane(reactor, _WRITE_DEPTH)
-        self._hashing = None if hashes is None else SerialLane(reactor, _WRITE_DEPTH)
+        self._lane = SerialLane(reactor, _WRITE_DEPTH)
 
     async def put(self, chunk: bytes) -> None:
-        """Take *chunk*; waits while the lanes are full."""
+        """Take *chunk*; waits while the lane is full."""
         self._batch.append(chunk)
         self._batched += len(chunk)
         if self._batched >= _BATCH_SIZE:
@@ -206,21 +206,25 @@ class _ChunkSink:
     async def _flush(self) -> None:
         batch, offset, size = self._batch, self._offset, self._batched
         self._batch, self._offset, self._batched = [], offset + size, 0
-        await self._writes.submit(self._writer.write_at, offset, batch)
         self._unsynced += size
-        if self._unsynced >= _SYNC_EVERY:
-            # Written back while the download goes on, rather than all at
-            # the commit's fsync.
+        # Written back while the download goes on, rather than all at the
+        # commit's fsync.
+        sync = self._unsynced >= _SYNC_EVERY
+        if sync:
             self._unsynced = 0
-            await self._writes.submit(self._writer.sync)
-        if self._hashing is not None and self._hashes is not None:
-            await self._hashing.submit(self._hashes.update, batch)
+        await self._lane.submit(self._write_and_hash, offset, batch, sync)
+
+    def _write_and_hash(self, offset: int, batch: list[bytes], sync: bool) -> None:
+        # In a worker thread: one hand-over per batch.
+        self._writer.write_at(offset, batch)
+        if self._hashes is not None:
+            self._hashes.update(batch)
+        if sync:
+            self._writer.sync()
 
     async def settle(self) -> None:
         """Wait for the queued work to end, whatever its outcome."""
-        await self._writes.settle()
-        if self._hashing is not None:
-            await self._hashing.settle()
+        await self._lane.settle()
 
     async def finish(self) -> _Digests:
         """
@@ -232,9 +236,7 @@ class _ChunkSink:
         if self._batch:
             await self._flush()
         await self.settle()
-        self._writes.raise_failure()
-        if self._hashing is not None:
-            self._hashing.raise_failure()
+        self._lane.raise_failure()
         return (None, []) if self._hashes is None else self._hashes.results()
 
 

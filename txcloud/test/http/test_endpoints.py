@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.defer import succeed
 from twisted.internet.endpoints import HostnameEndpoint
-from twisted.internet.testing import MemoryReactorClock
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import URI
 from twisted.web.error import SchemeNotSupported
 
-from txcloud.http.endpoints import CachingEndpointFactory
+from txcloud.http.endpoints import SOCKET_READ_SIZE, CachingEndpointFactory, LargeReadEndpoint
 from txcloud.http.proxy import ProxySettings
 from txcloud.http.tunnel import TunnelEndpoint
 
@@ -36,7 +38,7 @@ class CachingEndpointFactoryTests(SynchronousTestCase):
         self.factory = CachingEndpointFactory(MemoryReactorClock(), self.policy, 5.0)
 
     def test_http_url_gets_a_hostname_endpoint_with_the_timeout(self) -> None:
-        endpoint = self.factory.endpointForURI(uri("http://example.com:8080/a"))
+        endpoint = self.factory.endpointForURI(uri("http://example.com:8080/a")).endpoint
         self.assertIsInstance(endpoint, HostnameEndpoint)
         self.assertEqual((endpoint._hostText, endpoint._port), ("example.com", 8080))
         self.assertEqual(endpoint._timeout, 5.0)
@@ -95,14 +97,54 @@ class TunnelEndpointsTests(SynchronousTestCase):
 
     def test_the_tunnel_connects_to_the_proxy(self) -> None:
         tunnel = self.factory.endpointForURI(uri("https://s3.example/"))._wrappedEndpoint
-        proxy = tunnel.proxy_endpoint
+        proxy = tunnel.proxy_endpoint.endpoint
         self.assertEqual((proxy._hostText, proxy._port, proxy._timeout), ("proxy.corp", 3128, 5.0))
 
     def test_no_proxy_hosts_connect_directly(self) -> None:
         endpoint = self.factory.endpointForURI(uri("https://direct.example/"))
-        self.assertIsInstance(endpoint._wrappedEndpoint, HostnameEndpoint)
+        self.assertIsInstance(endpoint._wrappedEndpoint.endpoint, HostnameEndpoint)
 
     def test_one_endpoint_per_proxy(self) -> None:
         a = self.factory.endpointForURI(uri("https://a.example/"))._wrappedEndpoint
         b = self.factory.endpointForURI(uri("https://b.example/"))._wrappedEndpoint
         self.assertIs(a.proxy_endpoint, b.proxy_endpoint)
+
+
+class _TCPLikeTransport(StringTransport):
+    """Has the I/O sizes of a Twisted TCP connection."""
+
+    bufferSize = 64 * 1024
+    SEND_LIMIT = 128 * 1024
+
+
+class _Connected:
+    """An endpoint whose connections are made at once, over *transport*."""
+
+    def __init__(self, transport: StringTransport) -> None:
+        self.transport = transport
+
+    def connect(self, factory: Any) -> Any:
+        protocol = factory.buildProtocol(None)
+        protocol.makeConnection(self.transport)
+        return succeed(protocol)
+
+
+class LargeReadEndpointTests(SynchronousTestCase):
+    def connect(self, transport: StringTransport) -> Protocol:
+        endpoint = LargeReadEndpoint(_Connected(transport))
+        protocol: Protocol = self.successResultOf(endpoint.connect(Factory.forProtocol(Protocol)))
+        return protocol
+
+    def test_a_tcp_connection_reads_large_blocks(self) -> None:
+        transport = _TCPLikeTransport()
+        self.assertIs(self.connect(transport).transport, transport)
+        self.assertEqual(
+            (transport.bufferSize, transport.SEND_LIMIT), (SOCKET_READ_SIZE, 128 * 1024)
+        )
+        # Other connections keep Twisted's sizes.
+        self.assertEqual(_TCPLikeTransport.bufferSize, 64 * 1024)
+
+    def test_another_transport_is_left_alone(self) -> None:
+        transport = StringTransport()
+        self.connect(transport)
+        self.assertFalse(hasattr(transport, "bufferSize"))

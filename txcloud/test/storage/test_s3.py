@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import google_crc32c
 from twisted.internet.defer import Deferred
 from twisted.web.server import Request as ServerRequest
 
@@ -30,10 +31,13 @@ from txcloud.errors import (
     ObjectDoesNotExistError,
     ObjectHashMismatchError,
     ServiceUnavailableError,
+    TxCloudError,
 )
 from txcloud.http import RetryPolicy
 from txcloud.storage.base import Object
 from txcloud.storage.drivers.s3 import S3StorageDriver
+from txcloud.storage.drivers.s3 import download as s3_download
+from txcloud.storage.drivers.s3 import upload as s3_upload
 from txcloud.storage.providers import get_driver
 from txcloud.storage.transfer.config import NEVER
 from txcloud.storage.transfer.digest import multipart_etag
@@ -393,25 +397,31 @@ def _crc32(data: bytes) -> str:
     return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
 
+def _crc32c(data: bytes) -> str:
+    return base64.b64encode(google_crc32c.value(data).to_bytes(4, "big")).decode()
+
+
 def _put_answer(
-    etag: Callable[[bytes], str] = _md5, crc32: Callable[[bytes], str] | None = None
+    etag: Callable[[bytes], str] = _md5,
+    checksum: Callable[[bytes], str] | None = None,
+    header: str = "x-amz-checksum-crc32c",
 ) -> Answer:
     def answer(request: ServerRequest) -> bytes:
         assert request.content is not None
         request.content.seek(0)
         data = request.content.read()
         request.setHeader("ETag", f'"{etag(data)}"')
-        if crc32 is not None:
+        if checksum is not None:
             # S3 echoes the checksum it stored.
-            request.setHeader("x-amz-checksum-crc32", crc32(data))
+            request.setHeader(header, checksum(data))
         return b""
 
     return answer
 
 
 class UploadTests(S3TestCase):
-    def test_a_small_stream_goes_in_one_put_with_its_crc32_and_options(self) -> None:
-        self.make(_put_answer(crc32=_crc32))
+    def test_a_small_stream_goes_in_one_put_with_its_crc32c_and_options(self) -> None:
+        self.make(_put_answer(checksum=_crc32c))
         extra = {"meta_data": {"Build": "42"}, "acl": "public-read", "cache_control": "no-cache"}
         obj = self.result(
             self.driver.upload_object_via_stream(
@@ -420,15 +430,16 @@ class UploadTests(S3TestCase):
         )
         [put] = self.received
         self.assertEqual((put.method, put.uri, put.body), ("PUT", "/notes.txt", b"hello world"))
-        # S3 checks the CRC32 it is sent: no MD5 is computed for it.
+        # S3 checks the CRC32C it is sent: no MD5 is computed for it.
         self.assertIsNone(put.header("Content-MD5"))
         self.assertEqual(put.header("Content-Type"), "text/plain")
         self.assertEqual(put.header("x-amz-meta-build"), "42")
         self.assertEqual(put.header("x-amz-acl"), "public-read")
         self.assertEqual(put.header("Cache-Control"), "no-cache")
         self.assertEqual(put.header("X-Amz-Content-Sha256"), "UNSIGNED-PAYLOAD")
-        crc32 = base64.b64encode(zlib.crc32(b"hello world").to_bytes(4, "big")).decode()
-        self.assertEqual(put.header("x-amz-checksum-crc32"), crc32)
+        self.assertEqual(put.header("x-amz-sdk-checksum-algorithm"), "CRC32C")
+        self.assertEqual(put.header("x-amz-checksum-crc32c"), _crc32c(b"hello world"))
+        self.assertIsNone(put.header("x-amz-checksum-crc32"))
         self.assertEqual((obj.name, obj.size, obj.hash), ("notes.txt", 11, _md5(b"hello world")))
         self.assertEqual(obj.meta_data, {"build": "42"})
         self.assertEqual(obj.extra["content_type"], "text/plain")
@@ -443,8 +454,17 @@ class UploadTests(S3TestCase):
         self.assertEqual(self.received[0].header("Content-Type"), "application/octet-stream")
         self.assertEqual(obj.hash, _md5(b"file content"))
 
-    def test_a_reported_crc32_mismatch_deletes_the_object_and_fails(self) -> None:
-        self.make(_put_answer(crc32=lambda data: _crc32(b"something else")), (204, {}, b""))
+    def test_without_the_crc32c_extension_the_crc32_is_sent(self) -> None:
+        self.patch(s3_upload, "crc32c_available", lambda: False)
+        self.make(_put_answer(checksum=_crc32, header="x-amz-checksum-crc32"))
+        self.result(self.driver.upload_object_via_stream(iter([b"data"]), self.container(), "k"))
+        [put] = self.received
+        self.assertEqual(put.header("x-amz-sdk-checksum-algorithm"), "CRC32")
+        self.assertEqual(put.header("x-amz-checksum-crc32"), _crc32(b"data"))
+        self.assertIsNone(put.header("x-amz-checksum-crc32c"))
+
+    def test_a_reported_crc32c_mismatch_deletes_the_object_and_fails(self) -> None:
+        self.make(_put_answer(checksum=lambda data: _crc32c(b"something else")), (204, {}, b""))
         error = self.failure(
             self.driver.upload_object_via_stream(iter([b"data"]), self.container(), "k"),
             ObjectHashMismatchError,
@@ -453,7 +473,7 @@ class UploadTests(S3TestCase):
         self.assertEqual([r.method for r in self.received], ["PUT", "DELETE"])
 
     def test_no_check_without_verify_hash(self) -> None:
-        self.make(_put_answer(crc32=lambda data: _crc32(b"something else")))
+        self.make(_put_answer(checksum=lambda data: _crc32c(b"something else")))
         self.result(
             self.driver.upload_object_via_stream(
                 iter([b"data"]), self.container(), "k", verify_hash=False
@@ -499,7 +519,8 @@ class UploadTests(S3TestCase):
         )
         start, first, second, done = self.received
         self.assertEqual((start.method, query_of(start)), ("POST", {"uploads": ""}))
-        self.assertEqual(start.header("x-amz-checksum-algorithm"), "CRC32")
+        self.assertEqual(start.header("x-amz-checksum-algorithm"), "CRC32C")
+        self.assertEqual(start.header("x-amz-checksum-type"), "FULL_OBJECT")
         parts = sorted([first, second], key=lambda r: query_of(r)["partNumber"])
         self.assertEqual(
             [query_of(r) for r in parts],
@@ -509,12 +530,75 @@ class UploadTests(S3TestCase):
             ],
         )
         self.assertEqual(parts[0].body + parts[1].body, data)
-        crc32 = base64.b64encode(zlib.crc32(data[5 * MiB :]).to_bytes(4, "big")).decode()
-        self.assertEqual(parts[1].header("x-amz-checksum-crc32"), crc32)
-        self.assertIn(f"<ChecksumCRC32>{crc32}</ChecksumCRC32>".encode(), done.body)
+        crc32c = _crc32c(data[5 * MiB :])
+        self.assertEqual(parts[1].header("x-amz-checksum-crc32c"), crc32c)
+        self.assertIn(f"<ChecksumCRC32C>{crc32c}</ChecksumCRC32C>".encode(), done.body)
+        # The whole object's CRC32C, joined from the parts' ones, for S3 to check.
+        self.assertEqual(done.header("x-amz-checksum-type"), "FULL_OBJECT")
+        self.assertEqual(done.header("x-amz-checksum-crc32c"), _crc32c(data))
         self.assertEqual((done.method, query_of(done)), ("POST", {"uploadId": "upload-7"}))
         self.assertIn(b"<PartNumber>2</PartNumber>", done.body)
         self.assertEqual((obj.hash, obj.size), (etag, 6 * MiB))
+
+    def test_without_the_crc32c_extension_parts_carry_crc32s_and_stay_composite(self) -> None:
+        self.patch(s3_upload, "crc32c_available", lambda: False)
+        data = os.urandom(6 * MiB)
+        complete = xml_answer(
+            f'<CompleteMultipartUploadResult xmlns="{NAMESPACE}"><ETag>"x-2"</ETag>'
+            "</CompleteMultipartUploadResult>"
+        )
+        self.make(*self.multipart_answers(complete), ex_part_size=5 * MiB)
+        self.result(self.driver.upload_object_via_stream(iter([data]), self.container(), "b"))
+        start, first, second, done = self.received
+        self.assertEqual(start.header("x-amz-checksum-algorithm"), "CRC32")
+        self.assertIsNone(start.header("x-amz-checksum-type"))
+        parts = sorted([first, second], key=lambda r: query_of(r)["partNumber"])
+        self.assertEqual(parts[1].header("x-amz-checksum-crc32"), _crc32(data[5 * MiB :]))
+        self.assertIn(
+            f"<ChecksumCRC32>{_crc32(data[5 * MiB :])}</ChecksumCRC32>".encode(), done.body
+        )
+        self.assertIsNone(done.header("x-amz-checksum-type"))
+
+    def test_a_completion_reporting_another_checksum_deletes_the_object(self) -> None:
+        data = os.urandom(6 * MiB)
+        complete = xml_answer(
+            f'<CompleteMultipartUploadResult xmlns="{NAMESPACE}"><ETag>"x-2"</ETag>'
+            f"<ChecksumCRC32C>{_crc32c(b'other')}</ChecksumCRC32C>"
+            "<ChecksumType>FULL_OBJECT</ChecksumType></CompleteMultipartUploadResult>"
+        )
+        self.make(*self.multipart_answers(complete), (204, {}, b""), ex_part_size=5 * MiB)
+        error = self.failure(
+            self.driver.upload_object_via_stream(iter([data]), self.container(), "big.bin"),
+            ObjectHashMismatchError,
+        )
+        self.assertIn(_crc32c(data), str(error))
+        # The stored object is deleted; the upload is aborted (already complete: harmless).
+        done, delete, abort = self.received[-3:]
+        self.assertEqual((done.method, delete.method, delete.uri), ("POST", "DELETE", "/big.bin"))
+        self.assertEqual((abort.method, query_of(abort)), ("DELETE", {"uploadId": "upload-7"}))
+
+    def test_a_completion_reporting_the_same_checksum_succeeds(self) -> None:
+        path = self.mktemp()
+        data = os.urandom(11 * MiB)
+        with open(path, "wb") as file:
+            file.write(data)
+        complete = xml_answer(
+            f'<CompleteMultipartUploadResult xmlns="{NAMESPACE}"><ETag>"x-3"</ETag>'
+            f"<ChecksumCRC32C>{_crc32c(data)}</ChecksumCRC32C>"
+            "<ChecksumType>FULL_OBJECT</ChecksumType></CompleteMultipartUploadResult>"
+        )
+        start = self.multipart_answers(complete)[0]
+        self.make(
+            start, _put_answer(), _put_answer(), _put_answer(), complete, ex_part_size=5 * MiB
+        )
+        obj = self.result(self.driver.upload_object(path, self.container(), "big.bin"))
+        self.assertEqual(obj.size, 11 * MiB)
+        parts = sorted(self.received[1:4], key=lambda r: int(query_of(r)["partNumber"]))
+        self.assertEqual(
+            [r.header("x-amz-checksum-crc32c") for r in parts],
+            [_crc32c(data[o : o + 5 * MiB]) for o in range(0, len(data), 5 * MiB)],
+        )
+        self.assertEqual(self.received[4].header("x-amz-checksum-crc32c"), _crc32c(data))
 
     def test_a_failed_part_is_sent_again_on_its_own(self) -> None:
         failed: list[str] = []
@@ -581,6 +665,21 @@ class UploadTests(S3TestCase):
         )
         self.assertEqual(self.received[-1].method, "DELETE")
         self.assertNotIn("POST", [r.method for r in self.received[1:]])
+
+    def test_a_part_s3_refuses_for_its_checksum_aborts_the_upload(self) -> None:
+        start, _, _, _, abort = self.multipart_answers(xml_answer("<unused/>"))
+        bad_digest = _error(400, "BadDigest", "The CRC32C you specified did not match")
+        self.make(start, bad_digest, bad_digest, abort, ex_part_size=5 * MiB)
+        error = self.failure(
+            self.driver.upload_object_via_stream(
+                iter([os.urandom(6 * MiB)]), self.container(), "big.bin"
+            ),
+            TxCloudError,
+        )
+        self.assertEqual((error.code, error.status), ("BadDigest", 400))
+        abort_request = self.received[-1]
+        self.assertEqual(abort_request.method, "DELETE")
+        self.assertEqual(query_of(abort_request), {"uploadId": "upload-7"})
 
 
 class DownloadTests(S3TestCase):
@@ -712,14 +811,36 @@ class DownloadTests(S3TestCase):
                 self.driver.download_object(obj, self.destination()), ObjectHashMismatchError
             )
 
-    def test_a_full_object_crc32_checksum_is_checked(self) -> None:
+    def full_object_answers(self, data: bytes, headers: dict[str, str]) -> list[Answer]:
+        head = {"Content-Length": str(len(data)), "x-amz-checksum-type": "FULL_OBJECT", **headers}
+        return [(200, head, b""), (200, {}, data)]
+
+    def test_a_full_object_checksum_is_checked_without_asking_the_part_size(self) -> None:
         data = self.big_data()
-        whole = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
-        self.make(*self.crc32_answers(data, whole, "FULL_OBJECT"))
-        obj = self.object(size=len(data), etag="0" * 32 + "-3")
-        self.result(self.driver.download_object(obj, self.destination()))
-        self.make(*self.crc32_answers(data[:-1] + b"!", whole, "FULL_OBJECT"))
-        self.failure(self.driver.download_object(obj, self.destination()), ObjectHashMismatchError)
+        for name, checksum in [("crc32", _crc32(data)), ("crc32c", _crc32c(data))]:
+            self.make(*self.full_object_answers(data, {f"x-amz-checksum-{name}": checksum}))
+            obj = self.object(size=len(data), etag="0" * 32 + "-3")
+            self.result(self.driver.download_object(obj, self.destination()))
+            self.assertEqual([r.method for r in self.received], ["HEAD", "GET"])
+            tampered = data[:-1] + b"!"
+            self.make(*self.full_object_answers(tampered, {f"x-amz-checksum-{name}": checksum}))
+            path = self.destination()
+            error = self.failure(self.driver.download_object(obj, path), ObjectHashMismatchError)
+            self.assertIn(name, str(error))
+            self.assertEqual(os.listdir(os.path.dirname(path)), [])
+
+    def test_a_crc32c_checksum_is_preferred_to_a_crc32_one(self) -> None:
+        data = self.big_data()
+        both = {"x-amz-checksum-crc32c": _crc32c(data), "x-amz-checksum-crc32": _crc32(b"x")}
+        self.make(*self.full_object_answers(data, both))
+        self.result(self.driver.download_object(self.object(size=len(data)), self.destination()))
+
+    def test_without_the_crc32c_extension_a_crc32_checksum_is_used(self) -> None:
+        self.patch(s3_download, "crc32c_available", lambda: False)
+        data = self.big_data()
+        both = {"x-amz-checksum-crc32c": _crc32c(b"x"), "x-amz-checksum-crc32": _crc32(data)}
+        self.make(*self.full_object_answers(data, both))
+        self.result(self.driver.download_object(self.object(size=len(data)), self.destination()))
 
     def test_a_listed_object_is_checked_only_if_a_head_says_its_etag_is_an_md5(self) -> None:
         data = b"0123456789"

@@ -16,6 +16,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
+import google_crc32c
 import treq
 from twisted.internet.defer import CancelledError, Deferred, DeferredSemaphore, gatherResults
 from twisted.trial.unittest import TestCase
@@ -26,10 +27,13 @@ from txcloud.errors import (
     ContainerIsNotEmptyError,
     InvalidCredsError,
     ObjectDoesNotExistError,
+    ObjectHashMismatchError,
 )
 from txcloud.http import Request
 from txcloud.storage.base import Container, Object
 from txcloud.storage.drivers.s3 import S3StorageDriver
+from txcloud.storage.drivers.s3 import upload as s3_upload
+from txcloud.storage.transfer.digest import PartDigests, crc32_base64
 from txcloud.test.emulators import checking_moto, moto, reset_moto
 from txcloud.test.storage._integration import (
     MiB,
@@ -244,6 +248,39 @@ class S3MotoTests(StorageEmulatorTestCase):
         self.assertEqual((obj.hash, obj.extra["hash_is_md5"]), (md5_of_file(source), True))
         await self.driver.download_object(obj, self.path("copy"))
         self.assertEqual(md5_of_file(self.path("copy")), obj.hash)
+
+    async def stored_checksum(self, name: str) -> tuple[str | None, str | None]:
+        """The CRC32C and checksum type moto reports for object *name*."""
+        url = self.driver._object_url(self.container.name, name)
+        head = await self.driver._send("HEAD", url, headers={"x-amz-checksum-mode": "ENABLED"})
+        await head.content()
+        return head.headers.get("x-amz-checksum-crc32c"), head.headers.get("x-amz-checksum-type")
+
+    async def test_a_multipart_upload_keeps_the_whole_objects_crc32c(self) -> None:
+        source = write_random(self.path("source"), 12 * MiB)
+        await self.driver.upload_object(source, self.container, "whole.bin", ex_part_size=5 * MiB)
+        with open(source, "rb") as file:
+            expected = crc32_base64(google_crc32c.value(file.read()))
+        # moto computes it from the bytes it assembled: they are the file's.
+        self.assertEqual(await self.stored_checksum("whole.bin"), (expected, "FULL_OBJECT"))
+
+    async def test_moto_keeps_a_wrong_checksum_and_the_download_refuses_the_object(self) -> None:
+        # S3 refuses a PutObject whose x-amz-checksum-crc32c is wrong (BadDigest);
+        # moto stores it unchecked and echoes it, so the upload succeeds...
+        wrong = PartDigests(None, None, (1).to_bytes(4, "big"))
+        self.patch(s3_upload, "digests_of_file_range", lambda *args: wrong)
+        source = write_random(self.path("source"), 9 * MiB)
+        obj = await self.driver.upload_object(
+            source, self.container, "wrong.bin", ex_multipart_threshold=16 * MiB
+        )
+        self.assertEqual(await self.stored_checksum("wrong.bin"), (crc32_base64(1), None))
+        # ...and the download, checked against what S3 keeps, fails and leaves nothing.
+        folder = self.path("downloads")
+        os.mkdir(folder)
+        with self.assertRaises(ObjectHashMismatchError) as caught:
+            await self.driver.download_object(obj, os.path.join(folder, "wrong.bin"))
+        self.assertIn(crc32_base64(1), str(caught.exception))
+        self.assertEqual(os.listdir(folder), [])
 
     async def test_a_stream_of_unknown_size_goes_multipart(self) -> None:
         blocks = [os.urandom(MiB) for _ in range(12)]

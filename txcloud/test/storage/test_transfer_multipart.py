@@ -109,7 +109,7 @@ class MemoryTarget:
         self.most_in_flight = 0
         self.cancelled = 0
 
-    async def put_whole(self, body: Any, size: int, md5: Any, crc32: int) -> Any:
+    async def put_whole(self, body: Any, size: int, md5: Any, crc32: int | None) -> Any:
         self.calls.append("put_whole")
         self.whole = await _read_body(body)
         assert len(self.whole) == size and crc32 == zlib.crc32(self.whole)
@@ -174,9 +174,11 @@ class ChosenChecksumsTarget:
     def __init__(self, part_checksums: frozenset[str]) -> None:
         self.part_checksums = part_checksums
         self.parts: list[tuple[bytes, PartDigests]] = []
+        self.whole: list[tuple[bytes, int | None]] = []
 
-    async def put_whole(self, body: Any, size: int, md5: Any, crc32: int) -> Any:
-        raise AssertionError("the tests upload in parts")
+    async def put_whole(self, body: Any, size: int, md5: Any, crc32: int | None) -> Any:
+        self.whole.append((await _read_body(body), crc32))
+        return "object"
 
     async def start(self) -> str:
         return "upload-1"
@@ -214,6 +216,20 @@ class ChosenChecksumsTests(TestCase):
                 )
                 self.assertEqual(b"".join(part for part, _ in target.parts), data)
         self.assertEqual(digests_of(b"x", frozenset()), PartDigests(None, None, None))
+
+    async def test_a_single_upload_gets_the_crc32_only_if_parts_would(self) -> None:
+        path = self.mktemp()
+        with open(path, "wb") as file:
+            file.write(b"small")
+        config = TransferConfig(multipart_threshold=16, part_size=16)
+        for checksums, expected in ((frozenset({CRC32C}), None), ({CRC32}, zlib.crc32(b"small"))):
+            for source in ("file", "stream"):
+                target = ChosenChecksumsTarget(frozenset(checksums))
+                if source == "file":
+                    await upload_file(reactor, target, path, config)
+                else:
+                    await upload_stream(reactor, target, _chunks([b"small"]), config)
+                self.assertEqual(target.whole, [(b"small", expected)])
 
     def test_targets_that_do_not_say_get_crc32_and_md5_where_needed(self) -> None:
         self.assertEqual(part_checksums(MemoryTarget()), {CRC32, MD5})

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import google_crc32c
 from treq.testing import StubTreq
 from twisted.internet import reactor as global_reactor
 from twisted.internet.defer import Deferred
@@ -259,14 +260,21 @@ class ObjectTests(S3FakeTestCase):
         self.assertEqual((head.size, head.meta_data), (4, {"team": "ops"}))
         self.assertEqual(head.extra["content_disposition"], "attachment")
 
-    def test_the_crc32_sent_is_kept_and_shown_when_asked(self) -> None:
+    def test_the_crc32c_sent_is_kept_and_shown_when_asked(self) -> None:
         self.upload(b"hello")
-        expected = base64.b64encode(zlib.crc32(b"hello").to_bytes(4, "big")).decode()
+        expected = base64.b64encode(google_crc32c.value(b"hello").to_bytes(4, "big")).decode()
         response, _ = self.raw("HEAD", "/photos/a.txt", x_amz_checksum_mode="ENABLED")
-        self.assertEqual(response.headers.getRawHeaders("x-amz-checksum-crc32"), [expected])
+        self.assertEqual(response.headers.getRawHeaders("x-amz-checksum-crc32c"), [expected])
         self.assertEqual(response.headers.getRawHeaders("x-amz-checksum-type"), ["FULL_OBJECT"])
         plain, _ = self.raw("HEAD", "/photos/a.txt")
-        self.assertFalse(plain.headers.hasHeader("x-amz-checksum-crc32"))
+        self.assertFalse(plain.headers.hasHeader("x-amz-checksum-crc32c"))
+
+    def test_a_crc32_sent_is_kept_too(self) -> None:
+        self.bucket()
+        crc32 = base64.b64encode(zlib.crc32(b"body").to_bytes(4, "big")).decode()
+        response, _ = self.raw("PUT", "/photos/k", b"body", x_amz_checksum_crc32=crc32)
+        self.assertEqual(response.headers.getRawHeaders("x-amz-checksum-crc32"), [crc32])
+        self.assertEqual(self.s3.buckets["photos"].objects["k"].checksum_algorithm, "CRC32")
 
     def test_ranged_reads_get_206_and_the_bytes_asked_for(self) -> None:
         obj = self.upload(b"0123456789")
@@ -332,6 +340,7 @@ class ObjectTests(S3FakeTestCase):
             ({"Content_MD5": wrong_md5}, b"BadDigest"),
             ({"Content_MD5": "not base64!"}, b"InvalidDigest"),
             ({"x_amz_checksum_crc32": "AAAAAA=="}, b"BadDigest"),
+            ({"x_amz_checksum_crc32c": "AAAAAA=="}, b"BadDigest"),
             ({"x_amz_content_sha256": "0" * 64}, b"XAmzContentSHA256Mismatch"),
         ):
             response, answer = self.raw("PUT", "/photos/k", b"body", **headers)
@@ -400,7 +409,10 @@ class MultipartTests(S3FakeTestCase):
         self.assertEqual((stored.data, stored.part_sizes), (data, [5 * MiB, 5 * MiB, 2 * MiB]))
         self.assertTrue(stored.etag.endswith("-3"))
         self.assertEqual(obj.hash, stored.etag)
-        self.assertEqual(stored.checksum_type, "COMPOSITE")
+        # The driver asks for the whole object's CRC32C, which the fake checks.
+        crc32c = base64.b64encode(google_crc32c.value(data).to_bytes(4, "big")).decode()
+        self.assertEqual((stored.checksum_type, stored.checksum), ("FULL_OBJECT", crc32c))
+        self.assertEqual(stored.checksum_algorithm, "CRC32C")
         self.assertEqual(self.s3.buckets["photos"].uploads, {})
         methods = [(r.method, sorted(r.query)) for r in self.s3.received]
         self.assertIn(("POST", ["uploads"]), methods)
@@ -431,9 +443,58 @@ class MultipartTests(S3FakeTestCase):
         ).value
         self.assertEqual(error.object_name, "seeded.bin")
 
-    def start_upload(self, key: str) -> str:
+    def test_a_composite_checksum_is_the_checksum_of_the_parts_checksums(self) -> None:
         self.bucket()
-        _, answer = self.raw("POST", f"/photos/{key}?uploads")
+        data = os.urandom(10_000)
+        obj = self.s3.add_object("photos", "k", data, part_size=4096)
+        parts = b"".join(
+            zlib.crc32(data[o : o + 4096]).to_bytes(4, "big") for o in range(0, 10_000, 4096)
+        )
+        expected = base64.b64encode(zlib.crc32(parts).to_bytes(4, "big")).decode() + "-3"
+        self.assertEqual((obj.checksum, obj.checksum_type), (expected, "COMPOSITE"))
+
+    def test_a_wrong_whole_object_checksum_on_completion_is_refused(self) -> None:
+        upload_id = self.start_upload(
+            "k", x_amz_checksum_algorithm="CRC32C", x_amz_checksum_type="FULL_OBJECT"
+        )
+        crc32c = base64.b64encode(google_crc32c.value(b"part").to_bytes(4, "big")).decode()
+        self.raw(
+            "PUT",
+            f"/photos/k?partNumber=1&uploadId={upload_id}",
+            b"part",
+            x_amz_checksum_crc32c=crc32c,
+        )
+        listed = (
+            "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
+            f'<ETag>"{hashlib.md5(b"part").hexdigest()}"</ETag>'
+            f"<ChecksumCRC32C>{crc32c}</ChecksumCRC32C></Part></CompleteMultipartUpload>"
+        ).encode()
+        response, answer = self.raw(
+            "POST", f"/photos/k?uploadId={upload_id}", listed, x_amz_checksum_crc32c="AAAAAA=="
+        )
+        self.assertEqual(response.code, 400)
+        self.assertIn(b"<Code>BadDigest</Code>", answer)
+        response, answer = self.raw(
+            "POST", f"/photos/k?uploadId={upload_id}", listed, x_amz_checksum_crc32c=crc32c
+        )
+        self.assertEqual(response.code, 200)
+        self.assertIn(f"<ChecksumCRC32C>{crc32c}</ChecksumCRC32C>".encode(), answer)
+        self.assertIn(b"<ChecksumType>FULL_OBJECT</ChecksumType>", answer)
+
+    def test_a_whole_object_checksum_needs_a_crc(self) -> None:
+        self.bucket()
+        response, answer = self.raw(
+            "POST",
+            "/photos/k?uploads",
+            x_amz_checksum_algorithm="SHA256",
+            x_amz_checksum_type="FULL_OBJECT",
+        )
+        self.assertEqual(response.code, 400)
+        self.assertIn(b"<Code>InvalidRequest</Code>", answer)
+
+    def start_upload(self, key: str, **headers: str) -> str:
+        self.bucket()
+        _, answer = self.raw("POST", f"/photos/{key}?uploads", b"", **headers)
         return answer.split(b"<UploadId>")[1].split(b"<")[0].decode()
 
     def test_uploads_in_progress_are_listed_and_cleaned_up(self) -> None:

@@ -25,9 +25,12 @@ user metadata, content type and the other content headers), DeleteObject;
 CreateMultipartUpload, UploadPart, CompleteMultipartUpload (parts checked:
 order, ETags, checksums, 5 MiB minimum), AbortMultipartUpload and
 ListMultipartUploads.  ETags are MD5 digests (``"<md5 of part digests>-N"``
-for multipart objects); ``Content-MD5``, ``x-amz-checksum-crc32`` and
-``x-amz-content-sha256`` are checked, and CRC32 checksums kept and shown
-with ``x-amz-checksum-mode: ENABLED``.  Errors are S3's ``<Error>``
+for multipart objects); ``Content-MD5``, ``x-amz-checksum-crc32``,
+``x-amz-checksum-crc32c`` and ``x-amz-content-sha256`` are checked, and
+CRC32 and CRC32C checksums kept (of the whole object, or of the parts'
+checksums unless the upload asked for ``x-amz-checksum-type:
+FULL_OBJECT``; a whole object's checksum sent with the completion is
+checked) and shown with ``x-amz-checksum-mode: ENABLED``.  Errors are S3's ``<Error>``
 documents (``NoSuchBucket``, ``NoSuchKey``, ``BucketNotEmpty``,
 ``BucketAlreadyOwnedByYou``, ``InvalidRange``, ``PermanentRedirect`` for a
 bucket of another region...), with ``x-amz-request-id`` headers.

@@ -17,13 +17,14 @@ import attrs
 
 from txcloud.testing._http import Received, Refused, Reply
 from txcloud.testing.s3._store import (
+    CHECKSUM_ALGORITHMS,
     STORAGE_CLASSES,
     FakeBucket,
     FakeObject,
     FakePart,
     FakeUpload,
     ObjectFields,
-    crc32_of,
+    crc_of,
     http_date,
     md5_hex,
 )
@@ -129,8 +130,11 @@ def _fields(call: S3Call) -> ObjectFields:
     )
 
 
-def _checked_body(call: S3Call) -> tuple[bytes, str | None]:
-    """The body, after checking the digests sent with it; and its CRC32 checksum, if sent."""
+def _checked_body(call: S3Call) -> tuple[bytes, tuple[str, str] | None]:
+    """
+    The body, after checking the digests sent with it; and the algorithm
+    and value of its CRC32 or CRC32C checksum, if one was sent.
+    """
     data = call.received.body
     content_sha256 = call.header("x-amz-content-sha256") or ""
     if content_sha256.startswith("STREAMING-"):
@@ -153,12 +157,24 @@ def _checked_body(call: S3Call) -> tuple[bytes, str | None]:
             raise Refused(
                 400, "BadDigest", "The Content-MD5 you specified did not match what we received."
             )
-    crc32 = call.header("x-amz-checksum-crc32")
-    if crc32 is not None and crc32 != base64.b64encode(crc32_of(data)).decode("ascii"):
-        raise Refused(
-            400, "BadDigest", "The CRC32 you specified did not match the calculated checksum."
-        )
-    return data, crc32
+    checksum = None
+    for algorithm in CHECKSUM_ALGORITHMS:
+        value = call.header(f"x-amz-checksum-{algorithm.lower()}")
+        if value is None:
+            continue
+        if value != base64.b64encode(crc_of(data, algorithm)).decode("ascii"):
+            raise Refused(
+                400,
+                "BadDigest",
+                f"The {algorithm} you specified did not match the calculated checksum.",
+            )
+        checksum = (algorithm, value)
+    return data, checksum
+
+
+def _checksum_headers(sent: tuple[str, str] | None) -> dict[str, str]:
+    """The checksum header S3 echoes for a checksum sent with a body."""
+    return {} if sent is None else {f"x-amz-checksum-{sent[0].lower()}": sent[1]}
 
 
 def _object_headers(obj: FakeObject, call: S3Call) -> dict[str, str]:
@@ -175,8 +191,8 @@ def _object_headers(obj: FakeObject, call: S3Call) -> dict[str, str]:
         headers["x-amz-storage-class"] = obj.storage_class
     if obj.part_sizes:
         headers["x-amz-mp-parts-count"] = str(len(obj.part_sizes))
-    if call.header("x-amz-checksum-mode") == "ENABLED" and obj.checksum_crc32:
-        headers["x-amz-checksum-crc32"] = obj.checksum_crc32
+    if call.header("x-amz-checksum-mode") == "ENABLED" and obj.checksum_algorithm:
+        headers[f"x-amz-checksum-{obj.checksum_algorithm.lower()}"] = obj.checksum or ""
         headers["x-amz-checksum-type"] = obj.checksum_type or "FULL_OBJECT"
     return headers
 
@@ -229,13 +245,12 @@ class ObjectOperations:
         if call.header("x-amz-copy-source") is not None:
             raise Refused(501, "NotImplemented", "This fake does not copy objects.")
         fields = _fields(call)
-        data, crc32 = _checked_body(call)
-        obj = FakeObject.whole(call.key, data, self.clock.seconds(), fields, crc32 is not None)
+        data, sent = _checked_body(call)
+        algorithm = None if sent is None else sent[0]
+        obj = FakeObject.whole(call.key, data, self.clock.seconds(), fields, algorithm)
         bucket.objects[obj.key] = obj
         headers = {"ETag": f'"{obj.etag}"', "x-amz-server-side-encryption": "AES256"}
-        if crc32 is not None:
-            headers["x-amz-checksum-crc32"] = crc32
-        return Reply(200, headers)
+        return Reply(200, {**headers, **_checksum_headers(sent)})
 
     def _get_object(self, call: S3Call) -> Reply:
         bucket = self._existing_bucket(call)
@@ -296,12 +311,20 @@ class ObjectOperations:
         algorithm = call.header("x-amz-checksum-algorithm")
         if algorithm not in (None, "CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"):
             raise Refused(400, "InvalidRequest", f"Checksum algorithm {algorithm} is not valid.")
+        kind = call.header("x-amz-checksum-type")
+        whole_crcs = ("CRC32", "CRC32C", "CRC64NVME")
+        if kind not in (None, "COMPOSITE", "FULL_OBJECT") or (
+            kind == "FULL_OBJECT" and algorithm not in whole_crcs
+        ):
+            raise Refused(400, "InvalidRequest", f"Checksum type {kind} is not valid here.")
         upload = FakeUpload(
             self._new_id("upload"),
             call.key,
             self.clock.seconds(),
             _fields(call),
-            crc32=algorithm == "CRC32",
+            checksum_algorithm=algorithm if algorithm in CHECKSUM_ALGORITHMS else None,
+            # S3's default: CRC64NVME keeps the whole object's, others the parts'.
+            full_object=kind == "FULL_OBJECT" or (kind is None and algorithm == "CRC64NVME"),
         )
         bucket.uploads[upload.upload_id] = upload
         fields = [("Bucket", bucket.name), ("Key", call.key), ("UploadId", upload.upload_id)]
@@ -315,13 +338,11 @@ class ObjectOperations:
         number = number_argument(call, "partNumber", 1, MAX_PARTS)
         upload = self._upload(bucket, call)
         assert number is not None
-        data, crc32 = _checked_body(call)
+        data, sent = _checked_body(call)
         part = FakePart(data, md5_hex(data), self.clock.seconds())
         upload.parts[number] = part
         headers = {"ETag": f'"{part.etag}"', "x-amz-server-side-encryption": "AES256"}
-        if crc32 is not None:
-            headers["x-amz-checksum-crc32"] = crc32
-        return Reply(200, headers)
+        return Reply(200, {**headers, **_checksum_headers(sent)})
 
     def _complete_multipart_upload(self, call: S3Call) -> Reply:
         bucket = self._existing_bucket(call)
@@ -332,9 +353,19 @@ class ObjectOperations:
             return Reply(200, {"Content-Type": "application/xml"}, done[1])
         upload = self._upload(bucket, call)
         parts = self._listed_parts(upload, completed_parts(call.received.body))
+        algorithm = upload.checksum_algorithm
         obj = FakeObject.assembled(
-            upload.key, parts, self.clock.seconds(), upload.fields, upload.crc32
+            upload.key, parts, self.clock.seconds(), upload.fields, algorithm, upload.full_object
         )
+        if algorithm is not None and obj.checksum_type == "FULL_OBJECT":
+            # The whole object's checksum the client may send to be checked.
+            sent = call.header(f"x-amz-checksum-{algorithm.lower()}")
+            if sent is not None and sent != obj.checksum:
+                raise Refused(
+                    400,
+                    "BadDigest",
+                    f"The {algorithm} you specified did not match the calculated checksum.",
+                )
         bucket.objects[obj.key] = obj
         del bucket.uploads[upload_id]
         location = f"https://{bucket.name}.s3.{bucket.region}.amazonaws.com/{upload.key}"
@@ -345,7 +376,7 @@ class ObjectOperations:
                 ("Bucket", bucket.name),
                 ("Key", upload.key),
                 ("ETag", f'"{obj.etag}"'),
-                ("ChecksumCRC32", obj.checksum_crc32),
+                (f"Checksum{algorithm or 'CRC32'}", obj.checksum),
                 ("ChecksumType", obj.checksum_type),
             ],
         )
@@ -362,11 +393,16 @@ class ObjectOperations:
         parts = []
         for number, entry in zip(numbers, listed, strict=True):
             part = upload.parts.get(number)
-            crc32 = entry["crc32"]
+            algorithm = upload.checksum_algorithm
+            listed_checksum = None if algorithm is None else entry[algorithm]
             if (
                 part is None
                 or (entry["etag"] or "").strip('"') != part.etag
-                or (crc32 is not None and crc32 != base64.b64encode(crc32_of(part.data)).decode())
+                or (
+                    algorithm is not None
+                    and listed_checksum is not None
+                    and listed_checksum != base64.b64encode(crc_of(part.data, algorithm)).decode()
+                )
             ):
                 raise Refused(
                     400,

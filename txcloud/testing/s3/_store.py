@@ -15,8 +15,10 @@ from datetime import datetime, timezone
 from email.utils import formatdate
 
 import attrs
+import google_crc32c
 
 __all__ = [
+    "CHECKSUM_ALGORITHMS",
     "STORAGE_CLASSES",
     "FakeBucket",
     "FakeObject",
@@ -24,7 +26,7 @@ __all__ = [
     "FakeUpload",
     "ObjectFields",
     "bucket_name_problem",
-    "crc32_of",
+    "crc_of",
     "http_date",
     "iso_time",
     "md5_hex",
@@ -52,9 +54,17 @@ def md5_hex(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def crc32_of(data: bytes) -> bytes:
-    """The CRC32 of *data*, 4 bytes big-endian (as S3 checksums carry it)."""
-    return zlib.crc32(data).to_bytes(4, "big")
+#: The checksum algorithms the fake computes (S3's names).
+CHECKSUM_ALGORITHMS = ("CRC32", "CRC32C")
+
+
+def crc_of(data: bytes, algorithm: str) -> bytes:
+    """
+    The CRC32 or CRC32C (*algorithm*) of *data*, 4 bytes big-endian (as S3
+    checksums carry it).
+    """
+    value = zlib.crc32(data) if algorithm == "CRC32" else google_crc32c.value(data)
+    return int(value).to_bytes(4, "big")
 
 
 def _b64(raw: bytes) -> str:
@@ -110,8 +120,10 @@ class FakeObject:
     :ivar headers: the other headers it was stored with (``Content-Encoding``,
         ``Cache-Control``, ``Content-Disposition``, ``Content-Language``).
     :ivar storage_class: its storage class.
-    :ivar checksum_crc32: the CRC32 checksum S3 keeps, as ``x-amz-checksum-crc32``
-        shows it (``-N`` for a composite one), if it was uploaded with one.
+    :ivar checksum: the checksum S3 keeps, as ``x-amz-checksum-crc32`` (or
+        ``-crc32c``) shows it (``-N`` for a composite one), if it was
+        uploaded with one.
+    :ivar checksum_algorithm: ``CRC32`` or ``CRC32C``, with a checksum.
     :ivar part_sizes: the sizes of its parts, for an object assembled from parts.
     """
 
@@ -123,7 +135,8 @@ class FakeObject:
     metadata: dict[str, str] = attrs.field(factory=dict)
     headers: dict[str, str] = attrs.field(factory=dict)
     storage_class: str = "STANDARD"
-    checksum_crc32: str | None = None
+    checksum: str | None = None
+    checksum_algorithm: str | None = None
     part_sizes: list[int] = attrs.field(factory=list)
 
     @property
@@ -134,9 +147,9 @@ class FakeObject:
     @property
     def checksum_type(self) -> str | None:
         """``FULL_OBJECT`` or ``COMPOSITE`` when it has a checksum."""
-        if self.checksum_crc32 is None:
+        if self.checksum is None:
             return None
-        return "COMPOSITE" if "-" in self.checksum_crc32 else "FULL_OBJECT"
+        return "COMPOSITE" if "-" in self.checksum else "FULL_OBJECT"
 
     def part_range(self, number: int) -> tuple[int, int] | None:
         """``(start, end)`` of part *number* (the whole object is part 1 of 1), or ``None``."""
@@ -148,26 +161,43 @@ class FakeObject:
 
     @classmethod
     def whole(
-        cls, key: str, data: bytes, when: float, fields: ObjectFields, crc32: bool = True
+        cls,
+        key: str,
+        data: bytes,
+        when: float,
+        fields: ObjectFields,
+        algorithm: str | None = "CRC32",
     ) -> FakeObject:
-        """An object stored with one PUT (with its CRC32 checksum if *crc32*)."""
-        checksum = _b64(crc32_of(data)) if crc32 else None
-        return cls._with(fields, key, data, md5_hex(data), when, checksum, [])
+        """An object stored with one PUT (with its checksum of *algorithm*, if any)."""
+        checksum = None if algorithm is None else _b64(crc_of(data, algorithm))
+        return cls._with(fields, key, data, md5_hex(data), when, (checksum, algorithm), [])
 
     @classmethod
     def assembled(
-        cls, key: str, parts: Sequence[FakePart], when: float, fields: ObjectFields, crc32: bool
+        cls,
+        key: str,
+        parts: Sequence[FakePart],
+        when: float,
+        fields: ObjectFields,
+        algorithm: str | None,
+        full_object: bool = False,
     ) -> FakeObject:
-        """An object assembled from *parts*, with S3's multipart ETag (and composite CRC32)."""
+        """
+        An object assembled from *parts*, with S3's multipart ETag and, with
+        an *algorithm*, its checksum: of the whole data (*full_object*) or
+        of the parts' checksums (composite).
+        """
         digests = b"".join(bytes.fromhex(part.etag) for part in parts)
         etag = f"{md5_hex(digests)}-{len(parts)}"
-        checksum = None
-        if crc32:
-            combined = crc32_of(b"".join(crc32_of(part.data) for part in parts))
-            checksum = f"{_b64(combined)}-{len(parts)}"
         data = b"".join(part.data for part in parts)
+        checksum = None
+        if algorithm is not None and full_object:
+            checksum = _b64(crc_of(data, algorithm))
+        elif algorithm is not None:
+            combined = crc_of(b"".join(crc_of(part.data, algorithm) for part in parts), algorithm)
+            checksum = f"{_b64(combined)}-{len(parts)}"
         sizes = [len(part.data) for part in parts]
-        return cls._with(fields, key, data, etag, when, checksum, sizes)
+        return cls._with(fields, key, data, etag, when, (checksum, algorithm), sizes)
 
     @classmethod
     def _with(
@@ -177,7 +207,7 @@ class FakeObject:
         data: bytes,
         etag: str,
         when: float,
-        checksum: str | None,
+        checksum: tuple[str | None, str | None],
         sizes: list[int],
     ) -> FakeObject:
         return cls(
@@ -189,7 +219,8 @@ class FakeObject:
             metadata=dict(fields.metadata),
             headers=dict(fields.headers),
             storage_class=fields.storage_class,
-            checksum_crc32=checksum,
+            checksum=checksum[0],
+            checksum_algorithm=checksum[1] if checksum[0] is not None else None,
             part_sizes=sizes,
         )
 
@@ -212,7 +243,11 @@ class FakeUpload:
     :ivar key: the key of the object it will make.
     :ivar initiated: when it began.
     :ivar fields: what the object will be stored with (content type, metadata...).
-    :ivar crc32: whether parts carry CRC32 checksums (``x-amz-checksum-algorithm``).
+    :ivar checksum_algorithm: ``CRC32`` or ``CRC32C`` when parts carry such
+        checksums (``x-amz-checksum-algorithm``).
+    :ivar full_object: whether the object keeps the checksum of its whole
+        data (``x-amz-checksum-type: FULL_OBJECT``) rather than of its
+        parts' checksums.
     :ivar parts: the parts uploaded so far, by number.
     """
 
@@ -220,7 +255,8 @@ class FakeUpload:
     key: str
     initiated: float
     fields: ObjectFields
-    crc32: bool = False
+    checksum_algorithm: str | None = None
+    full_object: bool = False
     parts: dict[int, FakePart] = attrs.field(factory=dict)
 
 

@@ -111,8 +111,8 @@ def object_entry(obj: FakeObject, url: bool, with_owner: bool) -> etree._Element
         _S3.Size(str(obj.size)),
         _S3.StorageClass(obj.storage_class),
     )
-    if obj.checksum_crc32 is not None:
-        entry.append(_S3.ChecksumAlgorithm("CRC32"))
+    if obj.checksum_algorithm is not None:
+        entry.append(_S3.ChecksumAlgorithm(obj.checksum_algorithm))
     if with_owner:
         entry.append(owner())
     return entry
@@ -160,7 +160,7 @@ def location_constraint(body: bytes) -> str | None:
 def completed_parts(body: bytes) -> list[Mapping[str, str | None]]:
     """
     The parts a ``CompleteMultipartUpload`` lists: dicts with ``number``,
-    ``etag`` and ``crc32`` (``None`` when absent).
+    ``etag``, ``CRC32`` and ``CRC32C`` (the checksums; ``None`` when absent).
     """
     parts: list[Mapping[str, str | None]] = []
     for part in findall_local(_parse(body, "CompleteMultipartUpload"), "Part"):
@@ -168,7 +168,8 @@ def completed_parts(body: bytes) -> list[Mapping[str, str | None]]:
             {
                 "number": findtext_local(part, "PartNumber"),
                 "etag": findtext_local(part, "ETag"),
-                "crc32": findtext_local(part, "ChecksumCRC32"),
+                "CRC32": findtext_local(part, "ChecksumCRC32"),
+                "CRC32C": findtext_local(part, "ChecksumCRC32C"),
             }
         )
     return parts

@@ -224,12 +224,12 @@ class FakeS3(FakeService, ObjectOperations):
         )
         now = self.clock.seconds()
         if part_size is None:
-            obj = FakeObject.whole(key, content, now, fields, crc32)
+            obj = FakeObject.whole(key, content, now, fields, "CRC32" if crc32 else None)
         else:
             cuts = range(0, max(len(content), 1), part_size)
             parts = [FakePart(content[i : i + part_size], "", now) for i in cuts]
             parts = [FakePart(p.data, md5_hex(p.data), now) for p in parts]
-            obj = FakeObject.assembled(key, parts, now, fields, crc32)
+            obj = FakeObject.assembled(key, parts, now, fields, "CRC32" if crc32 else None)
         found.objects[key] = obj
         return obj
 

@@ -195,7 +195,7 @@ class AzureBlockBlobUpload:
         return await self._driver._send(method, self._url, **kwargs)
 
     async def put_whole(
-        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int
+        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int | None
     ) -> Object:
         headers = {**self._headers, "x-ms-blob-type": "BlockBlob", "Content-Length": str(size)}
         if isinstance(md5, bytes):

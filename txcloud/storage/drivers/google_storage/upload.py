@@ -248,7 +248,7 @@ class ObjectUploader:
         return stored
 
     async def put_whole(
-        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int
+        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int | None
     ) -> Object:
         """Store the whole object with one request, with its checksum, and check it."""
         sent = await self.digest_of(body)

@@ -22,8 +22,8 @@ The package's modules:
   response headers;
 * :mod:`~txcloud.storage.drivers.s3.upload`: single and multipart uploads (the transfer engine's
   target);
-* :mod:`~txcloud.storage.drivers.s3.download`: what a download is checked against (MD5, CRC32,
-  multipart ETags).
+* :mod:`~txcloud.storage.drivers.s3.download`: what a download is checked against (CRC32C,
+  CRC32, MD5, multipart ETags).
 """
 
 from txcloud.storage.drivers.s3.driver import S3StorageDriver

@@ -9,16 +9,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from txcloud.storage.base import Object
-from txcloud.storage.drivers.s3.parse import crc32_checksum, encryption_hides_md5
+from txcloud.storage.drivers.s3.parse import encryption_hides_md5, stored_checksum
 from txcloud.storage.transfer.config import MiB
-from txcloud.storage.transfer.digest import ExpectedDigest, parse_etag
+from txcloud.storage.transfer.digest import (
+    CRC32,
+    CRC32C,
+    ExpectedDigest,
+    crc32c_available,
+    parse_etag,
+)
 
 if TYPE_CHECKING:
     from txcloud.storage.drivers.s3.driver import S3StorageDriver
 
 __all__ = ["expected_digest"]
 
-# Objects at least this big are checked with the CRC32 checksum S3 keeps,
+# Objects at least this big are checked with the CRC checksum S3 keeps,
 # which a HEAD asks for; smaller ones with their MD5 ETag, without a request.
 _CHECKSUM_LOOKUP_MIN = 8 * MiB
 
@@ -27,11 +33,13 @@ async def expected_digest(driver: S3StorageDriver, obj: Object) -> ExpectedDiges
     """
     What *obj*'s content must hash to.
 
-    Large objects are checked with the CRC32 checksum S3 keeps for them when
-    there is one (a ``HEAD`` asks), as CRC32 costs a fraction of MD5;
+    Large objects are checked with the CRC32C or CRC32 checksum S3 keeps for
+    them when there is one (a ``HEAD`` asks), as a CRC costs a fraction of
+    MD5 (CRC32C only where ``google-crc32c``'s C extension computes it);
     otherwise, and small objects, with the ETag when it is the MD5 of the
-    content or a multipart ETag whose part size S3 reports (``HEAD`` of part
-    1).  KMS- and customer-key-encrypted objects have no usable ETag.
+    content.  The part size of a multipart object (``HEAD`` of part 1) is
+    asked only when a composite checksum or a multipart ETag needs it.
+    KMS- and customer-key-encrypted objects have no usable ETag.
 
     :param driver: the driver to send the ``HEAD`` requests with.
     :param obj: the object about to be downloaded.
@@ -47,6 +55,11 @@ async def expected_digest(driver: S3StorageDriver, obj: Object) -> ExpectedDiges
     response = await driver._send("HEAD", url, headers={"x-amz-checksum-mode": "ENABLED"})
     await response.content()
     headers = response.headers
+    parts = parsed[1] if parsed else 1
+    algorithms = (CRC32C, CRC32) if crc32c_available() else (CRC32,)
+    checksum = stored_checksum(headers, multipart, None, parts, algorithms)
+    if checksum is not None:
+        return checksum
     part_size = None
     if multipart:
         # Every part but the last has the size of part 1.
@@ -54,9 +67,9 @@ async def expected_digest(driver: S3StorageDriver, obj: Object) -> ExpectedDiges
         await part.content()
         length = part.headers.get("Content-Length", "")
         part_size = int(length) if length.isdigit() and int(length) else None
-    crc32 = crc32_checksum(headers, multipart, part_size, parsed[1] if parsed else 1)
-    if crc32 is not None:
-        return crc32
+        checksum = stored_checksum(headers, multipart, part_size, parts, algorithms)
+        if checksum is not None:
+            return checksum
     if parsed is None or encryption_hides_md5(headers):
         return None
     if not multipart:

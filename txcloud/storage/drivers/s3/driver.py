@@ -360,9 +360,11 @@ class S3StorageDriver(TransferUploads, TransferDownloads, AWSDriver, StorageDriv
             the names when absent), ``content_encoding``,
             ``content_disposition``, ``content_language``, ``cache_control``,
             ``acl`` and ``storage_class``.
-        :param verify_hash: compare S3's ETags with the MD5 of the data (each
-            part's, and the multipart ETag); a mismatching object is deleted
-            and the Deferred fails with ``ObjectHashMismatchError``.
+        :param verify_hash: compare the checksums S3 reports (each part's,
+            and the whole object's) with the CRC32C of the data; a
+            mismatching object is deleted and the Deferred fails with
+            ``ObjectHashMismatchError``.  S3 itself checks the checksums it
+            is sent either way.
         :param ex_progress: called with the bytes stored so far.
         :param ex_multipart_threshold: overrides the driver's, for this call.
         :param ex_part_size: overrides the driver's, for this call.
@@ -416,7 +418,7 @@ class S3StorageDriver(TransferUploads, TransferDownloads, AWSDriver, StorageDriv
         self._check_names(upload.container.name, upload.object_name)
         headers = upload_headers(upload.extra, upload.object_name, file_path)
         target = self._upload_steps(
-            self, upload.container, upload.object_name, headers, upload.verify_hash
+            self, upload.container, upload.object_name, headers, upload.verify_hash, file_path
         )
         return target, config
 
@@ -425,9 +427,9 @@ class S3StorageDriver(TransferUploads, TransferDownloads, AWSDriver, StorageDriv
         check_object_name(obj.name)
 
     async def _expected_digest(self, obj: Object) -> ExpectedDigest | None:
-        # Objects of 8 MiB or more: the CRC32 checksum S3 keeps (whole or
-        # composite); others: the ETag when it is the MD5 of the content, or a
-        # multipart ETag whose part size S3 reports.
+        # Objects of 8 MiB or more: the CRC32C or CRC32 checksum S3 keeps
+        # (whole or composite); others: the ETag when it is the MD5 of the
+        # content, or a multipart ETag whose part size S3 reports.
         return await expected_digest(self, obj)
 
     def _version_pin(self, obj: Object) -> str | None:

@@ -21,7 +21,7 @@ from txcloud.errors import InvalidArgumentError, InvalidContainerNameError, Inva
 from txcloud.http import HeaderMap, findall_local, findtext_local
 from txcloud.storage.base import Container, Object
 from txcloud.storage.names import is_ipv4_address, utf8_size
-from txcloud.storage.transfer.digest import CRC32, ExpectedDigest, parse_etag
+from txcloud.storage.transfer.digest import CRC32, CRC32C, ExpectedDigest, parse_etag
 from txcloud.storage.upload_options import (
     DEFAULT_CONTENT_TYPE,
     guess_content_type,
@@ -40,13 +40,13 @@ __all__ = [
     "check_object_name",
     "complete_multipart_xml",
     "container_from_listing",
-    "crc32_checksum",
     "create_bucket_xml",
     "encryption_hides_md5",
     "etag_is_md5",
     "multipart_upload_from_listing",
     "object_from_headers",
     "object_from_listing",
+    "stored_checksum",
     "upload_headers",
 ]
 
@@ -177,15 +177,16 @@ def create_bucket_xml(region: str) -> bytes:
     ).encode()
 
 
-def complete_multipart_xml(parts: Iterable[tuple[int, str, str]]) -> bytes:
+def complete_multipart_xml(parts: Iterable[tuple[int, str, str]], element: str) -> bytes:
     """
     The ``CompleteMultipartUpload`` document listing ``(number, etag,
-    crc32)`` parts (the CRC32 in base64).
+    checksum)`` parts (the checksum in base64, in *element*:
+    ``ChecksumCRC32C``, ``ChecksumCRC32``).
     """
     listed = "".join(
         f"<Part><PartNumber>{number}</PartNumber><ETag>{escape(etag)}</ETag>"
-        f"<ChecksumCRC32>{escape(crc32)}</ChecksumCRC32></Part>"
-        for number, etag, crc32 in parts
+        f"<{element}>{escape(checksum)}</{element}></Part>"
+        for number, etag, checksum in parts
     )
     return (
         f'<CompleteMultipartUpload xmlns="{_NAMESPACE}">{listed}</CompleteMultipartUpload>'.encode()
@@ -240,26 +241,44 @@ def multipart_upload_from_listing(element: etree._Element, url_encoded: bool) ->
     )
 
 
-def crc32_checksum(
-    headers: Mapping[str, str], multipart: bool, part_size: int | None, parts: int
+def stored_checksum(
+    headers: Mapping[str, str],
+    multipart: bool,
+    part_size: int | None,
+    parts: int,
+    algorithms: Iterable[str] = (CRC32C, CRC32),
 ) -> ExpectedDigest | None:
     """
-    The CRC32 checksum a ``HEAD`` with ``x-amz-checksum-mode: ENABLED``
-    reported, as what a download must hash to.
+    The CRC checksum a ``HEAD`` with ``x-amz-checksum-mode: ENABLED``
+    reported (the first of *algorithms* found), as what a download must
+    hash to.
 
     S3 says whether it is of the whole object (``FULL_OBJECT``) or of the
     parts' checksums (``COMPOSITE``, shown with a ``-N`` suffix); when a
-    multipart object's checksum says neither (as emulators do), either
-    reading is accepted.
+    multipart object's checksum says neither (as some emulators do), either
+    reading is accepted.  A composite checksum needs *part_size*.
 
     :param multipart: whether the object's ETag is a multipart ETag.
     :param part_size: the size of its parts, when known.
     :param parts: the number of parts its ETag gives.
-    :returns: ``None`` when there is no usable CRC32 checksum.
+    :param algorithms: the CRCs the client can compute, cheapest first.
+    :returns: ``None`` when there is no usable checksum.
     """
-    reported = headers.get("x-amz-checksum-crc32")
-    if not reported:
-        return None
+    for algorithm in algorithms:
+        reported = headers.get(f"x-amz-checksum-{algorithm}")
+        if reported:
+            return _crc_checksum(reported, algorithm, headers, multipart, part_size, parts)
+    return None
+
+
+def _crc_checksum(
+    reported: str,
+    algorithm: str,
+    headers: Mapping[str, str],
+    multipart: bool,
+    part_size: int | None,
+    parts: int,
+) -> ExpectedDigest | None:
     value, _, suffix = reported.partition("-")
     try:
         raw = base64.b64decode(value, validate=True)
@@ -269,12 +288,12 @@ def crc32_checksum(
         return None
     kind = (headers.get("x-amz-checksum-type") or "").upper()
     if kind == "FULL_OBJECT" or (not kind and not suffix and not multipart):
-        return ExpectedDigest(CRC32, whole=raw, label=reported)
+        return ExpectedDigest(algorithm, whole=raw, label=reported)
     if part_size is None:
         return None
     either = not kind and not suffix
     count = int(suffix) if suffix else parts
-    return ExpectedDigest(CRC32, raw if either else None, raw, part_size, count, label=reported)
+    return ExpectedDigest(algorithm, raw if either else None, raw, part_size, count, label=reported)
 
 
 def container_from_listing(element: etree._Element, driver: StorageDriver) -> Container:

@@ -3,11 +3,17 @@ S3's side of the transfer engine (:mod:`txcloud.storage.transfer.multipart`):
 PutObject for small uploads, and CreateMultipartUpload, UploadPart,
 CompleteMultipartUpload and AbortMultipartUpload for large ones.
 
-Every request carries the CRC32 of its bytes (``x-amz-checksum-crc32``),
+Every request carries the CRC32C of its bytes (``x-amz-checksum-crc32c``),
 which S3 checks before it stores anything (``BadDigest`` otherwise) and
-keeps, so downloads are checked against it; the CRC32 S3 reports back is
-compared too.  No MD5 is computed: it would cost the client several times
-the CRC32 for a check S3 already makes.
+keeps, so downloads are checked against it; the checksum S3 reports back is
+compared too.  A multipart upload asks for a ``FULL_OBJECT`` checksum: S3
+keeps the CRC32C of the whole object (not of the parts' checksums), which the
+client joins from the parts' CRC32Cs and sends with the completion for S3 to
+check, and which a download then checks in one pass without knowing the part
+size.  Where ``google-crc32c``'s C extension is missing, CRC32s go instead,
+and a multipart object keeps S3's default composite checksum.  No MD5 is
+computed: it would cost the client several times the CRC for a check S3
+already makes.
 """
 
 from __future__ import annotations
@@ -28,11 +34,19 @@ from txcloud.storage.drivers.s3.parse import (
 )
 from txcloud.storage.transfer.config import MiB
 from txcloud.storage.transfer.digest import (
+    CRC32,
+    CRC32C,
     PartDigests,
+    base64_digest,
     base64_md5,
     crc32_base64,
+    crc32c_available,
+    crc32c_combine,
+    digests_of,
+    digests_of_file_range,
     multipart_etag,
 )
+from txcloud.storage.transfer.files import run_blocking
 from txcloud.storage.transfer.multipart import MD5Later, PartBody, UploadedPart
 
 if TYPE_CHECKING:
@@ -50,14 +64,20 @@ class S3ObjectUpload:
     :param container: the bucket.
     :param key: the object's key.
     :param headers: headers of the new object (content type, metadata, ACL...).
-    :param verify_hash: compare the ETags S3 returns with the data's MD5s;
+    :param verify_hash: compare the checksums S3 reports with the ones sent;
         a mismatching object is deleted and ``ObjectHashMismatchError`` raised.
+    :param file_path: the file uploaded, or ``None`` for a stream.
     """
 
     min_part_size = 5 * MiB
     max_part_size = 5 * 1024 * MiB
     max_parts = 10_000
     needs_md5 = False
+    #: CRC32C, or CRC32 where it would be slow or MD5s are needed; set per instance.
+    checksum_algorithm: str
+    #: What the engine computes for each part: the CRC32C; ``None``: its
+    #: default (CRC32, and MD5 when needed).
+    part_checksums: frozenset[str] | None = None
 
     def __init__(
         self,
@@ -66,26 +86,37 @@ class S3ObjectUpload:
         key: str,
         headers: dict[str, str],
         verify_hash: bool,
+        file_path: str | None = None,
     ) -> None:
         self._driver = driver
+        self._file_path = file_path
         self._container = container
         self._key = key
         self._headers = headers
         self._verify_hash = verify_hash
         self._url = driver._object_url(container.name, key)
+        # The engine computes MD5s only beside CRC32s (for stores speaking S3
+        # that need them).
+        fast = crc32c_available() and not self.needs_md5
+        self.checksum_algorithm = CRC32C if fast else CRC32
+        if fast:
+            self.part_checksums = frozenset({CRC32C})
+        # The header S3 reads the checksum from, and the name it gives it in XML.
+        self._checksum_header = f"x-amz-checksum-{self.checksum_algorithm}"
+        self._checksum_element = f"Checksum{self.checksum_algorithm.upper()}"
 
     async def _send(self, method: str, **kwargs: Any) -> Response:
         return await self._driver._send(method, self._url, **kwargs)
 
     async def put_whole(
-        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int
+        self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int | None
     ) -> Object:
-        # S3 checks the CRC32 and keeps it, so downloads can check it cheaply.
-        checksum = crc32_base64(crc32)
+        # S3 checks the CRC and keeps it, so downloads can check it cheaply.
+        checksum = await self._whole_checksum(body, size, crc32)
         headers = {
             **self._headers,
-            "x-amz-sdk-checksum-algorithm": "CRC32",
-            "x-amz-checksum-crc32": checksum,
+            "x-amz-sdk-checksum-algorithm": self.checksum_algorithm.upper(),
+            self._checksum_header: checksum,
         }
         if isinstance(md5, bytes):
             headers["Content-MD5"] = base64_md5(md5)
@@ -99,9 +130,42 @@ class S3ObjectUpload:
         await self._check(response.headers, sent, checksum, obj)
         return obj
 
+    async def _whole_checksum(self, body: PartBody, size: int, crc32: int | None) -> str:
+        """The checksum of a single upload's data, *body*: the engine's CRC32, or its CRC32C."""
+        if self.checksum_algorithm == CRC32:
+            if crc32 is None:
+                raise ValueError("the engine did not compute the CRC32 of the data")
+            return crc32_base64(crc32)
+        reactor = self._driver.reactor
+        if isinstance(body, bytes):
+            digests = await run_blocking(reactor, digests_of, body, {CRC32C})
+        elif self._file_path is not None:
+            path = self._file_path
+            digests = await run_blocking(reactor, digests_of_file_range, path, 0, size, {CRC32C})
+        else:
+            raise TypeError("a stream is uploaded from bytes only")
+        return self._part_checksum(digests)
+
+    def _part_checksum(self, digests: PartDigests) -> str:
+        """The checksum of *digests* S3 is sent, in base64."""
+        if self.checksum_algorithm == CRC32:
+            return digests.crc32_base64
+        if digests.crc32c is None:
+            raise ValueError("the engine did not compute the CRC32C of the data")
+        return base64_digest(digests.crc32c)
+
+    @property
+    def _full_object(self) -> bool:
+        # S3 keeps the CRC of the whole object when asked; its CRC32 cannot
+        # be joined from the parts' ones here (only CRC32C's can), so a
+        # multipart upload checksummed with CRC32 keeps S3's default.
+        return self.checksum_algorithm == CRC32C
+
     async def start(self) -> str:
-        # Parts then carry CRC32 checksums that S3 checks and combines.
-        headers = {**self._headers, "x-amz-checksum-algorithm": "CRC32"}
+        # Parts then carry CRCs that S3 checks; it keeps the whole object's.
+        headers = {**self._headers, "x-amz-checksum-algorithm": self.checksum_algorithm.upper()}
+        if self._full_object:
+            headers["x-amz-checksum-type"] = "FULL_OBJECT"
         response = await self._send("POST", params={"uploads": ""}, headers=headers)
         root = await response.xml()
         upload_id = findtext_local(root, "UploadId")
@@ -112,7 +176,7 @@ class S3ObjectUpload:
     async def upload_part(
         self, upload_id: str, number: int, body: PartBody, size: int, digests: PartDigests
     ) -> str:
-        headers = {"x-amz-checksum-crc32": digests.crc32_base64}
+        headers = {self._checksum_header: self._part_checksum(digests)}
         if digests.md5 is not None:
             headers["Content-MD5"] = base64_md5(digests.md5)
         response = await self._send(
@@ -127,34 +191,62 @@ class S3ObjectUpload:
         if not etag:
             raise MalformedResponseError(f"UploadPart {number} answered without an ETag")
         await self._check(
-            response.headers, digests.md5, digests.crc32_base64, None, f"part {number} of "
+            response.headers,
+            digests.md5,
+            headers[self._checksum_header],
+            None,
+            f"part {number} of ",
         )
         return etag
 
     async def complete(self, upload_id: str, parts: Sequence[UploadedPart]) -> Object:
         body = complete_multipart_xml(
-            (part.number, part.token, part.digests.crc32_base64) for part in parts
+            ((part.number, part.token, self._part_checksum(part.digests)) for part in parts),
+            self._checksum_element,
         )
+        checksum = None
+        headers = {}
+        if self._full_object:
+            # S3 checks the whole object's CRC32C, joined from the parts' ones.
+            checksum = base64_digest(self._whole_crc32c(parts).to_bytes(4, "big"))
+            headers = {"x-amz-checksum-type": "FULL_OBJECT", self._checksum_header: checksum}
         # Completing twice is harmless, so a failed attempt may be retried.
         response = await self._send(
-            "POST", params={"uploadId": upload_id}, body=body, idempotent=True
+            "POST", params={"uploadId": upload_id}, headers=headers, body=body, idempotent=True
         )
         root = await response.xml()
         if local_name(root) == "Error":
             # S3 may fail a completion after answering 200.
             raise self._driver._map_error(self._error_in_body(response, root))
         etag = findtext_local(root, "ETag")
-        headers = response.headers.replace({"ETag": etag or ""})
-        obj = object_from_headers(self._key, headers, self._container, sum(p.size for p in parts))
+        headers_seen = response.headers.replace({"ETag": etag or ""})
+        size = sum(p.size for p in parts)
+        obj = object_from_headers(self._key, headers_seen, self._container, size)
         self._fill_from_request(obj)
-        # Each part's CRC32 was checked by S3 as it came, and the completion
-        # lists them: S3 refuses parts that differ.  The multipart ETag can
-        # be checked only when the parts' MD5s were computed.
+        # Each part's CRC was checked by S3 as it came, and the completion
+        # lists them: S3 refuses parts that differ.  The checksum S3 reports
+        # for the object (emulators may report none) must be the one sent.
+        reported = findtext_local(root, self._checksum_element)
+        if self._verify_hash and checksum and reported and reported != checksum:
+            await self._mismatch(
+                obj, f"S3 stored {self._key!r} with checksum {reported} but sent {checksum}"
+            )
+        # The multipart ETag can be checked only when the parts' MD5s were computed.
         md5s = [part.md5 for part in parts]
         if all(md5 is not None for md5 in md5s):
             expected = multipart_etag([md5 for md5 in md5s if md5 is not None])
             await self._check_etag(response.headers, expected, obj)
         return obj
+
+    def _whole_crc32c(self, parts: Sequence[UploadedPart]) -> int:
+        """The CRC32C of the whole object, joined from the parts' ones."""
+        whole = 0
+        for part in parts:
+            crc32c = part.digests.crc32c
+            if crc32c is None:
+                raise ValueError(f"the engine did not compute the CRC32C of part {part.number}")
+            whole = crc32c_combine(whole, int.from_bytes(crc32c, "big"), part.size)
+        return whole
 
     async def abort(self, upload_id: str) -> None:
         response = await self._send("DELETE", params={"uploadId": upload_id})
@@ -175,17 +267,19 @@ class S3ObjectUpload:
         self,
         headers: HeaderMap,
         md5: bytes | None,
-        crc32: str,
+        checksum: str,
         obj: Object | None,
         what: str = "",
     ) -> None:
-        """Compare what S3 reports storing with the MD5 (when known) and CRC32 sent."""
+        """Compare what S3 reports storing with the MD5 (when known) and CRC sent."""
         if md5 is not None:
             await self._check_etag(headers, md5.hex(), obj, what)
-        reported = headers.get("x-amz-checksum-crc32")
-        if self._verify_hash and reported is not None and reported != crc32:
+        reported = headers.get(self._checksum_header)
+        if self._verify_hash and reported is not None and reported != checksum:
             await self._mismatch(
-                obj, f"S3 stored {what}{self._key!r} with CRC32 {reported} but sent {crc32}"
+                obj,
+                f"S3 stored {what}{self._key!r} with {self.checksum_algorithm.upper()} "
+                f"{reported} but sent {checksum}",
             )
 
     async def _check_etag(
