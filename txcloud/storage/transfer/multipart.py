@@ -14,9 +14,9 @@ single upload, part objects, compose).
   is sent); a larger one in parts of ``part_size`` bytes,
   ``max_concurrency`` at once, each part streamed from the file by a fresh
   :class:`~txcloud.http.FileProducer` per attempt (so the transport can
-  retry it) with the checksums its provider asks for (see
-  :func:`part_checksums`) computed beforehand in the thread pool, in one
-  pass over the part.
+  retry it) with the checksums its provider asks for
+  (:attr:`MultipartTarget.part_checksums`) computed beforehand in the
+  thread pool, in one pass over the part.
 * A stream of unknown size is read into part buffers as it comes; one that
   ends within the first part goes in one request.  At most
   ``max_concurrency`` parts are held in memory, counting the one filling.
@@ -64,7 +64,6 @@ __all__ = [
     "MultipartTarget",
     "PartBody",
     "UploadedPart",
-    "part_checksums",
     "part_size_for",
     "upload_file",
     "upload_stream",
@@ -115,11 +114,6 @@ class MultipartTarget(Protocol):
     errors; the digests given are what the method may send along
     (``Content-MD5``, CRC32 checksums) and check the provider's answer with.
 
-    A target may also have a ``part_checksums`` attribute: the algorithms
-    (:data:`~txcloud.storage.transfer.digest.MD5`,
-    :data:`~txcloud.storage.transfer.digest.CRC32`,
-    :data:`~txcloud.storage.transfer.digest.CRC32C`) computed for each part,
-    possibly none; see :func:`part_checksums`.
     """
 
     #: The smallest part the provider accepts, except for the last one.
@@ -128,10 +122,14 @@ class MultipartTarget(Protocol):
     max_part_size: int
     #: The most parts one upload may have.
     max_parts: int
-    #: Whether the provider needs the MD5 of what is sent (to send it, or to
-    #: check its answer); without, only the CRC32 is computed (S3 checks the
-    #: CRC32 it is sent).
+    #: Whether the provider needs the MD5 of what is sent in one request (to
+    #: send it, or to check its answer).
     needs_md5: bool
+    #: The checksums computed for each part, in the thread pool before it is
+    #: sent (:data:`~txcloud.storage.transfer.digest.MD5`,
+    #: :data:`~txcloud.storage.transfer.digest.CRC32`,
+    #: :data:`~txcloud.storage.transfer.digest.CRC32C`); possibly none.
+    part_checksums: frozenset[str]
 
     def put_whole(
         self, body: PartBody, size: int, md5: bytes | MD5Later | None, crc32: int | None
@@ -142,8 +140,8 @@ class MultipartTarget(Protocol):
         *md5* is the digest, or, for a body hashed while it is sent, a
         callable to await it with once the request is done, or ``None``
         when :attr:`needs_md5` is false; *crc32* is known beforehand, or
-        ``None`` for a target that does not need MD5s and whose part
-        checksums (:func:`part_checksums`) leave CRC32 out.
+        ``None`` for a target that does not need MD5s and whose
+        :attr:`part_checksums` leave CRC32 out.
         """
 
     def start(self) -> Awaitable[str]:
@@ -159,18 +157,6 @@ class MultipartTarget(Protocol):
 
     def abort(self, upload_id: str) -> Awaitable[None]:
         """Discard the upload and every part stored for it."""
-
-
-def part_checksums(target: MultipartTarget) -> frozenset[str]:
-    """
-    The checksums computed for each part of an upload to *target*: its
-    ``part_checksums`` when it says, else CRC32 and, when it
-    :attr:`~MultipartTarget.needs_md5`, MD5.
-    """
-    checksums: frozenset[str] | None = getattr(target, "part_checksums", None)
-    if checksums is not None:
-        return checksums
-    return frozenset({CRC32, MD5}) if target.needs_md5 else frozenset({CRC32})
 
 
 async def _part_digests(
@@ -234,7 +220,7 @@ async def upload_file(
         raise InvalidArgumentError(f"cannot read {path!r}: {e.strerror}") from None
     sent = _Sent(progress)
     md5 = target.needs_md5
-    checksums = part_checksums(target)
+    checksums = target.part_checksums
     if size < config.multipart_threshold:
         if not md5:
             crc32 = None
@@ -300,7 +286,7 @@ async def upload_stream(
     if part_size > target.max_part_size:
         raise InvalidArgumentError(f"part_size must be at most {target.max_part_size} bytes")
     sent = _Sent(progress)
-    checksums = part_checksums(target)
+    checksums = target.part_checksums
     async with closing_iterator(chunks) as stream:
         reader = _PartReader(stream, part_size)
         first, ended = await reader.next_part()

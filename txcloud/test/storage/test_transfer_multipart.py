@@ -50,7 +50,6 @@ from txcloud.storage.transfer.files import AtomicFileWriter
 from txcloud.storage.transfer.multipart import (
     HashedFileBody,
     UploadedPart,
-    part_checksums,
     part_size_for,
     upload_file,
     upload_stream,
@@ -93,6 +92,7 @@ class MemoryTarget:
     max_part_size = 1024
     max_parts = 100
     needs_md5 = True
+    part_checksums = frozenset({CRC32, MD5})
 
     def __init__(self, fail_part: int | None = None) -> None:
         self.calls: list[str] = []
@@ -230,12 +230,6 @@ class ChosenChecksumsTests(TestCase):
                 else:
                     await upload_stream(reactor, target, _chunks([b"small"]), config)
                 self.assertEqual(target.whole, [(b"small", expected)])
-
-    def test_targets_that_do_not_say_get_crc32_and_md5_where_needed(self) -> None:
-        self.assertEqual(part_checksums(MemoryTarget()), {CRC32, MD5})
-        without_md5 = MemoryTarget()
-        without_md5.needs_md5 = False
-        self.assertEqual(part_checksums(without_md5), {CRC32})
 
 
 class PartSizeTests(SynchronousTestCase):

@@ -36,6 +36,7 @@ from txcloud.storage.transfer.config import MiB
 from txcloud.storage.transfer.digest import (
     CRC32,
     CRC32C,
+    MD5,
     PartDigests,
     base64_digest,
     base64_md5,
@@ -75,9 +76,9 @@ class S3ObjectUpload:
     needs_md5 = False
     #: CRC32C, or CRC32 where it would be slow or MD5s are needed; set per instance.
     checksum_algorithm: str
-    #: What the engine computes for each part: the CRC32C; ``None``: its
-    #: default (CRC32, and MD5 when needed).
-    part_checksums: frozenset[str] | None = None
+    #: What the engine computes for each part: the checksum S3 is sent, and
+    #: the MD5 too for stores that need it; set per instance.
+    part_checksums: frozenset[str]
 
     def __init__(
         self,
@@ -99,8 +100,9 @@ class S3ObjectUpload:
         # that need them).
         fast = crc32c_available() and not self.needs_md5
         self.checksum_algorithm = CRC32C if fast else CRC32
-        if fast:
-            self.part_checksums = frozenset({CRC32C})
+        self.part_checksums = frozenset(
+            {self.checksum_algorithm, MD5} if self.needs_md5 else {self.checksum_algorithm}
+        )
         # The header S3 reads the checksum from, and the name it gives it in XML.
         self._checksum_header = f"x-amz-checksum-{self.checksum_algorithm}"
         self._checksum_element = f"Checksum{self.checksum_algorithm.upper()}"
