@@ -23,7 +23,7 @@ class _PreparedURL(EncodedURL):
     text is kept (treq asks for it on every request).
     """
 
-    _text: str
+    _text: str | None = None
 
     def to_uri(self) -> _PreparedURL:
         return self
@@ -31,14 +31,15 @@ class _PreparedURL(EncodedURL):
     def to_text(self, with_password: bool = False) -> str:
         if with_password:
             return super().to_text(with_password)
-        return self._text
+        text = self._text
+        if text is None:
+            text = self._text = super().to_text()
+        return text
 
 
 def _prepare(url: str) -> _PreparedURL:
     uri = EncodedURL.from_text(url).to_uri().to_text()
-    prepared = cast(_PreparedURL, _PreparedURL.from_text(uri))
-    prepared._text = super(_PreparedURL, prepared).to_text()
-    return prepared
+    return cast(_PreparedURL, _PreparedURL.from_text(uri))
 
 
 # Only URLs without a query are kept: they repeat (an API endpoint, an
