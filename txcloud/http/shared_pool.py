@@ -29,9 +29,18 @@ from twisted.internet.defer import Deferred, succeed
 
 from txcloud.http.pool import ConnectionPool, close_pool, new_pool
 
-__all__ = ["DEFAULT_SHARED_MAX_PER_HOST", "PoolLease", "close_default_pool", "lease_default_pool"]
+__all__ = [
+    "DEFAULT_SHARED_MAX_PER_HOST",
+    "MAX_SHARED_VALUES",
+    "PoolLease",
+    "close_default_pool",
+    "lease_default_pool",
+]
 
 _V = TypeVar("_V")
+
+#: Values :meth:`PoolLease.shared` keeps per pool (kinds of settings).
+MAX_SHARED_VALUES = 256
 
 #: Idle connections the default pool keeps per host and trust settings:
 #: enough for a fan-out of hundreds of calls to one endpoint to reuse its
@@ -83,7 +92,11 @@ class PoolLease:
         try:
             value: _V = shared.values[key]
         except KeyError:
-            value = shared.values[key] = make()
+            value = make()
+            # Settings come in a few kinds; a program that makes endless
+            # new ones gets a value each time rather than a growing cache.
+            if len(shared.values) < MAX_SHARED_VALUES:
+                shared.values[key] = value
         return value
 
     def release(self) -> Deferred[None]:

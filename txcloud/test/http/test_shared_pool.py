@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -12,6 +13,7 @@ from txcloud.http import HTTPTransport
 from txcloud.http.proxy import proxy_settings
 from txcloud.http.shared_pool import (
     DEFAULT_SHARED_MAX_PER_HOST,
+    MAX_SHARED_VALUES,
     close_default_pool,
     lease_default_pool,
 )
@@ -149,3 +151,20 @@ class SharedAgentTests(SynchronousTestCase):
         self.successResultOf(first.close())
         second = HTTPTransport(reactor=reactor)
         self.assertIsNot(first._agent, second._agent)
+
+    def test_shared_values_are_made_once_per_key_up_to_a_bound(self) -> None:
+        lease = lease_default_pool(MemoryReactorClock())
+        made: list[int] = []
+
+        def make(n: int) -> int:
+            made.append(n)
+            return n
+
+        self.assertEqual(lease.shared("a", lambda: make(1)), 1)
+        self.assertEqual(lease.shared("a", lambda: make(2)), 1)
+        for n in range(MAX_SHARED_VALUES):
+            lease.shared(n, partial(make, n))
+        made.clear()
+        lease.shared("beyond", lambda: make(7))
+        lease.shared("beyond", lambda: make(8))
+        self.assertEqual(made, [7, 8])
