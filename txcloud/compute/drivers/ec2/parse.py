@@ -151,7 +151,7 @@ class Fields:
             {}
             if element is None
             else {
-                child.tag.rpartition("}")[2]: child
+                _local(child.tag): child
                 for child in reversed(element)
                 if isinstance(child.tag, str)
             }
