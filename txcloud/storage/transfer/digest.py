@@ -94,8 +94,19 @@ class PartDigests:
         return crc32_base64(self.crc32)
 
     def get(self, algorithm: str) -> bytes | None:
-        """The digest for *algorithm* (:data:`MD5` or :data:`CRC32C`), if computed."""
-        return self.md5 if algorithm == MD5 else self.crc32c
+        """
+        The digest for *algorithm* (:data:`MD5`, :data:`CRC32` or
+        :data:`CRC32C`, CRCs as 4 bytes big-endian), if computed.
+
+        :raises ValueError: for another algorithm.
+        """
+        if algorithm == MD5:
+            return self.md5
+        if algorithm == CRC32C:
+            return self.crc32c
+        if algorithm == CRC32:
+            return None if self.crc32 is None else self.crc32.to_bytes(4, "big")
+        raise ValueError(f"no such checksum: {algorithm!r}")
 
 
 def needed_md5(md5: bytes | None) -> bytes:

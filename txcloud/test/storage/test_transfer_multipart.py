@@ -540,6 +540,13 @@ class DigestTests(SynchronousTestCase):
         # The CRC32 of "123456789" is the classic check value 0xCBF43926.
         self.assertEqual(digests_of(b"123456789").crc32_base64, "y/Q5Jg==")
 
+    def test_each_digest_is_given_by_its_own_name(self) -> None:
+        digests = digests_of(b"123456789", {CRC32, CRC32C})
+        self.assertEqual(digests.get(CRC32), bytes.fromhex("cbf43926"))
+        self.assertEqual(digests.get(CRC32C), bytes.fromhex("e3069283"))
+        self.assertIsNone(digests.get(MD5))
+        self.assertRaises(ValueError, digests.get, "sha1")
+
     def test_crc32c_has_the_castagnoli_check_value(self) -> None:
         digests = digests_of(b"123456789", {CRC32C})
         self.assertEqual(
